@@ -1,0 +1,86 @@
+# shopdemo developer / CI entry points.  Recipes use tabs.
+#
+#   make run            dev server on http://127.0.0.1:8000 (DEBUG=true, demo users seeded)
+#   make test           pytest on SQLite (+ headless Chromium browser tests)
+#   make test-postgres  pytest on a throwaway PostgreSQL cluster (scripts/with-postgres.sh)
+#   make serve          collectstatic + migrate + gunicorn (DEBUG off)
+#
+# Pass extra pytest arguments with PYTEST_ARGS, e.g. make test PYTEST_ARGS='-k cart -x'.
+
+PYTHON3          ?= python3
+VENV             := .venv
+PY               := $(VENV)/bin/python
+RUNTIME_STAMP    := $(VENV)/.deps-runtime
+DEV_STAMP        := $(VENV)/.deps-dev
+
+DEMO_PASSWORD    ?= shopdemo-demo-2026
+PYTEST_ARGS      ?=
+BIND             ?= 127.0.0.1:8000
+WEB_CONCURRENCY  ?= 2
+GUNICORN_THREADS ?= 4
+
+# Environment shared by both test targets, explicit so that a developer's .env
+# cannot leak in (test-postgres' script then sets its own DATABASE_URL).
+TEST_ENV := env DATABASE_URL=sqlite:///$(CURDIR)/db.sqlite3 CACHE_URL=locmemcache:// DEBUG=false SECRET_KEY=insecure-test-only-key DJANGO_ALLOW_ASYNC_UNSAFE=true
+
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: run test test-postgres serve deps deps-dev clean
+
+# --- dependencies (stamp files inside the venv) ------------------------------
+
+$(PY):
+	test -x $(PY) || $(PYTHON3) -m venv $(VENV)
+
+$(RUNTIME_STAMP): requirements.txt | $(PY)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements.txt
+	touch $@
+
+$(DEV_STAMP): requirements-dev.txt $(RUNTIME_STAMP)
+	$(PY) -m pip install -q -r requirements-dev.txt
+	touch $@
+
+deps: $(RUNTIME_STAMP)
+deps-dev: $(DEV_STAMP)
+
+# --- development server ------------------------------------------------------
+
+run: $(RUNTIME_STAMP)
+	@if [ -s .env ] && [ -n "$$(tail -c1 .env)" ]; then echo >> .env; fi
+	@if [ ! -f .env ] || ! grep -q '^SECRET_KEY=' .env; then \
+		echo "SECRET_KEY=$$($(PY) -c 'import secrets, string; a = string.ascii_letters + string.digits; print("".join(secrets.choice(a) for _ in range(50)))')" >> .env; \
+		echo "Wrote a new random SECRET_KEY to .env"; \
+	fi
+	DEBUG=true $(PY) manage.py collectstatic --noinput -v0
+	DEBUG=true DEMO_PASSWORD='$(DEMO_PASSWORD)' $(PY) manage.py migrate --noinput
+	DEBUG=true DEMO_PASSWORD='$(DEMO_PASSWORD)' $(PY) manage.py seed_demo --users
+	@echo ""
+	@echo "  ------------------------------------------------------------------"
+	@echo "  shopdemo is starting."
+	@echo "  Open http://127.0.0.1:8000 and sign in as demo / alice / bob"
+	@echo "  with password: $(DEMO_PASSWORD)"
+	@echo "  (change it with: make run DEMO_PASSWORD=...)   Stop with Ctrl-C."
+	@echo "  ------------------------------------------------------------------"
+	@echo ""
+	DEBUG=true DEMO_PASSWORD='$(DEMO_PASSWORD)' $(PY) manage.py runserver 127.0.0.1:8000
+
+# --- tests ---------------------------------------------------------------------
+
+test: $(DEV_STAMP)
+	bash scripts/ensure-chromium.sh
+	$(TEST_ENV) $(PY) -m pytest $(PYTEST_ARGS)
+
+test-postgres: $(DEV_STAMP)
+	bash scripts/ensure-chromium.sh
+	$(TEST_ENV) bash scripts/with-postgres.sh $(PY) -m pytest $(PYTEST_ARGS)
+
+# --- production-like server ----------------------------------------------------
+
+serve: $(RUNTIME_STAMP)
+	$(PY) manage.py collectstatic --noinput
+	$(PY) manage.py migrate --noinput
+	exec $(VENV)/bin/gunicorn shopdemo.wsgi:application --bind $(BIND) --workers $(WEB_CONCURRENCY) --threads $(GUNICORN_THREADS) --access-logfile -
+
+clean:
+	rm -f $(RUNTIME_STAMP) $(DEV_STAMP)

@@ -1,0 +1,34 @@
+"""Forms that parse cart input; the services decide what is allowed."""
+from django import forms
+from django.conf import settings
+
+from cart.services import MSG_QUANTITY_RANGE
+
+
+class CartLineForm(forms.Form):
+    """A product id and a quantity, as posted by the add/update/remove forms."""
+
+    product = forms.IntegerField(
+        min_value=1,
+        error_messages={"required": "Choose a product.", "invalid": "Unknown product.", "min_value": "Unknown product."},
+    )
+    quantity = forms.IntegerField(required=False, min_value=0)
+
+    def __init__(self, *args, default_quantity=1, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.default_quantity = default_quantity
+        range_message = MSG_QUANTITY_RANGE.format(max=settings.MAX_LINE_QUANTITY)
+        self.fields["quantity"].error_messages.update(invalid=range_message, min_value=range_message)
+
+    def clean_quantity(self):
+        quantity = self.cleaned_data["quantity"]
+        if quantity is None:
+            return self.default_quantity
+        # Bounded here so a huge number never reaches the database as an overflow.
+        if quantity > settings.MAX_LINE_QUANTITY:
+            raise forms.ValidationError(MSG_QUANTITY_RANGE.format(max=settings.MAX_LINE_QUANTITY))
+        return quantity
+
+    @property
+    def first_error(self) -> str:
+        return next(iter(self.errors.values()))[0]

@@ -1,0 +1,73 @@
+"""Fill the catalog with demo products (and, with --users, demo accounts); safe to rerun."""
+import os
+from decimal import Decimal
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from cart.models import Product
+
+DEMO_USERS = ["demo", "alice", "bob"]
+STAFF_USER = "demo"  # staff and superuser, to show the admin
+
+# (name, price, stock, description); stock 1 and one inactive product show the edge cases.
+PRODUCTS = [
+    ("Aurora Desk Lamp", "39.90", 25, "Warm dimmable LED lamp with a weighted oak base."),
+    ("Basalt Coffee Mug", "12.50", 60, "Stoneware mug, 350 ml, glazed in volcanic grey."),
+    ("Cedar Notebook", "8.75", 40, "A5 dot-grid notebook with 160 pages of 100 g paper."),
+    ("Drift Wool Blanket", "89.00", 8, "Merino throw, 130 x 180 cm, woven in Portugal."),
+    ("Ember Candle", "18.20", 30, "Soy wax candle with cedar and smoked vanilla."),
+    ("Fjord Water Bottle", "24.00", 50, "Insulated steel bottle that keeps drinks cold for 24 h."),
+    ("Granite Bookends", "34.00", 4, "A pair of solid granite bookends, hand-finished."),
+    ("Harbor Tote Bag", "22.00", 35, "Heavy canvas tote with an inside pocket."),
+    ("Indigo Linen Napkins", "27.50", 20, "Set of four stonewashed linen napkins."),
+    ("Juniper Tea Tin", "15.90", 45, "Loose-leaf green tea with juniper, 100 g."),
+    ("Kiln Serving Bowl", "46.00", 1, "One-off hand-thrown serving bowl: the last one."),
+    ("Lumen Reading Light", "29.00", 15, "Clip-on reading light with three colour temperatures."),
+    ("Meadow Seed Kit", "11.00", 0, "Wildflower seeds for a square metre of meadow."),
+    ("Nimbus Cushion", "32.00", 12, "Cloud-soft cushion, 45 x 45 cm, removable cover."),
+]
+INACTIVE = "Relic Pocket Watch"
+
+
+class Command(BaseCommand):
+    help = "Create the demo catalog (idempotent). --users also creates demo/alice/bob with $DEMO_PASSWORD."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--users", action="store_true", help="also create the demo accounts")
+
+    @transaction.atomic
+    def handle(self, *args, users, **options):
+        created = 0
+        for name, price, stock, description in PRODUCTS + [(INACTIVE, "120.00", 3, "No longer sold.")]:
+            slug = name.lower().replace(" ", "-")
+            # get_or_create: rerunning never resets stock or prices changed since.
+            _, was_created = Product.objects.get_or_create(
+                slug=slug,
+                defaults={
+                    "name": name,
+                    "price": Decimal(price),
+                    "stock": stock,
+                    "description": description,
+                    "is_active": name != INACTIVE,
+                },
+            )
+            created += was_created
+        self.stdout.write(f"Catalog: {created} products created, {Product.objects.count()} in all.")
+        if users:
+            self._create_users()
+
+    def _create_users(self):
+        password = os.environ.get("DEMO_PASSWORD")
+        if not password:
+            raise CommandError("Set DEMO_PASSWORD to create the demo accounts (there is no default).")
+        User = get_user_model()
+        for username in DEMO_USERS:
+            user, _ = User.objects.get_or_create(username=username, defaults={"email": f"{username}@example.com"})
+            user.set_password(password)
+            user.is_staff = user.is_superuser = username == STAFF_USER
+            user.save(update_fields=["password", "is_staff", "is_superuser"])
+        self.stdout.write(
+            f"Users: {', '.join(DEMO_USERS)} sign in with the password in DEMO_PASSWORD; {STAFF_USER} is staff."
+        )

@@ -1,0 +1,119 @@
+"""Catalog, carts and orders."""
+import hashlib
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class Product(models.Model):
+    name = models.CharField(max_length=120)
+    slug = models.SlugField(max_length=140, unique=True)
+    description = models.CharField(max_length=300)
+    price = models.DecimalField(max_digits=8, decimal_places=2)
+    stock = models.PositiveIntegerField(default=0)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.CheckConstraint(condition=Q(price__gt=0), name="product_price_positive")]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def is_available(self) -> bool:
+        return self.is_active and self.stock > 0
+
+    @property
+    def initials(self) -> str:
+        return "".join(word[0] for word in self.name.split()[:2]).upper()
+
+    @property
+    def colour(self) -> str:
+        """A stable colour for the product's picture, derived from its slug."""
+        hue = int(hashlib.sha256(self.slug.encode()).hexdigest()[:4], 16) % 360
+        return f"hsl({hue}, 55%, 45%)"
+
+
+class Cart(models.Model):
+    class Status(models.TextChoices):
+        OPEN = "open", "open"
+        MERGED = "merged", "merged into an account's cart"
+
+    # Null for a guest cart, whose id is kept in the guest's session.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="carts"
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    merged_into = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user"], condition=Q(status="open", user__isnull=False), name="one_open_cart_per_user"
+            ),
+            models.CheckConstraint(
+                condition=Q(status="open") | Q(merged_into__isnull=False),
+                name="merged_cart_names_target",
+            ),
+        ]
+
+    def __str__(self):
+        return f"cart {self.pk} ({self.user or 'guest'}, {self.status})"
+
+
+class CartItem(models.Model):
+    cart = models.ForeignKey(Cart, on_delete=models.CASCADE, related_name="items")
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+")
+    quantity = models.PositiveIntegerField()
+    added_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["added_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["cart", "product"], name="one_line_per_product"),
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="cartitem_quantity_positive"),
+        ]
+
+    def __str__(self):
+        return f"{self.quantity} x {self.product}"
+
+    @property
+    def line_total(self) -> Decimal:
+        return self.product.price * self.quantity
+
+
+class Order(models.Model):
+    number = models.CharField(max_length=12, unique=True)
+    # Null once the account is deleted: the order stays for the books, anonymised.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="orders"
+    )
+    total = models.DecimalField(max_digits=10, decimal_places=2)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self):
+        return f"order {self.number}"
+
+
+class OrderLine(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    product = models.ForeignKey(Product, null=True, on_delete=models.SET_NULL, related_name="+")
+    # Snapshots: the order says what was bought at which price, whatever the catalog says later.
+    product_name = models.CharField(max_length=120)
+    unit_price = models.DecimalField(max_digits=8, decimal_places=2)
+    quantity = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(quantity__gt=0), name="orderline_quantity_positive")]
+
+    @property
+    def line_total(self) -> Decimal:
+        return self.unit_price * self.quantity

@@ -1,0 +1,238 @@
+"""Cart and order writes: each function is one transaction."""
+import secrets
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Sum
+from django.utils import timezone
+
+from cart.models import Cart, CartItem, Order, OrderLine, Product
+
+# The session holds only this: the guest cart's id, never the cart itself
+# (concurrent requests would overwrite each other's session).
+CART_SESSION_KEY = "cart_id"
+
+ORDER_NUMBER_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I lookalikes
+ORDER_NUMBER_LENGTH = 10
+
+MSG_QUANTITY_RANGE = "Quantity must be a whole number from 1 to {max}."
+MSG_LINE_CAP = "You can have at most {cap} of {name} in your cart ({reason})."
+MSG_UNAVAILABLE = "{name} is no longer available; you can only remove it from your cart."
+MSG_SOLD_OUT = "{name} is sold out."
+MSG_EMPTY_ORDER = "Your cart has nothing that can be ordered."
+MSG_OVER_STOCK = "Only {stock} of {name} left in stock; lower the quantity to order."
+
+
+class CartError(Exception):
+    """A cart or order change that cannot be made; the message is for the user."""
+
+
+class NotFound(Exception):
+    """The product or cart line does not exist (for this visitor)."""
+
+
+def _line_cap(product: Product) -> tuple[int, str]:
+    """Return the most units of `product` one cart line may hold, and why."""
+    if product.stock < settings.MAX_LINE_QUANTITY:
+        return product.stock, f"only {product.stock} in stock"
+    return settings.MAX_LINE_QUANTITY, "the limit per product"
+
+
+def _check_quantity(quantity: int) -> None:
+    if not 1 <= quantity <= settings.MAX_LINE_QUANTITY:
+        raise CartError(MSG_QUANTITY_RANGE.format(max=settings.MAX_LINE_QUANTITY))
+
+
+def cart_get(*, user, session) -> Cart | None:
+    """Return the visitor's open cart, or None; never creates a cart or a session."""
+    if user.is_authenticated:
+        return Cart.objects.filter(user=user, status=Cart.Status.OPEN).first()
+    cart_id = session.get(CART_SESSION_KEY)
+    if cart_id is None:
+        return None
+    return Cart.objects.filter(pk=cart_id, user__isnull=True, status=Cart.Status.OPEN).first()
+
+
+def cart_get_or_create(*, user, session) -> Cart:
+    """Return the visitor's open cart, creating it (and a guest's session) if needed."""
+    cart = cart_get(user=user, session=session)
+    if cart is not None:
+        return cart
+    if user.is_authenticated:
+        return Cart.objects.get_or_create(user=user, status=Cart.Status.OPEN)[0]
+    cart = Cart.objects.create()
+    session[CART_SESSION_KEY] = cart.pk  # the first add-to-cart is what creates a guest's session
+    return cart
+
+
+def cart_add_item(*, user, session, product_id: int, quantity: int) -> CartItem:
+    """Add `quantity` units of an active product to the visitor's cart, creating it if needed."""
+    product = Product.objects.filter(pk=product_id, is_active=True).first()
+    if product is None:
+        raise NotFound
+    _check_quantity(quantity)
+    if not product.stock:
+        raise CartError(MSG_SOLD_OUT.format(name=product.name))
+    # Only now, with the input known good, may a guest's cart and session be created.
+    cart = cart_get_or_create(user=user, session=session)
+    with transaction.atomic():
+        # Locks the cart row until commit: parallel adds to one cart queue here
+        # instead of reading the same line and losing each other's units.
+        Cart.objects.filter(pk=cart.pk).update(updated_at=timezone.now())
+        line = CartItem.objects.filter(cart=cart, product=product).first()
+        cap, reason = _line_cap(product)
+        if (line.quantity if line else 0) + quantity > cap:
+            raise CartError(MSG_LINE_CAP.format(cap=cap, name=product.name, reason=reason))
+        if line is None:
+            return CartItem.objects.create(cart=cart, product=product, quantity=quantity)
+        CartItem.objects.filter(pk=line.pk).update(quantity=F("quantity") + quantity)
+    line.refresh_from_db()
+    return line
+
+
+def _existing_cart(*, user, session) -> Cart:
+    cart = cart_get(user=user, session=session)
+    if cart is None:
+        raise NotFound
+    return cart
+
+
+def cart_set_quantity(*, user, session, product_id: int, quantity: int) -> None:
+    """Set the quantity of a line of the visitor's cart; 0 removes the line."""
+    if quantity == 0:
+        return cart_remove_item(user=user, session=session, product_id=product_id)
+    _check_quantity(quantity)
+    cart = _existing_cart(user=user, session=session)
+    with transaction.atomic():
+        Cart.objects.filter(pk=cart.pk).update(updated_at=timezone.now())
+        line = CartItem.objects.select_related("product").filter(cart=cart, product_id=product_id).first()
+        if line is None:
+            raise NotFound
+        if not line.product.is_available:
+            raise CartError(MSG_UNAVAILABLE.format(name=line.product.name))
+        cap, reason = _line_cap(line.product)
+        if quantity > cap:
+            raise CartError(MSG_LINE_CAP.format(cap=cap, name=line.product.name, reason=reason))
+        CartItem.objects.filter(pk=line.pk).update(quantity=quantity)
+
+
+def cart_remove_item(*, user, session, product_id: int) -> None:
+    """Remove the line for `product_id` from the visitor's cart."""
+    cart = _existing_cart(user=user, session=session)
+    with transaction.atomic():
+        deleted, _ = CartItem.objects.filter(cart=cart, product_id=product_id).delete()
+        if not deleted:
+            raise NotFound
+        Cart.objects.filter(pk=cart.pk).update(updated_at=timezone.now())
+
+
+@dataclass
+class MergeReport:
+    """What carrying a guest cart into an account's cart did, for the user to read."""
+
+    carried: list[str] = field(default_factory=list)
+    capped: list[str] = field(default_factory=list)
+    unavailable: list[str] = field(default_factory=list)
+
+    @property
+    def message(self) -> str:
+        if not self.carried:
+            return ""
+        parts = [f"We carried your cart over: {', '.join(self.carried)}."]
+        if self.capped:
+            parts.append(f"Quantities were capped for {'; '.join(self.capped)}.")
+        if self.unavailable:
+            parts.append(
+                f"No longer available, kept but not orderable: {', '.join(self.unavailable)}."
+            )
+        return " ".join(parts)
+
+
+def cart_merge_into_user(*, guest_cart_id: int, user) -> MergeReport:
+    """Carry a guest cart's lines into the user's open cart, once."""
+    report = MergeReport()
+    with transaction.atomic():
+        # Locking the guest cart first makes a parallel or replayed merge wait
+        # here, then find the cart already merged and do nothing.
+        guest = (
+            Cart.objects.select_for_update()
+            .filter(pk=guest_cart_id, user__isnull=True, status=Cart.Status.OPEN)
+            .first()
+        )
+        if guest is None:
+            return report
+        target = Cart.objects.get_or_create(user=user, status=Cart.Status.OPEN)[0]
+        target = Cart.objects.select_for_update().get(pk=target.pk)
+        existing = {line.product_id: line for line in target.items.all()}
+        changed = []
+        for line in guest.items.select_related("product"):
+            product = line.product
+            kept = existing.get(product.pk)
+            wanted = line.quantity + (kept.quantity if kept else 0)
+            if product.is_available:
+                cap, reason = _line_cap(product)
+            else:
+                cap, reason = settings.MAX_LINE_QUANTITY, "the limit per product"
+                report.unavailable.append(product.name)
+            quantity = min(wanted, cap)
+            if quantity < wanted:
+                report.capped.append(f"{product.name} to {quantity} ({reason})")
+            report.carried.append(f"{line.quantity} × {product.name}")
+            if kept:
+                kept.quantity = quantity
+                changed.append(kept)
+            else:
+                # Move the guest's line itself, so it keeps its place in the cart.
+                line.cart, line.quantity = target, quantity
+                changed.append(line)
+        CartItem.objects.bulk_update(changed, ["cart", "quantity"])
+        guest.items.all().delete()  # what is left are lines summed into the target's
+        Cart.objects.filter(pk=guest.pk).update(status=Cart.Status.MERGED, merged_into=target)
+        Cart.objects.filter(pk=target.pk).update(updated_at=timezone.now())
+    return report
+
+
+def cart_units(*, cart: Cart | None) -> int:
+    """Return the number of units in `cart` (the header badge)."""
+    if cart is None:
+        return 0
+    return cart.items.aggregate(units=Sum("quantity"))["units"] or 0
+
+
+def _new_order_number() -> str:
+    return "".join(secrets.choice(ORDER_NUMBER_ALPHABET) for _ in range(ORDER_NUMBER_LENGTH))
+
+
+def order_place(*, user) -> Order:
+    """Turn the available lines of the user's cart into an order and take them from stock."""
+    with transaction.atomic():
+        cart = Cart.objects.select_for_update().filter(user=user, status=Cart.Status.OPEN).first()
+        lines = list(cart.items.select_related("product").order_by("product_id")) if cart else []
+        lines = [line for line in lines if line.product.is_available]
+        if not lines:
+            raise CartError(MSG_EMPTY_ORDER)
+        for line in lines:
+            # Guarded decrement: the row's current stock decides, not what we read,
+            # so two checkouts racing for the last unit cannot both succeed.
+            taken = Product.objects.filter(
+                pk=line.product_id, is_active=True, stock__gte=line.quantity
+            ).update(stock=F("stock") - line.quantity)
+            if not taken:
+                line.product.refresh_from_db(fields=["stock"])
+                raise CartError(MSG_OVER_STOCK.format(stock=line.product.stock, name=line.product.name))
+        order = Order.objects.create(
+            number=_new_order_number(), user=user, total=sum(line.line_total for line in lines)
+        )
+        OrderLine.objects.bulk_create(
+            OrderLine(
+                order=order,
+                product=line.product,
+                product_name=line.product.name,
+                unit_price=line.product.price,
+                quantity=line.quantity,
+            )
+            for line in lines
+        )
+        CartItem.objects.filter(pk__in=[line.pk for line in lines]).delete()
+    return order

@@ -1,0 +1,65 @@
+"""purge_sessions: expired sessions and abandoned guest carts, in batches."""
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from accounts.models import Session
+from cart.models import Cart
+from tests.factories import CartFactory, CartItemFactory, SessionFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+DAY = timezone.timedelta(days=1)
+
+
+def run(*args):
+    out = StringIO()
+    call_command("purge_sessions", *args, stdout=out)
+    return out.getvalue()
+
+
+@pytest.fixture
+def expired_and_live():
+    expired = [SessionFactory(expire_date=timezone.now() - DAY) for _ in range(7)]
+    live = SessionFactory()
+    return expired, live
+
+
+def test_deletes_expired_sessions_and_says_how_many(expired_and_live):
+    _, live = expired_and_live
+    assert "Removed 7 expired sessions." in run()
+    assert list(Session.objects.all()) == [live]
+
+
+def test_batches_are_separate_statements(expired_and_live):
+    with CaptureQueriesContext(connection) as queries:
+        run("--batch-size", "3")
+    deletes = [q["sql"] for q in queries if q["sql"].startswith('DELETE FROM "accounts_session"')]
+    assert len(deletes) == 3  # 3 + 3 + 1
+    assert Session.objects.count() == 1
+
+
+def test_dry_run_counts_and_removes_nothing(expired_and_live):
+    output = run("--dry-run")
+    assert "Would remove 7 expired sessions." in output
+    assert Session.objects.count() == 8
+
+
+def test_abandoned_guest_carts_go_but_recent_and_account_carts_stay(time_machine, settings):
+    time_machine.move_to(timezone.now(), tick=False)
+    old_guest = CartItemFactory().cart
+    account_cart = CartFactory(user=UserFactory())
+    time_machine.shift(settings.GUEST_SESSION_AGE + 60)
+    recent_guest = CartFactory()
+    assert "Removed 1 abandoned guest carts." in run()
+    assert set(Cart.objects.all()) == {account_cart, recent_guest}
+    assert not Cart.objects.filter(pk=old_guest.pk).exists()
+
+
+def test_bad_batch_size_is_refused():
+    with pytest.raises(CommandError, match="at least 1"):
+        run("--batch-size", "0")

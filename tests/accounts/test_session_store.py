@@ -1,0 +1,103 @@
+"""The session engine: Django's db backend on accounts.Session, with metadata."""
+import pytest
+from asgiref.sync import async_to_sync
+from django.conf import settings
+from django.core.management import call_command
+from django.utils import timezone
+
+from accounts.models import Session
+from accounts.session_store import SessionStore
+from tests.factories import CartItemFactory, SessionFactory, UserFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_engine_is_the_projects_store():
+    assert settings.SESSION_ENGINE == "accounts.session_store"
+    assert SessionStore.get_model_class() is Session
+
+
+def test_keys_are_long_and_random():
+    keys = set()
+    for _ in range(20):
+        store = SessionStore(ip="192.0.2.1", user_agent="pytest")
+        store["k"] = 1
+        store.save()
+        keys.add(store.session_key)
+    # 32 characters of [a-z0-9] from a CSPRNG: about 165 bits (ASVS V7.2.3).
+    assert len(keys) == 20 and all(len(key) == 32 for key in keys)
+
+
+def test_save_records_ip_user_agent_and_user():
+    user = UserFactory()
+    store = SessionStore(ip="192.0.2.1", user_agent="Firefox")
+    store["_auth_user_id"] = str(user.pk)
+    store.save()
+    row = Session.objects.get(session_key=store.session_key)
+    assert (row.user, row.ip, row.user_agent) == (user, "192.0.2.1", "Firefox")
+
+
+def test_cycle_key_carries_data_and_metadata_and_kills_the_old_key():
+    store = SessionStore(ip="192.0.2.1", user_agent="Firefox")
+    store["cart_id"] = 7
+    store.save()
+    old_key, first = store.session_key, Session.objects.get()
+    reloaded = SessionStore(old_key, ip="192.0.2.1", user_agent="Firefox")
+    reloaded.cycle_key()
+    row = Session.objects.get()
+    assert row.session_key != old_key
+    assert (row.public_id, row.created_at) == (first.public_id, first.created_at)
+    assert row.get_decoded() == {"cart_id": 7}
+    assert SessionStore(old_key).load() == {}
+
+
+def test_flush_starts_a_new_session_not_the_old_one_renamed():
+    store = SessionStore(ip="192.0.2.1", user_agent="Firefox")
+    store["x"] = 1
+    store.save()
+    public_id = store.public_id
+    store.flush()
+    store["y"] = 2
+    store.save()
+    assert Session.objects.get().public_id != public_id
+
+
+def test_an_unknown_key_is_never_adopted():
+    store = SessionStore("attackerchosenkey0000000000000000")
+    store["x"] = 1
+    store.save()
+    assert store.session_key != "attackerchosenkey0000000000000000"
+
+
+def test_async_methods_record_metadata_too():
+    store = SessionStore(ip="192.0.2.9", user_agent="Async")
+    store["x"] = 1
+    async_to_sync(store.asave)()
+    row = Session.objects.get(session_key=store.session_key)
+    assert (row.ip, row.user_agent) == ("192.0.2.9", "Async")
+    assert async_to_sync(SessionStore(store.session_key).aload)() == {"x": 1}
+    async_to_sync(store.acycle_key)()
+    assert Session.objects.get().public_id == row.public_id
+
+
+def test_expired_session_is_not_loaded():
+    expired = SessionFactory(expire_date=timezone.now() - timezone.timedelta(seconds=1))
+    assert SessionStore(expired.session_key).load() == {}
+
+
+def test_djangos_clearsessions_works_on_the_engine():
+    SessionFactory(expire_date=timezone.now() - timezone.timedelta(days=1))
+    live = SessionFactory()
+    call_command("clearsessions")
+    assert list(Session.objects.all()) == [live]
+
+
+def test_query_parameter_is_not_a_session_key(client):
+    live = SessionStore(ip="127.0.0.1", user_agent="")
+    live["cart_id"] = CartItemFactory(quantity=3).cart_id
+    live.save()
+    response = client.get(f"/cart/summary/?sessionid={live.session_key}")
+    assert response.json()["count"] == 0
+    assert "sessionid" not in response.cookies
+    client.cookies["sessionid"] = live.session_key
+    assert client.get("/cart/summary/").json()["count"] == 3  # the same key as a cookie works

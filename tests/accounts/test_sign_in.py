@@ -1,0 +1,184 @@
+"""Sign-in, registration and sign-out: keys, cookies, cart carry-over, lockout."""
+import pytest
+from axes.models import AccessAttempt
+from django.test import Client
+from django.utils import timezone
+
+from accounts.models import Session
+from cart.models import Cart, CartItem
+from tests.factories import CartFactory, CartItemFactory, ProductFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+SESSION_COOKIE = "sessionid"
+SAME_WORDS = "Please enter a correct username and password."
+
+
+def cart_units(client):
+    return client.get("/cart/summary/").json()["count"]
+
+
+class TestSignIn:
+    def test_guest_cart_survives_login(self, client, user, product, sign_in):
+        client.post("/cart/add/", {"product": product.pk, "quantity": 2})
+        response = sign_in(user)
+        assert response.status_code == 302
+        assert cart_units(client) == 2
+        messages = [str(m) for m in client.get("/cart/").context["messages"]]
+        assert "We carried your cart over: 2 × Basalt Mug." in messages
+        assert Cart.objects.get(user=user, status="open").items.get().quantity == 2
+
+    def test_pre_login_session_key_no_longer_works(self, client, user, product, sign_in):
+        client.post("/cart/add/", {"product": product.pk})
+        guest_key = client.cookies[SESSION_COOKIE].value
+        sign_in(user)
+        new_key = client.cookies[SESSION_COOKIE].value
+        assert new_key != guest_key
+        assert not Session.objects.filter(session_key=guest_key).exists()
+        replay = Client()
+        replay.cookies[SESSION_COOKIE] = guest_key
+        page = replay.get("/").content.decode()
+        assert 'data-testid="auth-state">Guest' in page
+        assert cart_units(replay) == 0
+
+    def test_session_row_records_user_and_device(self, client, user, sign_in):
+        sign_in(user, HTTP_USER_AGENT="Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0")
+        row = Session.objects.get()
+        assert row.user == user
+        assert row.user_agent == "Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0"
+        assert row.ip == "127.0.0.1"
+        assert row.session_key not in row.public_id
+
+    def test_header_shows_the_signed_in_state(self, client, user, sign_in):
+        assert 'data-testid="auth-state">Guest' in client.get("/").content.decode()
+        sign_in(user)
+        assert "Signed in as <strong>alice</strong>" in client.get("/").content.decode()
+
+    def test_without_remember_me_the_cookie_is_a_browser_session_cookie(self, client, user, sign_in):
+        cookie = sign_in(user).cookies[SESSION_COOKIE]
+        assert cookie["max-age"] == "" and cookie["expires"] == ""
+        assert cookie["httponly"] and cookie["samesite"] == "Strict"
+
+    def test_with_remember_me_the_cookie_persists(self, client, user, sign_in, settings):
+        cookie = sign_in(user, remember=True).cookies[SESSION_COOKIE]
+        assert int(cookie["max-age"]) == settings.SESSION_REMEMBER_IDLE
+
+    def test_unsafe_next_is_ignored(self, client, user, sign_in):
+        assert sign_in(user, next_url="https://evil.example/phish")["Location"] == "/"
+
+    def test_account_cart_is_there_on_another_device(self, user, product, password):
+        CartItemFactory(cart=CartFactory(user=user), product=product, quantity=4)
+        other_device = Client()
+        other_device.post("/accounts/login/", {"username": "alice", "password": password})
+        assert cart_units(other_device) == 4
+
+
+class TestRegister:
+    def test_registration_signs_in_and_carries_the_cart(self, client, product):
+        client.post("/cart/add/", {"product": product.pk, "quantity": 3})
+        guest_key = client.cookies[SESSION_COOKIE].value
+        response = client.post(
+            "/accounts/register/",
+            {
+                "username": "newbie",
+                "email": "newbie@example.com",
+                "password1": "a-long-unusual-passphrase",
+                "password2": "a-long-unusual-passphrase",
+                "next": "/checkout/",
+            },
+        )
+        assert response["Location"] == "/checkout/"
+        assert client.cookies[SESSION_COOKIE].value != guest_key
+        assert Session.objects.get().user.username == "newbie"
+        assert CartItem.objects.get(cart__user__username="newbie").quantity == 3
+
+    def test_invalid_registration_shows_the_form_again(self, client):
+        response = client.post(
+            "/accounts/register/",
+            {"username": "x", "email": "not-an-email", "password1": "short", "password2": "other"},
+        )
+        assert response.status_code == 200
+        assert "Enter a valid email address." in response.content.decode()
+        assert not Session.objects.exists()
+
+
+class TestSignOut:
+    def test_sign_out_deletes_the_session_and_keeps_the_account_cart(self, client, user, product, sign_in):
+        client.post("/cart/add/", {"product": product.pk, "quantity": 2})
+        sign_in(user)
+        key = client.cookies[SESSION_COOKIE].value
+        response = client.post("/accounts/logout/")
+        assert response.status_code == 302
+        assert response["Clear-Site-Data"] == '"cache", "cookies", "storage"'
+        assert not Session.objects.filter(session_key=key).exists()
+        assert cart_units(client) == 0
+        sign_in(user)
+        assert cart_units(client) == 2
+
+    def test_sign_out_is_post_only(self, client, user, sign_in):
+        sign_in(user)
+        assert client.get("/accounts/logout/").status_code == 405
+        assert Session.objects.filter(user=user).exists()
+
+
+class TestBruteForce:
+    def fail(self, client, username, times, **extra):
+        for _ in range(times):
+            response = client.post("/accounts/login/", {"username": username, "password": "wrong"}, **extra)
+        return response
+
+    def test_failures_say_the_same_words_for_known_unknown_and_inactive_users(self, client):
+        UserFactory(username="sleeper", is_active=False)
+        UserFactory(username="bob")
+        pages = {name: self.fail(client, name, 1) for name in ["bob", "nobody", "sleeper"]}
+        inactive_with_right_password = client.post(
+            "/accounts/login/", {"username": "sleeper", "password": "correct-horse-battery-9"}
+        )
+        for response in [*pages.values(), inactive_with_right_password]:
+            assert response.status_code == 200
+            assert SAME_WORDS in response.content.decode()
+
+    @pytest.mark.parametrize("username", ["alice", "nobody-by-this-name"])
+    def test_lockout_after_the_failure_limit_is_429_for_known_and_unknown(self, client, user, username, password):
+        response = self.fail(client, username, 5)
+        assert response.status_code == 429
+        assert "Too many failed sign-in attempts" in response.content.decode()
+        assert "15 minutes" in response.content.decode()
+        # Even the right password is refused while locked.
+        locked = client.post("/accounts/login/", {"username": username, "password": password})
+        assert locked.status_code == 429
+        assert not Session.objects.exists()
+
+    def test_lockout_is_per_username_and_ip(self, client, user, password):
+        self.fail(client, "alice", 5)
+        other_ip = client.post("/accounts/login/", {"username": "alice", "password": password}, REMOTE_ADDR="10.9.9.9")
+        assert other_ip.status_code == 302
+        bob = UserFactory(username="bob")
+        assert client.post("/accounts/login/", {"username": bob.username, "password": password}).status_code == 302
+
+    @pytest.mark.parametrize(("minutes_later", "status"), [(14, 429), (15.1, 302)])
+    def test_lock_expires_on_its_own_after_the_cooloff(
+        self, client, user, password, time_machine, minutes_later, status
+    ):
+        time_machine.move_to(timezone.now(), tick=False)
+        self.fail(client, "alice", 5)
+        time_machine.shift(minutes_later * 60)
+        assert client.post("/accounts/login/", {"username": "alice", "password": password}).status_code == status
+
+    def test_every_attempt_is_recorded(self, client, user, password):
+        self.fail(client, "alice", 2)
+        assert AccessAttempt.objects.get(username="alice").failures_since_start == 2
+
+    def test_forged_forwarded_for_does_not_dodge_the_counter(self, client, user):
+        for n in range(5):
+            response = client.post(
+                "/accounts/login/",
+                {"username": "alice", "password": "wrong"},
+                HTTP_X_FORWARDED_FOR=f"198.51.100.{n}",
+            )
+        assert response.status_code == 429
+
+    def test_trusted_proxy_hop_is_the_client_address(self, client, user, settings):
+        settings.TRUSTED_PROXY_COUNT = 1
+        self.fail(client, "alice", 5, HTTP_X_FORWARDED_FOR="203.0.113.7, 198.51.100.1")
+        assert AccessAttempt.objects.get().ip_address == "198.51.100.1"

@@ -1,0 +1,48 @@
+"""Playwright (pytest-playwright) setup for the real-browser tests.
+
+The tests drive Debian's Chromium (/usr/bin/chromium, installed by
+scripts/ensure-chromium.sh), not a Playwright-downloaded browser, headless and
+with background networking switched off (the CI machine has no general internet
+access).  Tests get a ``page`` fixture from pytest-playwright and should use
+``live_server.url`` from pytest-django as their base URL.
+
+Every test collected below this directory is marked ``browser`` automatically,
+so ``pytest -m "not browser"`` skips them.
+"""
+
+from pathlib import Path
+
+import pytest
+
+CHROMIUM_PATH = "/usr/bin/chromium"
+
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+_BROWSER_TESTS_DIR = Path(__file__).resolve().parent
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    """Launch Debian's Chromium instead of Playwright's bundled browser."""
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM_PATH,
+        "args": [*browser_type_launch_args.get("args", []), *CHROMIUM_ARGS],
+    }
+
+
+def pytest_collection_modifyitems(config, items):
+    # This hook sees the items of the whole session, not only this
+    # directory's, so mark only the tests that live under tests/browser.
+    for item in items:
+        if Path(item.path).resolve().is_relative_to(_BROWSER_TESTS_DIR):
+            item.add_marker(pytest.mark.browser)

@@ -1,0 +1,36 @@
+"""seed_demo: the demo catalog and accounts, idempotent."""
+import pytest
+from django.contrib.auth import authenticate, get_user_model
+from django.core.management import CommandError, call_command
+
+from cart.models import Product
+
+pytestmark = pytest.mark.django_db
+
+
+def test_seed_creates_the_catalog_once():
+    call_command("seed_demo")
+    assert Product.objects.filter(is_active=True).count() >= 12
+    assert Product.objects.filter(is_active=False).count() == 1
+    assert Product.objects.filter(is_active=True, stock=1).exists()
+    Product.objects.filter(stock=1).update(stock=0)
+    call_command("seed_demo")
+    assert Product.objects.count() == 15
+    assert not Product.objects.filter(stock=1).exists()  # a rerun does not reset stock
+
+
+def test_users_need_demo_password(monkeypatch):
+    monkeypatch.delenv("DEMO_PASSWORD", raising=False)
+    with pytest.raises(CommandError, match="Set DEMO_PASSWORD"):
+        call_command("seed_demo", "--users")
+
+
+def test_users_sign_in_with_demo_password(monkeypatch, rf):
+    monkeypatch.setenv("DEMO_PASSWORD", "a-demo-passphrase")
+    call_command("seed_demo", "--users")
+    call_command("seed_demo", "--users")
+    assert get_user_model().objects.count() == 3
+    for name in ["demo", "alice", "bob"]:
+        assert authenticate(rf.post("/accounts/login/"), username=name, password="a-demo-passphrase")
+    assert get_user_model().objects.get(username="demo").is_staff
+    assert not get_user_model().objects.get(username="alice").is_staff

@@ -1,0 +1,52 @@
+"""Fixtures shared by the whole suite."""
+import pytest
+from django.db import connection
+
+from tests.factories import PASSWORD, ProductFactory, UserFactory
+
+
+def pytest_collection_modifyitems(config, items):
+    # Some behaviour (row locks under real concurrency) only exists on PostgreSQL;
+    # `make test-postgres` runs those tests, SQLite runs skip them with a reason.
+    if connection.vendor == "postgresql":
+        return
+    skip = pytest.mark.skip(reason="needs PostgreSQL: run `make test-postgres`")
+    for item in items:
+        if "postgres" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture
+def password():
+    return PASSWORD
+
+
+@pytest.fixture
+def user(db):
+    return UserFactory(username="alice")
+
+
+@pytest.fixture
+def product(db):
+    return ProductFactory(name="Basalt Mug", slug="basalt-mug", price="12.50", stock=50)
+
+
+@pytest.fixture
+def sign_in(client, password):
+    """Sign in through the real form (axes and the cart merge run), return the response."""
+
+    def _sign_in(user, *, remember=False, next_url=None, **extra):
+        data = {"username": user.username, "password": password}
+        if remember:
+            data["remember_me"] = "on"
+        if next_url:
+            data["next"] = next_url
+        return client.post("/accounts/login/", data, **extra)
+
+    return _sign_in
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    # Hashing strength is not under test; PBKDF2's 1M rounds would dominate the suite's time.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
