@@ -19,9 +19,9 @@ BIND             ?= 127.0.0.1:8000
 WEB_CONCURRENCY  ?= 2
 GUNICORN_THREADS ?= 4
 
-# Environment shared by both test targets, explicit so that a developer's .env
-# cannot leak in (test-postgres' script then sets its own DATABASE_URL).
-TEST_ENV := env DATABASE_URL=sqlite:///$(CURDIR)/db.sqlite3 CACHE_URL=locmemcache:// DEBUG=false SECRET_KEY=insecure-test-only-key DJANGO_ALLOW_ASYNC_UNSAFE=true
+# Environment shared by both test targets: no .env is read, so a developer's
+# settings cannot leak in (test-postgres' script then sets its own DATABASE_URL).
+TEST_ENV := env ENV_FILE=/dev/null DATABASE_URL=sqlite:///$(CURDIR)/db.sqlite3 CACHE_URL=locmemcache:// DEBUG=false SECRET_KEY=insecure-test-only-key DJANGO_ALLOW_ASYNC_UNSAFE=true
 
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
@@ -48,7 +48,7 @@ deps-dev: $(DEV_STAMP)
 
 run: $(RUNTIME_STAMP)
 	@if [ -s .env ] && [ -n "$$(tail -c1 .env)" ]; then echo >> .env; fi
-	@if [ ! -f .env ] || ! grep -q '^SECRET_KEY=' .env; then \
+	@if [ ! -f .env ] || ! grep -q '^SECRET_KEY=.' .env; then \
 		echo "SECRET_KEY=$$($(PY) -c 'import secrets, string; a = string.ascii_letters + string.digits; print("".join(secrets.choice(a) for _ in range(50)))')" >> .env; \
 		echo "Wrote a new random SECRET_KEY to .env"; \
 	fi
@@ -78,9 +78,9 @@ test-postgres: $(DEV_STAMP)
 # --- production-like server ----------------------------------------------------
 
 serve: $(RUNTIME_STAMP)
-	$(PY) manage.py collectstatic --noinput
-	$(PY) manage.py migrate --noinput
-	exec $(VENV)/bin/gunicorn shopdemo.wsgi:application --bind $(BIND) --workers $(WEB_CONCURRENCY) --threads $(GUNICORN_THREADS) --access-logfile -
+	DEBUG=false $(PY) manage.py collectstatic --noinput
+	DEBUG=false $(PY) manage.py migrate --noinput
+	DEBUG=false exec $(VENV)/bin/gunicorn shopdemo.wsgi:application --bind $(BIND) --workers $(WEB_CONCURRENCY) --threads $(GUNICORN_THREADS) --access-logfile -
 
 clean:
 	rm -f $(RUNTIME_STAMP) $(DEV_STAMP)

@@ -1,4 +1,6 @@
 """Storefront pages: catalog, cart, checkout and orders."""
+from decimal import Decimal
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponseRedirect, JsonResponse
@@ -21,7 +23,7 @@ def _cart_context(request, **extra):
     orderable = [line for line in lines if line.product.is_available]
     return {
         "lines": lines,
-        "total": sum(line.line_total for line in orderable),
+        "total": sum((line.line_total for line in orderable), Decimal("0.00")),
         "orderable": bool(orderable),
         **extra,
     }

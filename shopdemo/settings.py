@@ -3,11 +3,13 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
-environ.Env.read_env(BASE_DIR / ".env")  # values already in the environment win
+# Values already in the environment win; ENV_FILE=/dev/null (as `make test` sets) reads none.
+environ.Env.read_env(env.str("ENV_FILE", default=str(BASE_DIR / ".env")))
 
 # ------------------------------------------------------------------------------
 # CORE
@@ -103,6 +105,9 @@ SESSION_COOKIE_NAME = "__Host-sessionid" if HTTPS else "sessionid"
 SESSION_COOKIE_SECURE = HTTPS
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = env.str("SESSION_COOKIE_SAMESITE", default="Strict")
+if SESSION_COOKIE_SAMESITE not in ("Strict", "Lax"):
+    # None would send the session cookie on cross-site requests (ASVS V3.3.2).
+    raise ImproperlyConfigured("SESSION_COOKIE_SAMESITE must be Strict or Lax.")
 # A guest's cart lives this long; signed-in sessions set their own expiry.
 GUEST_SESSION_AGE = env.int("GUEST_SESSION_AGE", default=14 * 24 * 3600)
 SESSION_COOKIE_AGE = GUEST_SESSION_AGE
