@@ -29,6 +29,9 @@ class Session(AbstractBaseSession):
     user_agent = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     last_activity = models.DateTimeField(default=timezone.now)
+    # Set on a rotated key's row: requests still carrying it are served from
+    # the successor until the row's short grace expiry.
+    successor_key = models.CharField(max_length=40, null=True, blank=True, editable=False)
 
     @classmethod
     def get_session_store_class(cls):

@@ -2,6 +2,7 @@
 from django.conf import settings
 from django.contrib.auth import login
 
+from accounts.session_policy import REMEMBER
 from cart.services import CART_SESSION_KEY, MergeReport, cart_merge_into_user
 
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
@@ -14,8 +15,18 @@ def account_sign_in(*, request, user, remember: bool) -> MergeReport:
     guest_cart_id = request.session.get(CART_SESSION_KEY)
     login(request, user, backend=getattr(user, "backend", MODEL_BACKEND))
     request.session.pop(CART_SESSION_KEY, None)
-    # Without "remember me" the cookie dies with the browser (expiry 0).
+    # The server enforces the limits (accounts.session_policy); the cookie only
+    # decides whether the browser keeps the session when it closes.
+    request.session[REMEMBER] = remember
     request.session.set_expiry(settings.SESSION_REMEMBER_IDLE if remember else 0)
     if guest_cart_id is None:
         return MergeReport()
     return cart_merge_into_user(guest_cart_id=guest_cart_id, user=user)
+
+
+def account_sign_out_other_sessions(*, request) -> int:
+    """End every session of the user but this one; return how many devices were signed out."""
+    others = request.user.sessions.exclude(public_id=request.session.public_id)
+    devices = others.filter(successor_key__isnull=True).count()
+    others.delete()
+    return devices

@@ -1,20 +1,26 @@
 """The session engine: Django's database backend on the project's own model.
 
 Besides the data, each row records its user, IP, user agent, when it was
-created and when it was last active, so that users can see their devices and
-staff and operators can see who holds which session.
+created and last active, and when the server stops accepting it (computed by
+accounts.session_policy, never left to the cookie). A rotated key's row points
+to its successor for a short grace, so requests already in flight still work.
 """
+from datetime import timedelta
+
+from asgiref.sync import sync_to_async
 from django.contrib.auth import SESSION_KEY, get_user_model
 from django.contrib.sessions.backends.db import SessionStore as DBStore
+from django.core.exceptions import SuspiciousOperation
 from django.utils import timezone
 
+from accounts import session_policy
 from accounts.models import Session, new_public_id
 
 USER_AGENT_MAX_LENGTH = Session._meta.get_field("user_agent").max_length
 
 
 class SessionStore(DBStore):
-    """Database sessions that also record who, where and when."""
+    """Database sessions that record who, where and when, and enforce their own expiry."""
 
     def __init__(self, session_key=None, *, ip=None, user_agent=""):
         super().__init__(session_key)
@@ -22,6 +28,11 @@ class SessionStore(DBStore):
         # (admin actions, commands) keep what the row already holds.
         self.ip = ip or None
         self.user_agent = user_agent[:USER_AGENT_MAX_LENGTH]
+        # What loading found, for the middleware: the row, an expired session's
+        # data and reason, whether the key was unknown or was followed to its successor.
+        self.ended = None
+        self.unknown_key = False
+        self.rekeyed = False
         self._reset_metadata()
 
     @classmethod
@@ -31,35 +42,63 @@ class SessionStore(DBStore):
     def _reset_metadata(self):
         self.public_id = new_public_id()
         self.created_at = None
+        self.last_activity = None
         self.row = None
 
-    def _remember(self, row):
-        """Keep the loaded row's metadata so a save or key rotation carries it over."""
-        if row is not None:
-            self.row = row
-            self.public_id = row.public_id
-            self.created_at = row.created_at
-            self.ip = self.ip or row.ip
-            self.user_agent = self.user_agent or row.user_agent
-        return row
+    # -- loading --------------------------------------------------------------
+
+    def _fetch(self, session_key):
+        try:
+            return self.model.objects.filter(session_key=session_key).first()
+        except SuspiciousOperation:
+            return None
 
     def _get_session_from_db(self):
-        return self._remember(super()._get_session_from_db())
+        now = timezone.now()
+        row = self._fetch(self.session_key)
+        if row is not None and row.successor_key and row.expire_date > now:
+            # Rotated moments ago: serve the successor, whose key the response sends.
+            row = self._fetch(row.successor_key)
+            self.rekeyed = row is not None
+        if row is None:
+            self.unknown_key = self.session_key is not None
+            self._session_key = None
+            return None
+        if row.expire_date <= now:
+            data = {} if row.successor_key else self.decode(row.session_data)
+            self.ended = (data, session_policy.end_reason(data, now) if data else session_policy.IDLE)
+            row.delete()
+            self._session_key = None
+            return None
+        self._session_key = row.session_key
+        self.row = row
+        self.public_id = row.public_id
+        self.created_at = row.created_at
+        self.last_activity = row.last_activity
+        self.ip = self.ip or row.ip
+        self.user_agent = self.user_agent or row.user_agent
+        return row
 
     async def _aget_session_from_db(self):
-        return self._remember(await super()._aget_session_from_db())
+        return await sync_to_async(self._get_session_from_db)()
+
+    # -- saving ---------------------------------------------------------------
 
     def _with_metadata(self, obj, data):
         user_id = data.get(SESSION_KEY)
         now = timezone.now()
-        if self.created_at is None:
-            self.created_at = now
+        # Only record_activity() moves last_activity: saving for another reason
+        # (a rotation, a status poll) must not keep an idle session alive.
+        self.created_at = self.created_at or now
+        self.last_activity = self.last_activity or now
         obj.public_id = self.public_id
         obj.user_id = get_user_model()._meta.pk.to_python(user_id) if user_id else None
         obj.ip = self.ip
         obj.user_agent = self.user_agent
         obj.created_at = self.created_at
-        obj.last_activity = now
+        obj.last_activity = self.last_activity
+        obj.expire_date = session_policy.expiry(data, self.last_activity)
+        self.row = obj
         return obj
 
     def create_model_instance(self, data):
@@ -67,6 +106,38 @@ class SessionStore(DBStore):
 
     async def acreate_model_instance(self, data):
         return self._with_metadata(await super().acreate_model_instance(data), data)
+
+    def record_activity(self):
+        """Count this request as the user's activity: the idle timer restarts when saved."""
+        self.last_activity = timezone.now()
+        self.modified = True
+
+    # -- key changes ----------------------------------------------------------
+
+    def rotate(self, *, grace: int):
+        """Give the session a new key; the old one keeps working for `grace` seconds only."""
+        old_key = self.session_key
+        now = timezone.now()
+        self[session_policy.ROTATED_AT] = now.timestamp()
+        self.create()
+        claimed = self.model.objects.filter(session_key=old_key, successor_key__isnull=True).update(
+            successor_key=self.session_key, expire_date=now + timedelta(seconds=grace)
+        )
+        if not claimed:
+            # A parallel request rotated this key first: adopt its successor
+            # rather than fork the session into two.
+            winner = self.model.objects.filter(session_key=old_key).values_list("successor_key", flat=True).first()
+            self.delete()
+            self._session_key = winner
+
+    def cycle_key(self):
+        # Every new key (sign-in, password change) restarts the rotation timer.
+        self[session_policy.ROTATED_AT] = timezone.now().timestamp()
+        super().cycle_key()
+
+    async def acycle_key(self):
+        await self.aset(session_policy.ROTATED_AT, timezone.now().timestamp())
+        await super().acycle_key()
 
     def flush(self):
         # A flushed session (sign-out, a different user signing in) is a new

@@ -1,15 +1,25 @@
-"""Sign-in, registration, sign-out and the pages around them."""
+"""Sign-in, registration, sign-out, devices, session status and the pages around them."""
+from datetime import UTC, datetime
+
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.db.utils import DatabaseError
-from django.http import HttpResponseRedirect, JsonResponse
-from django.shortcuts import render
+from django.http import Http404, HttpResponseRedirect, JsonResponse
+from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
 from django.views.generic import FormView
 
+from accounts import session_policy
+from accounts.devices import describe
 from accounts.forms import LoginForm, RegisterForm
-from accounts.services import account_sign_in
+from accounts.middleware import not_activity
+from accounts.services import account_sign_in, account_sign_out_other_sessions
+from accounts.session_state import session_state
 
 # ASVS V14.3.1: the browser drops what it kept of the signed-in session.
 CLEAR_SITE_DATA = '"cache", "cookies", "storage"'
@@ -21,10 +31,25 @@ def _welcome(request, report, greeting: str):
         messages.info(request, report.message)
 
 
+def ended_message(reason: str) -> str | None:
+    """Say why the server ended the visitor's session, with the real limits."""
+    if reason == session_policy.IDLE:
+        return f"You were signed out after {session_policy.duration_text(settings.SESSION_IDLE_TIMEOUT)} without activity."
+    if reason == session_policy.ABSOLUTE:
+        limit = session_policy.duration_text(settings.SESSION_ABSOLUTE_TIMEOUT)
+        return f"You were signed out because your sign-in is more than {limit} old. Please sign in again."
+    if reason == session_policy.HIJACK:
+        return "Your session was ended because it was used from another browser. Please sign in again."
+    return None
+
+
 class LoginView(auth_views.LoginView):
     form_class = LoginForm
     template_name = "accounts/login.html"
     redirect_authenticated_user = False
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(ended=ended_message(self.request.GET.get("ended", "")), **kwargs)
 
     def form_valid(self, form):
         user = form.get_user()
@@ -55,6 +80,115 @@ class LogoutView(auth_views.LogoutView):
         response = super().post(request, *args, **kwargs)
         response["Clear-Site-Data"] = CLEAR_SITE_DATA
         return response
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    template_name = "accounts/password_change.html"
+    success_url = reverse_lazy("accounts:sessions")
+
+    def form_valid(self, form):
+        # Django gives this session a new key (update_session_auth_hash); the
+        # others, possibly an attacker's, end now (ASVS V7.4.3).
+        response = super().form_valid(form)
+        ended = account_sign_out_other_sessions(request=self.request)
+        messages.success(self.request, f"Password changed. Signed out {ended} other session{'s' if ended != 1 else ''}.")
+        return response
+
+
+def _device(row, current_public_id) -> dict:
+    data = row.get_decoded()
+    return {
+        "row": row,
+        "name": describe(row.user_agent),
+        "current": row.public_id == current_public_id,
+        "remember": data.get(session_policy.REMEMBER, False),
+        "signed_in_at": session_policy.auth_time(data),
+    }
+
+
+@login_required
+@require_GET
+def session_list(request):
+    rows = request.user.sessions.filter(expire_date__gt=timezone.now(), successor_key__isnull=True)
+    devices = [_device(row, request.session.public_id) for row in rows.order_by("-last_activity")]
+    return render(request, "accounts/sessions.html", {"devices": devices})
+
+
+@login_required
+@require_POST
+def session_revoke(request, public_id):
+    # Ownership in the queryset: another user's public id is simply not found.
+    deleted, _ = request.user.sessions.filter(public_id=public_id).delete()
+    if not deleted:
+        raise Http404("No such session.")
+    if public_id == request.session.public_id:
+        request.session.flush()
+        return redirect("accounts:login")
+    messages.success(request, "That session is signed out.")
+    return redirect("accounts:sessions")
+
+
+@login_required
+@require_POST
+def session_revoke_others(request):
+    ended = account_sign_out_other_sessions(request=request)
+    messages.success(request, f"Signed out {ended} other session{'s' if ended != 1 else ''}.")
+    return redirect("accounts:sessions")
+
+
+@require_GET
+@not_activity
+def session_status(request):
+    return JsonResponse(session_state(request))
+
+
+@require_POST
+def session_extend(request):
+    if request.user.is_authenticated:
+        request.session.record_activity()  # the absolute limit still holds (session_policy.expiry)
+        request.session.save()
+    return JsonResponse(session_state(request))
+
+
+def _at(timestamp) -> dict | None:
+    """A moment with its distance from now, for the inspector's countdowns."""
+    if timestamp is None:
+        return None
+    return {"at": timestamp, "in": int((timestamp - timezone.now()).total_seconds())}
+
+
+@require_GET
+def session_inspector(request):
+    """Explain, for the visitor's own session, what the server holds and why."""
+    session = request.session
+    row = session.row if session.session_key else None
+    context = {
+        "row": row,
+        "cookie_name": settings.SESSION_COOKIE_NAME,
+        "samesite": settings.SESSION_COOKIE_SAMESITE,
+        "secure": settings.SESSION_COOKIE_SECURE,
+    }
+    if row is not None:
+        data = dict(session.items())
+        lim = session_policy.limits(data)
+        rotated = data.get(session_policy.ROTATED_AT)
+        context |= {
+            "authenticated": session_policy.is_authenticated(data),
+            "remember": data.get(session_policy.REMEMBER, False),
+            "browser_session": session.get_expire_at_browser_close(),
+            "limits": lim,
+            "idle_limit": session_policy.duration_text(lim.idle),
+            "absolute_limit": session_policy.duration_text(lim.absolute) if lim.absolute else None,
+            "idle_expiry": _at(session_policy.idle_deadline(data, row.last_activity)),
+            "absolute_expiry": _at(session_policy.absolute_deadline(data)),
+            "signed_in_at": session_policy.auth_time(data),
+            "next_rotation": _at(
+                datetime.fromtimestamp(rotated + settings.SESSION_ROTATE_INTERVAL, tz=UTC) if rotated else None
+            ),
+            "keys": sorted(data),
+            "device": describe(row.user_agent),
+        }
+    return render(request, "accounts/inspector.html", context)
 
 
 def csrf_failure(request, reason=""):

@@ -43,6 +43,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "accounts.middleware.SecurityHeadersMiddleware",
     # Last, as axes documents: it turns a lockout into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -61,6 +62,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "cart.context_processors.storefront",
+                "accounts.context_processors.session_timeout",
             ],
         },
     },
@@ -108,10 +110,19 @@ SESSION_COOKIE_SAMESITE = env.str("SESSION_COOKIE_SAMESITE", default="Strict")
 if SESSION_COOKIE_SAMESITE not in ("Strict", "Lax"):
     # None would send the session cookie on cross-site requests (ASVS V3.3.2).
     raise ImproperlyConfigured("SESSION_COOKIE_SAMESITE must be Strict or Lax.")
-# A guest's cart lives this long; signed-in sessions set their own expiry.
+# Server-side limits, enforced from the timestamps in the session row (the
+# README explains each value). A guest's cart lives GUEST_SESSION_AGE.
 GUEST_SESSION_AGE = env.int("GUEST_SESSION_AGE", default=14 * 24 * 3600)
 SESSION_COOKIE_AGE = GUEST_SESSION_AGE
+SESSION_IDLE_TIMEOUT = env.int("SESSION_IDLE_TIMEOUT", default=30 * 60)  # ASVS L2 V7.3.1
+SESSION_ABSOLUTE_TIMEOUT = env.int("SESSION_ABSOLUTE_TIMEOUT", default=12 * 3600)  # ASVS L2 V7.3.2
 SESSION_REMEMBER_IDLE = env.int("SESSION_REMEMBER_IDLE", default=14 * 24 * 3600)
+SESSION_REMEMBER_ABSOLUTE = env.int("SESSION_REMEMBER_ABSOLUTE", default=30 * 24 * 3600)
+SESSION_ROTATE_INTERVAL = env.int("SESSION_ROTATE_INTERVAL", default=15 * 60)
+SESSION_ROTATE_GRACE = env.int("SESSION_ROTATE_GRACE", default=30)
+SESSION_WARNING_BEFORE = env.int("SESSION_WARNING_BEFORE", default=120)
+SESSION_BIND_USER_AGENT = env.bool("SESSION_BIND_USER_AGENT", default=True)
+SESSION_BIND_IP = env.bool("SESSION_BIND_IP", default=False)
 # Messages travel in a signed cookie: storing them in the session would give a
 # session to every visitor who sees a message, including bots.
 MESSAGE_STORAGE = "django.contrib.messages.storage.cookie.CookieStorage"
@@ -174,4 +185,6 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    # axes narrates every attempt at INFO; its warnings (failures, lockouts) are what matter.
+    "loggers": {"axes": {"level": "WARNING"}},
 }

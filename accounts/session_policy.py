@@ -1,0 +1,91 @@
+"""How long a session may live, computed from the timestamps the server keeps.
+
+The cookie's own expiry never decides anything: every limit here is checked
+against the session row, so a replayed cookie past its time is refused.
+"""
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from django.conf import settings
+from django.contrib.auth import SESSION_KEY
+
+# Keys the lifecycle keeps in the session data (seconds since the epoch).
+AUTH_AT = "_auth_at"  # sign-in: the absolute limit counts from here
+ROTATED_AT = "_rotated_at"  # last key rotation
+REMEMBER = "_remember"  # "remember me" was checked at sign-in
+
+# Why a session ended; the sign-in page turns these into a sentence.
+IDLE, ABSOLUTE, HIJACK = "idle", "absolute", "hijack"
+
+
+@dataclass(frozen=True)
+class Limits:
+    idle: int
+    absolute: int | None  # guests have none: their session is their cart's lifetime
+
+    @property
+    def activity_granularity(self) -> int:
+        """Seconds between writes of the last-activity time (at most once a minute)."""
+        return max(1, min(60, self.idle // 10))
+
+
+def is_authenticated(data) -> bool:
+    return SESSION_KEY in data
+
+
+def limits(data) -> Limits:
+    if not is_authenticated(data):
+        return Limits(idle=settings.GUEST_SESSION_AGE, absolute=None)
+    if data.get(REMEMBER):
+        return Limits(idle=settings.SESSION_REMEMBER_IDLE, absolute=settings.SESSION_REMEMBER_ABSOLUTE)
+    return Limits(idle=settings.SESSION_IDLE_TIMEOUT, absolute=settings.SESSION_ABSOLUTE_TIMEOUT)
+
+
+def idle_deadline(data, last_activity: datetime) -> datetime:
+    """When the session ends without further activity.
+
+    Activity is recorded at most once per granularity, so the recorded time may
+    lag the real one by up to that much: the deadline allows for it, and so a
+    session never outlives its idle limit by more than the granularity.
+    """
+    lim = limits(data)
+    return last_activity + timedelta(seconds=lim.idle + lim.activity_granularity)
+
+
+def absolute_deadline(data) -> datetime | None:
+    lim = limits(data)
+    signed_in = auth_time(data)
+    if lim.absolute is None or signed_in is None:
+        return None
+    return signed_in + timedelta(seconds=lim.absolute)
+
+
+def auth_time(data) -> datetime | None:
+    return datetime.fromtimestamp(data[AUTH_AT], tz=UTC) if AUTH_AT in data else None
+
+
+def expiry(data, last_activity: datetime) -> datetime:
+    """The moment the server stops accepting this session: the earlier of both limits."""
+    deadline = idle_deadline(data, last_activity)
+    absolute = absolute_deadline(data)
+    return min(deadline, absolute) if absolute else deadline
+
+
+def end_reason(data, now: datetime) -> str:
+    absolute = absolute_deadline(data)
+    return ABSOLUTE if absolute and now >= absolute else IDLE
+
+
+def rotation_due(data, now: datetime) -> bool:
+    if not is_authenticated(data):
+        return False
+    return now.timestamp() - data.get(ROTATED_AT, 0) >= settings.SESSION_ROTATE_INTERVAL
+
+
+def duration_text(seconds: int) -> str:
+    """Say a limit the way people do: '30 minutes', '12 hours', '14 days'."""
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size and seconds % size == 0:
+            count = seconds // size
+            return f"{count} {unit}{'s' if count != 1 else ''}"
+    return f"{seconds} second{'s' if seconds != 1 else ''}"

@@ -1,0 +1,100 @@
+// Idle-timeout warning (NIST 800-63B §5.2): warn before the server ends the
+// session, let the user stay, and keep every open tab of this site in step.
+// The server decides; this script only asks it (the status poll is not
+// activity) and shows what it says.
+(() => {
+  "use strict";
+  const dialog = document.getElementById("session-timeout");
+  if (!dialog) return;
+
+  const { statusUrl, extendUrl, loginUrl } = dialog.dataset;
+  const warnBefore = Number(dialog.dataset.warnBefore) * 1000;
+  const countdown = dialog.querySelector("[data-countdown]");
+  const extendForm = dialog.querySelector("form[data-extend]");
+  const csrfToken = extendForm.querySelector("input[name=csrfmiddlewaretoken]").value;
+  const channel = "BroadcastChannel" in window ? new BroadcastChannel("shopdemo-session") : null;
+
+  let deadline = Date.now() + Number(dialog.dataset.idleExpiresIn) * 1000;
+  let confirmed = false; // has the server confirmed the current deadline since it came near?
+  let timer = null;
+
+  const format = (ms) => {
+    const seconds = Math.max(0, Math.ceil(ms / 1000));
+    return `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, "0")}`;
+  };
+
+  // `reason` (idle, absolute, hijack) makes the sign-in page say why; none for a plain sign-out.
+  function leave(reason) {
+    clearTimeout(timer);
+    const query = new URLSearchParams({ next: window.location.pathname + window.location.search });
+    if (reason) query.set("ended", reason);
+    window.location.assign(`${loginUrl}?${query}`);
+  }
+
+  function apply(state) {
+    if (!state.authenticated) {
+      if (channel) channel.postMessage({ signedOut: true, reason: state.ended || null });
+      leave(state.ended);
+      return;
+    }
+    deadline = Date.now() + state.idle_expires_in * 1000;
+    confirmed = true;
+    if (channel) channel.postMessage({ idleExpiresIn: state.idle_expires_in });
+    tick();
+  }
+
+  async function ask(url, options) {
+    const response = await fetch(url, {
+      credentials: "same-origin",
+      headers: { Accept: "application/json", "X-CSRFToken": csrfToken },
+      ...options,
+    });
+    return response.json();
+  }
+
+  function tick() {
+    clearTimeout(timer);
+    const left = deadline - Date.now();
+    if (left <= warnBefore && !confirmed) {
+      // Another tab or window may have been active: the server knows.
+      ask(statusUrl).then((state) => apply(state)).catch(() => { confirmed = true; tick(); });
+      return;
+    }
+    if (left <= 0) {
+      ask(statusUrl).then((state) => apply(state)).catch(() => leave("idle"));
+      return;
+    }
+    if (left <= warnBefore) {
+      countdown.textContent = format(left);
+      if (!dialog.open) dialog.showModal();
+      timer = setTimeout(tick, 1000);
+    } else {
+      if (dialog.open) dialog.close();
+      confirmed = false;
+      timer = setTimeout(tick, Math.min(left - warnBefore, 60000));
+    }
+  }
+
+  extendForm.addEventListener("submit", (event) => {
+    event.preventDefault();
+    ask(extendUrl, { method: "POST" }).then((state) => apply(state)).catch(() => extendForm.submit());
+  });
+
+  if (channel) {
+    channel.addEventListener("message", ({ data }) => {
+      if (data.signedOut) {
+        leave(data.reason);
+        return;
+      }
+      // Activity elsewhere only ever moves the deadline later; the server is
+      // asked again before any warning shows.
+      deadline = Math.max(deadline, Date.now() + data.idleExpiresIn * 1000);
+      confirmed = false;
+      tick();
+    });
+    // A page load is activity the server recorded: tell the other tabs.
+    channel.postMessage({ idleExpiresIn: Number(dialog.dataset.idleExpiresIn) });
+    document.querySelectorAll("form[data-sign-out]").forEach((form) => form.addEventListener("submit", () => channel.postMessage({ signedOut: true, reason: null })));
+  }
+  tick();
+})();
