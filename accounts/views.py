@@ -150,6 +150,19 @@ def session_extend(request):
     return JsonResponse(session_state(request))
 
 
+# One sentence per key the session may hold, for the inspector.
+SESSION_KEY_MEANINGS = {
+    "cart_id": "the id of your guest cart; the cart's lines are rows in the database, not in the session",
+    "_auth_user_id": "the account this session is signed in to",
+    "_auth_user_backend": "which authentication backend checked your password",
+    "_auth_user_hash": "derived from your password hash: changing the password invalidates every session holding the old one",
+    session_policy.AUTH_AT: "when you signed in; the absolute limit counts from here",
+    session_policy.REMEMBER: "whether you ticked \"remember me\", which chooses the longer limits",
+    session_policy.ROTATED_AT: "when the session key last changed; the next rotation counts from here",
+    "_session_expiry": "how long the browser keeps the cookie (0: until it closes); the server's limits are separate",
+}
+
+
 def _at(timestamp) -> dict | None:
     """A moment with its distance from now, for the inspector's countdowns."""
     if timestamp is None:
@@ -185,7 +198,7 @@ def session_inspector(request):
             "next_rotation": _at(
                 datetime.fromtimestamp(rotated + settings.SESSION_ROTATE_INTERVAL, tz=UTC) if rotated else None
             ),
-            "keys": sorted(data),
+            "keys": [(key, SESSION_KEY_MEANINGS.get(key, "")) for key in sorted(data)],
             "device": describe(row.user_agent),
         }
     return render(request, "accounts/inspector.html", context)
