@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_cache_control
 
-from accounts import session_policy
+from accounts import audit, security, session_policy
 from accounts.ip import client_ip
 from accounts.session_store import USER_AGENT_MAX_LENGTH
 
@@ -49,28 +49,53 @@ class SessionMiddleware(DjangoSessionMiddleware):
         # session key (ASVS V14.2.1).
         session_key = request.COOKIES.get(settings.SESSION_COOKIE_NAME)
         request.session = session = self.SessionStore(session_key, ip=ip, user_agent=user_agent)
+        request.session_key_at_start = None
         if session_key is None:
             return None  # browsing without a session costs no query
-        if session.get(SESSION_KEY) is None:  # loads; an ended or unknown key leaves it empty
-            if session.ended and session_policy.is_authenticated(session.ended[0]):
-                return self._signed_out(request, session.ended[1])
+        signed_in = session.get(SESSION_KEY) is not None  # loads the session
+        if session.ended:
+            return self._ended(request, session.ended)
+        if session.unknown_key:
+            security.record_unknown_session(request=request)
+            return None
+        request.session_key_at_start = session.session_key
+        if not signed_in:
             return None
         row = session.row
         # CS binding: a signed-in session presented by another browser (or,
         # when configured, from another address) is taken to be stolen.
-        if (settings.SESSION_BIND_USER_AGENT and row.user_agent != user_agent) or (
-            settings.SESSION_BIND_IP and row.ip != ip
-        ):
+        stolen_by = "browser" if settings.SESSION_BIND_USER_AGENT and row.user_agent != user_agent else None
+        if row.ip != ip:
+            if settings.SESSION_BIND_IP:
+                stolen_by = stolen_by or "address"
+            else:
+                audit.record("session_ip_changed", request=request, previous_ip=row.ip)
+                session.modified = True  # the row takes the new address now
+        if stolen_by:
             session.flush()
+            security.record_hijack(request=request, row=row, reason=stolen_by)
             return self._signed_out(request, session_policy.HIJACK)
         return None
 
-    def _signed_out(self, request, reason):
+    def _ended(self, request, ended):
+        """Record a session presented after its server-side expiry; tell a signed-in user why."""
+        user = ended.row.user
+        details = {"request": request, "user": user, "public_id": ended.row.public_id, "reason": ended.reason}
+        audit.record("session_use_after_expire", known=True, **details)
+        if ended.reason != session_policy.ROTATED:
+            audit.record("session_expired", **details)
+        if session_policy.is_authenticated(ended.data):
+            return self._signed_out(request, ended.reason, remember=ended.data.get(session_policy.REMEMBER, False))
+        return None
+
+    def _signed_out(self, request, reason, *, remember=False):
         """Send an HTML request to the sign-in page saying why; let JSON calls go on anonymous."""
         request.session_ended = reason
         if wants_json(request):
             return None
         query = {"ended": reason}
+        if remember:
+            query["remember"] = "1"  # the message then quotes the remember-me limits
         if request.method == "GET":
             query["next"] = request.get_full_path()
         return HttpResponseRedirect(f"{reverse('accounts:login')}?{urlencode(query)}")
@@ -87,11 +112,23 @@ class SessionMiddleware(DjangoSessionMiddleware):
                 session.record_activity()  # sparse: at most one write per granularity
             if session_policy.rotation_due(loaded, now):
                 session.rotate(grace=settings.SESSION_ROTATE_GRACE)
+                request.session_renewed_because = "interval"
         response = super().process_response(request, response)
+        self._record_key_change(request)
         if settings.SESSION_COOKIE_NAME in response.cookies or (loaded and session_policy.is_authenticated(loaded)):
             # Signed-in pages and new session cookies must not sit in a shared cache.
             patch_cache_control(response, no_store=True)
         return response
+
+
+    def _record_key_change(self, request):
+        """Record a new session, or a new key for a session (rotation, sign-in, password change)."""
+        session = request.session
+        before, after = request.session_key_at_start, session.session_key if session.row is not None else None
+        if after and before is None:
+            audit.record("session_created", request=request)
+        elif after and before != after:
+            audit.record("session_renewed", request=request, because=getattr(request, "session_renewed_because", "authentication"))
 
 
 class SecurityHeadersMiddleware:

@@ -27,6 +27,10 @@ class Session(AbstractBaseSession):
     )
     ip = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=300, blank=True)
+    # Copies of two data keys, so that staff can filter on "remember me" and
+    # purge_sessions can tell which guest carts a live session still holds.
+    remember = models.BooleanField(default=False)
+    guest_cart_id = models.BigIntegerField(null=True, blank=True, db_index=True)
     created_at = models.DateTimeField(default=timezone.now)
     last_activity = models.DateTimeField(default=timezone.now)
     # Set on a rotated key's row: requests still carrying it are served from
@@ -45,3 +49,33 @@ class Session(AbstractBaseSession):
 
     def __str__(self):
         return f"{self.user or 'guest'} session {self.public_id}"
+
+
+class AuditEvent(models.Model):
+    """One security-relevant event, named after the OWASP Logging Vocabulary."""
+
+    class Level(models.TextChoices):
+        INFO = "INFO", "info"
+        WARNING = "WARNING", "warning"
+        CRITICAL = "CRITICAL", "critical"
+
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    event = models.CharField(max_length=40, db_index=True)
+    level = models.CharField(max_length=8, choices=Level.choices, default=Level.INFO)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="audit_events"
+    )
+    # As typed at a failed sign-in, or the user's name at the time.
+    username = models.CharField(max_length=150, blank=True, db_index=True)
+    session_public_id = models.CharField(max_length=32, blank=True, db_index=True)
+    ip = models.GenericIPAddressField(null=True, blank=True, db_index=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+    path = models.CharField(max_length=300, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["event", "created_at"])]
+
+    def __str__(self):
+        return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.event}"

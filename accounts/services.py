@@ -23,10 +23,3 @@ def account_sign_in(*, request, user, remember: bool) -> MergeReport:
         return MergeReport()
     return cart_merge_into_user(guest_cart_id=guest_cart_id, user=user)
 
-
-def account_sign_out_other_sessions(*, request) -> int:
-    """End every session of the user but this one; return how many devices were signed out."""
-    others = request.user.sessions.exclude(public_id=request.session.public_id)
-    devices = others.filter(successor_key__isnull=True).count()
-    others.delete()
-    return devices

@@ -16,6 +16,7 @@ REMEMBER = "_remember"  # "remember me" was checked at sign-in
 
 # Why a session ended; the sign-in page turns these into a sentence.
 IDLE, ABSOLUTE, HIJACK = "idle", "absolute", "hijack"
+ROTATED = "rotated"  # an old key presented after its grace
 
 
 @dataclass(frozen=True)

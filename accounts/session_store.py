@@ -5,6 +5,7 @@ created and last active, and when the server stops accepting it (computed by
 accounts.session_policy, never left to the cookie). A rotated key's row points
 to its successor for a short grace, so requests already in flight still work.
 """
+from dataclasses import dataclass
 from datetime import timedelta
 
 from asgiref.sync import sync_to_async
@@ -15,8 +16,18 @@ from django.utils import timezone
 
 from accounts import session_policy
 from accounts.models import Session, new_public_id
+from cart.services import CART_SESSION_KEY
 
 USER_AGENT_MAX_LENGTH = Session._meta.get_field("user_agent").max_length
+
+
+@dataclass(frozen=True)
+class Ended:
+    """A session found past its server-side expiry when it was presented."""
+
+    row: Session
+    data: dict
+    reason: str
 
 
 class SessionStore(DBStore):
@@ -65,8 +76,10 @@ class SessionStore(DBStore):
             self._session_key = None
             return None
         if row.expire_date <= now:
+            # A rotated key's row holds no data of its own: only its grace ran out.
             data = {} if row.successor_key else self.decode(row.session_data)
-            self.ended = (data, session_policy.end_reason(data, now) if data else session_policy.IDLE)
+            reason = session_policy.ROTATED if row.successor_key else session_policy.end_reason(data, now)
+            self.ended = Ended(row=row, data=data, reason=reason)
             row.delete()
             self._session_key = None
             return None
@@ -95,6 +108,8 @@ class SessionStore(DBStore):
         obj.user_id = get_user_model()._meta.pk.to_python(user_id) if user_id else None
         obj.ip = self.ip
         obj.user_agent = self.user_agent
+        obj.remember = bool(data.get(session_policy.REMEMBER))
+        obj.guest_cart_id = data.get(CART_SESSION_KEY)
         obj.created_at = self.created_at
         obj.last_activity = self.last_activity
         obj.expire_date = session_policy.expiry(data, self.last_activity)

@@ -1,21 +1,34 @@
-"""Receivers for auth's signals: each hands off in one line."""
+"""Receivers for auth's and axes' signals: each hands off in a line or two."""
+from axes.signals import user_locked_out
 from django.contrib.auth import get_user_model
-from django.contrib.auth.signals import user_logged_in
+from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 from django.utils import timezone
 
+from accounts import security
 from accounts.session_policy import AUTH_AT
 
 
 @receiver(user_logged_in)
-def stamp_sign_in_time(sender, request, user, **kwargs):
+def on_sign_in(sender, request, user, **kwargs):
     # Whatever signed the user in (shop, admin), the absolute limit counts from now.
     request.session[AUTH_AT] = timezone.now().timestamp()
+    security.record_sign_in(request=request, user=user)
+
+
+@receiver(user_login_failed)
+def on_sign_in_failure(sender, credentials, request=None, **kwargs):
+    security.record_login_failure(request=request, username=credentials.get("username") or "")
+
+
+@receiver(user_locked_out)
+def on_lockout(sender, request, username, ip_address, **kwargs):
+    security.record_lockout(request=request, username=username or "")
 
 
 @receiver(post_save, sender=get_user_model())
 def end_sessions_of_deactivated_user(sender, instance, **kwargs):
     # ASVS V7.4.2: a deactivated account keeps no live session.
     if not instance.is_active:
-        instance.sessions.all().delete()
+        security.end_user_sessions(user=instance, reason="deactivated")

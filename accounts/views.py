@@ -3,6 +3,7 @@ from datetime import UTC, datetime
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import SESSION_KEY
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.db import connection
@@ -14,11 +15,11 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 from django.views.generic import FormView
 
-from accounts import session_policy
+from accounts import audit, security, session_policy
 from accounts.devices import describe
 from accounts.forms import LoginForm, RegisterForm
 from accounts.middleware import not_activity
-from accounts.services import account_sign_in, account_sign_out_other_sessions
+from accounts.services import account_sign_in
 from accounts.session_state import session_state
 
 # ASVS V14.3.1: the browser drops what it kept of the signed-in session.
@@ -31,12 +32,13 @@ def _welcome(request, report, greeting: str):
         messages.info(request, report.message)
 
 
-def ended_message(reason: str) -> str | None:
-    """Say why the server ended the visitor's session, with the real limits."""
+def ended_message(reason: str, *, remember: bool) -> str | None:
+    """Say why the server ended the visitor's session, with the limits that applied to it."""
+    lim = session_policy.limits({SESSION_KEY: True, session_policy.REMEMBER: remember})
     if reason == session_policy.IDLE:
-        return f"You were signed out after {session_policy.duration_text(settings.SESSION_IDLE_TIMEOUT)} without activity."
+        return f"You were signed out after {session_policy.duration_text(lim.idle)} without activity."
     if reason == session_policy.ABSOLUTE:
-        limit = session_policy.duration_text(settings.SESSION_ABSOLUTE_TIMEOUT)
+        limit = session_policy.duration_text(lim.absolute)
         return f"You were signed out because your sign-in is more than {limit} old. Please sign in again."
     if reason == session_policy.HIJACK:
         return "Your session was ended because it was used from another browser. Please sign in again."
@@ -49,7 +51,9 @@ class LoginView(auth_views.LoginView):
     redirect_authenticated_user = False
 
     def get_context_data(self, **kwargs):
-        return super().get_context_data(ended=ended_message(self.request.GET.get("ended", "")), **kwargs)
+        query = self.request.GET
+        ended = ended_message(query.get("ended", ""), remember=query.get("remember") == "1")
+        return super().get_context_data(ended=ended, **kwargs)
 
     def form_valid(self, form):
         user = form.get_user()
@@ -77,6 +81,8 @@ class LogoutView(auth_views.LogoutView):
     """Django's POST-only sign-out (it deletes the session row), plus Clear-Site-Data."""
 
     def post(self, request, *args, **kwargs):
+        if request.user.is_authenticated:
+            audit.record("session_logout", request=request)
         response = super().post(request, *args, **kwargs)
         response["Clear-Site-Data"] = CLEAR_SITE_DATA
         return response
@@ -90,7 +96,10 @@ class PasswordChangeView(auth_views.PasswordChangeView):
         # Django gives this session a new key (update_session_auth_hash); the
         # others, possibly an attacker's, end now (ASVS V7.4.3).
         response = super().form_valid(form)
-        ended = account_sign_out_other_sessions(request=self.request)
+        audit.record("authn_password_change", request=self.request)
+        ended = security.end_user_sessions(
+            user=self.request.user, reason="password_change", request=self.request, keep_public_id=self.request.session.public_id
+        )
         messages.success(self.request, f"Password changed. Signed out {ended} other session{'s' if ended != 1 else ''}.")
         return response
 
@@ -120,7 +129,9 @@ def session_revoke(request, public_id):
     # Ownership in the queryset: another user's public id is simply not found.
     deleted, _ = request.user.sessions.filter(public_id=public_id).delete()
     if not deleted:
+        audit.record("authz_fail", request=request, target_session=public_id)
         raise Http404("No such session.")
+    audit.record("session_expired", request=request, public_id=public_id, reason="revoked")
     if public_id == request.session.public_id:
         request.session.flush()
         return redirect("accounts:login")
@@ -131,7 +142,9 @@ def session_revoke(request, public_id):
 @login_required
 @require_POST
 def session_revoke_others(request):
-    ended = account_sign_out_other_sessions(request=request)
+    ended = security.end_user_sessions(
+        user=request.user, reason="revoked", request=request, keep_public_id=request.session.public_id
+    )
     messages.success(request, f"Signed out {ended} other session{'s' if ended != 1 else ''}.")
     return redirect("accounts:sessions")
 
@@ -205,6 +218,7 @@ def session_inspector(request):
 
 
 def csrf_failure(request, reason=""):
+    audit.record("malicious_csrf", request=request, reason=reason)
     return render(request, "403_csrf.html", status=403)
 
 

@@ -1,5 +1,6 @@
 """shopdemo settings: one file, every value from the environment (see .env.example)."""
 from datetime import timedelta
+from email.utils import getaddresses
 from pathlib import Path
 
 import environ
@@ -144,6 +145,20 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if TRUSTED_PROXY_C
 X_FRAME_OPTIONS = "DENY"
 
 # ------------------------------------------------------------------------------
+# AUDIT, DETECTION AND ALERTS (each rule is described in the README)
+# ------------------------------------------------------------------------------
+AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=90)
+ALERT_THROTTLE_SECONDS = env.int("ALERT_THROTTLE_SECONDS", default=3600)
+GUESSING_WINDOW_SECONDS = env.int("GUESSING_WINDOW_SECONDS", default=60)
+GUESSING_THRESHOLD = env.int("GUESSING_THRESHOLD", default=20)
+DISTRIBUTED_WINDOW_SECONDS = env.int("DISTRIBUTED_WINDOW_SECONDS", default=900)
+DISTRIBUTED_IP_THRESHOLD = env.int("DISTRIBUTED_IP_THRESHOLD", default=5)
+ADMINS = getaddresses(env.list("ADMINS", default=[]))
+EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
+vars().update(EMAIL_CONFIG)
+DEFAULT_FROM_EMAIL = SERVER_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="shopdemo <security@shopdemo.localhost>")
+
+# ------------------------------------------------------------------------------
 # AXES
 # ------------------------------------------------------------------------------
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
@@ -180,10 +195,18 @@ USE_TZ = True
 # ------------------------------------------------------------------------------
 # LOGGING
 # ------------------------------------------------------------------------------
+LOG_FORMAT = env.str("LOG_FORMAT", default="json")
+if LOG_FORMAT not in ("json", "text"):
+    raise ImproperlyConfigured("LOG_FORMAT must be json or text.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {
+        # One JSON object per line, with a UTC ISO 8601 timestamp (ASVS V16.2.1).
+        "json": {"()": "pythonjsonlogger.json.JsonFormatter", "fmt": "%(levelname)s %(name)s %(message)s", "timestamp": True},
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     # axes narrates every attempt at INFO; its warnings (failures, lockouts) are what matter.
     "loggers": {"axes": {"level": "WARNING"}},

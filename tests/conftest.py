@@ -1,6 +1,13 @@
 """Fixtures shared by the whole suite."""
+import io
+import json
+import logging
+
 import pytest
+from django.conf import settings
+from django.core.cache import cache
 from django.db import connection
+from pythonjsonlogger.json import JsonFormatter
 
 from tests.factories import PASSWORD, ProductFactory, UserFactory
 
@@ -50,3 +57,22 @@ def sign_in(client, password):
 def fast_password_hashing(settings):
     # Hashing strength is not under test; PBKDF2's 1M rounds would dominate the suite's time.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    # Alert throttling lives in the cache: each test starts with none sent.
+    cache.clear()
+
+
+@pytest.fixture
+def audit_log():
+    """Capture the audit logger's output through the project's JSON formatter; return a reader."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    options = {key: value for key, value in settings.LOGGING["formatters"]["json"].items() if key != "()"}
+    handler.setFormatter(JsonFormatter(**options))
+    logger = logging.getLogger("shopdemo.audit")
+    logger.addHandler(handler)
+    yield lambda: [json.loads(line) for line in stream.getvalue().splitlines()]
+    logger.removeHandler(handler)

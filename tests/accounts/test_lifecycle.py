@@ -115,7 +115,9 @@ class TestRememberMe:
         clock.shift(13 * 24 * 3600)
         assert is_signed_in(client)
         clock.shift(15 * 24 * 3600)
-        assert not is_signed_in(client)
+        response = client.get("/cart/")
+        assert response["Location"] == "/accounts/login/?ended=idle&remember=1&next=%2Fcart%2F"
+        assert "You were signed out after 14 days without activity." in client.get(response["Location"]).content.decode()
 
     def test_guest_cart_lives_guest_session_age_and_slides_with_activity(self, client, product, clock):
         client.post("/cart/add/", {"product": product.pk})

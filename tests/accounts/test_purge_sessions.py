@@ -63,3 +63,13 @@ def test_abandoned_guest_carts_go_but_recent_and_account_carts_stay(time_machine
 def test_bad_batch_size_is_refused():
     with pytest.raises(CommandError, match="at least 1"):
         run("--batch-size", "0")
+
+
+def test_an_old_guest_cart_held_by_a_live_session_stays(client, product, time_machine, settings):
+    time_machine.move_to(timezone.now(), tick=False)
+    client.post("/cart/add/", {"product": product.pk})
+    for _ in range(3):  # the guest keeps browsing; the cart itself is not touched
+        time_machine.shift(settings.GUEST_SESSION_AGE // 2)
+        client.get("/cart/")
+    assert "Removed 0 abandoned guest carts." in run()
+    assert client.get("/cart/summary/").json()["count"] == 1

@@ -43,9 +43,11 @@ class Command(BaseCommand):
             ("expired sessions", Session.objects.filter(expire_date__lt=now)),
             (
                 "abandoned guest carts",
-                # Merged guest carts are history once merged; open ones are abandoned
-                # when untouched for as long as a guest session lives.
-                Cart.objects.filter(user__isnull=True, updated_at__lt=now - timedelta(seconds=settings.GUEST_SESSION_AGE)),
+                # Untouched for as long as a guest session lives, and held by no
+                # live session (a guest who keeps browsing keeps the cart).
+                Cart.objects.filter(
+                    user__isnull=True, updated_at__lt=now - timedelta(seconds=settings.GUEST_SESSION_AGE)
+                ).exclude(pk__in=Session.objects.filter(guest_cart_id__isnull=False).values("guest_cart_id")),
             ),
         ]
         for label, queryset in targets:

@@ -1,0 +1,170 @@
+"""What happened to a session or sign-in: record it, apply the detection rules, alert.
+
+Each rule is documented in the README with its setting. Alerts are throttled
+to one mail per rule and subject per ALERT_THROTTLE_SECONDS, so an attack
+cannot flood a mailbox. Nothing here may break the request it describes.
+"""
+import functools
+import hashlib
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.mail import mail_admins, send_mail
+from django.db import DatabaseError, transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts import audit
+from accounts.devices import describe
+from accounts.ip import client_ip
+from accounts.models import AuditEvent
+
+logger = logging.getLogger("shopdemo.security")
+
+SUCCESS_EVENTS = ["authn_login_success", "authn_login_successafterfail"]
+
+
+def never_breaks(check):
+    """Run a recording/detection step in a savepoint; a failure is logged, the request goes on."""
+
+    @functools.wraps(check)
+    def guarded(*args, **kwargs):
+        try:
+            with transaction.atomic():
+                return check(*args, **kwargs)
+        except DatabaseError:
+            logger.exception("security_check_failed", extra={"check": check.__name__})
+            return None
+
+    return guarded
+
+
+def alert(rule: str, subject: str, message: str, *, request=None, user=None) -> bool:
+    """Mail an alert (to `user`, else to ADMINS) unless one for this rule and subject went out lately."""
+    # Hashed: subjects carry user-supplied text, unfit for a cache key as it is.
+    key = "alert:" + hashlib.sha256(f"{rule}\n{subject}".encode()).hexdigest()
+    if not cache.add(key, True, timeout=settings.ALERT_THROTTLE_SECONDS):
+        return False
+    audit.record("security_alert", request=request, rule=rule, subject=subject)
+    try:
+        if user is not None:
+            send_mail(f"[shopdemo] {subject}", message, None, [user.email])
+        else:
+            mail_admins(subject, message)
+    except Exception:  # a broken mail relay must not break sign-in
+        logger.exception("alert_mail_failed", extra={"rule": rule})
+    return True
+
+
+@never_breaks
+def record_sign_in(*, request, user) -> None:
+    """Record a successful sign-in; flag it if it follows failures, and tell the user of a new device."""
+    events = AuditEvent.objects.filter(username=user.get_username())
+    last_success = events.filter(event__in=SUCCESS_EVENTS).values_list("created_at", flat=True).first()
+    failures = events.filter(event="authn_login_fail")
+    if last_success:
+        failures = failures.filter(created_at__gt=last_success)
+    device = describe(request.META.get("HTTP_USER_AGENT", ""), with_version=False)
+    event = "authn_login_successafterfail" if failures.exists() else "authn_login_success"
+    known_device = events.filter(event__in=SUCCESS_EVENTS, details__device=device).exists()
+    audit.record(event, request=request, user=user, device=device)
+    if last_success and not known_device:
+        audit.record("authn_new_device", request=request, user=user, device=device)
+        devices_url = request.build_absolute_uri(reverse("accounts:sessions"))
+        alert(
+            "new_device",
+            f"New sign-in to your account ({device})",
+            f"Your shopdemo account {user.get_username()} was just signed in to from {device} "
+            f"at address {client_ip(request)}.\n\nWas this you? If not, sign that session out "
+            f"and change your password: {devices_url}",
+            request=request,
+            user=user,
+        )
+
+
+@never_breaks
+def record_login_failure(*, request, username: str) -> None:
+    """Record a failed sign-in; alert when one account fails from many addresses (no lockout)."""
+    audit.record("authn_login_fail", request=request, username=username)
+    since = timezone.now() - timedelta(seconds=settings.DISTRIBUTED_WINDOW_SECONDS)
+    addresses = (
+        AuditEvent.objects.filter(event="authn_login_fail", username=username, created_at__gte=since)
+        .values("ip")
+        .distinct()
+        .count()
+    )
+    if addresses >= settings.DISTRIBUTED_IP_THRESHOLD:
+        alert(
+            "distributed_brute_force",
+            f"Failed sign-ins for {username!r} from {addresses} addresses",
+            f"The account {username!r} had failed sign-ins from {addresses} addresses in "
+            f"{settings.DISTRIBUTED_WINDOW_SECONDS} seconds. The account is not locked (that would "
+            "let an attacker lock the owner out); consider resetting its password.",
+            request=request,
+        )
+
+
+@never_breaks
+def record_lockout(*, request, username: str) -> None:
+    audit.record("authn_login_lock", request=request, username=username)
+    alert(
+        "lockout",
+        f"Sign-in locked for {username!r} from {client_ip(request)}",
+        f"django-axes locked sign-in for {username!r} from {client_ip(request)} after "
+        f"{settings.AXES_FAILURE_LIMIT} failures.",
+        request=request,
+    )
+
+
+@never_breaks
+def record_hijack(*, request, row, reason: str) -> None:
+    """Record a signed-in session presented by another browser or address (it has been ended)."""
+    audit.record(
+        "session_hijack_suspected",
+        request=request,
+        user=row.user,
+        public_id=row.public_id,
+        reason=reason,
+        expected_user_agent=row.user_agent,
+        expected_ip=row.ip,
+    )
+    alert(
+        "hijack",
+        f"Session of {row.user} presented by another {reason}",
+        f"A signed-in session of {row.user} was presented by another {reason} "
+        f"({client_ip(request)}); it has been ended.",
+        request=request,
+    )
+
+
+@never_breaks
+def record_unknown_session(*, request) -> None:
+    """Record a session ID the server does not hold; alert on a burst from one address (guessing)."""
+    audit.record("session_use_after_expire", request=request, known=False)
+    ip = client_ip(request)
+    since = timezone.now() - timedelta(seconds=settings.GUESSING_WINDOW_SECONDS)
+    burst = AuditEvent.objects.filter(
+        event="session_use_after_expire", ip=ip, created_at__gte=since, details__known=False
+    ).count()
+    if burst >= settings.GUESSING_THRESHOLD:
+        alert(
+            "session_guessing",
+            f"Burst of unknown session IDs from {ip}",
+            f"{burst} requests from {ip} presented unknown or expired session IDs within "
+            f"{settings.GUESSING_WINDOW_SECONDS} seconds.",
+            request=request,
+        )
+
+
+def end_user_sessions(*, user, reason: str, request=None, keep_public_id: str | None = None) -> int:
+    """End the user's sessions (all, or all but one); return how many devices were signed out."""
+    sessions = user.sessions.all()
+    if keep_public_id:
+        sessions = sessions.exclude(public_id=keep_public_id)
+    public_ids = set(sessions.values_list("public_id", flat=True))
+    sessions.delete()
+    for public_id in public_ids:
+        audit.record("session_expired", request=request, user=user, public_id=public_id, reason=reason)
+    return len(public_ids)
