@@ -1,28 +1,116 @@
-"""Staff view of sessions: who holds them, from where, and what they contain (read-only)."""
+"""The operators' console: sessions, users' sessions and the audit trail, read-only where it matters."""
 import json
 
-from django.contrib import admin
-from django.contrib.auth import HASH_SESSION_KEY
-from django.utils.html import format_html
+from django.contrib import admin, messages
+from django.contrib.auth import HASH_SESSION_KEY, get_user_model
+from django.contrib.auth.admin import UserAdmin
+from django.db.models import IntegerField, OuterRef, Q, Subquery, Sum
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 
-from accounts.models import Session
+from accounts import audit, security, session_policy
+from accounts.devices import describe
+from accounts.models import AuditEvent, Session
+from cart.models import Cart, CartItem
+
+User = get_user_model()
+
+
+def _units(**item_filter):
+    """A subquery summing the units of the one cart whose lines match `item_filter`."""
+    items = CartItem.objects.filter(**item_filter).order_by().values("cart").annotate(units=Sum("quantity"))
+    return Coalesce(Subquery(items.values("units")[:1], output_field=IntegerField()), 0)
+
+
+class ActiveFilter(admin.SimpleListFilter):
+    title = "state"
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return [("active", "active"), ("expired", "expired, waiting for purge")]
+
+    def queryset(self, request, queryset):
+        now = timezone.now()
+        if self.value() == "active":
+            return queryset.filter(expire_date__gt=now, successor_key__isnull=True)
+        if self.value() == "expired":
+            return queryset.filter(Q(expire_date__lte=now) | Q(successor_key__isnull=False))
+        return queryset
+
+
+class KindFilter(admin.SimpleListFilter):
+    title = "kind"
+    parameter_name = "kind"
+
+    def lookups(self, request, model_admin):
+        return [("guest", "guest"), ("signed_in", "signed in")]
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(user__isnull=self.value() == "guest")
+        return queryset
 
 
 @admin.register(Session)
 class SessionAdmin(admin.ModelAdmin):
-    list_display = ["public_id", "user", "kind", "ip", "user_agent", "created_at", "last_activity", "expire_date"]
-    list_filter = [("user", admin.EmptyFieldListFilter)]
+    list_display = [
+        "public_id", "user", "kind", "remember", "ip", "device", "created_at", "last_activity",
+        "expire_date", "absolute_expiry", "cart_units",
+    ]  # fmt: skip
+    list_filter = [ActiveFilter, KindFilter, "remember"]
     search_fields = ["user__username", "ip"]
     list_select_related = ["user"]
     ordering = ["-last_activity"]
+    actions = ["end_sessions"]
     # The key is the bearer credential (ASVS V14.2.1): only the public id is
     # displayed; the key is in this admin's own links only because it is the pk.
-    fields = ["public_id", "user", "ip", "user_agent", "created_at", "last_activity", "expire_date", "data"]
+    fields = [
+        "public_id", "user", "ip", "user_agent", "remember", "created_at", "last_activity", "expire_date",
+        "data", "events",
+    ]  # fmt: skip
     readonly_fields = fields
+
+    def get_queryset(self, request):
+        # Cart units in the same query: the guest's cart, or the account's open cart.
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                guest_units=_units(cart_id=OuterRef("guest_cart_id")),
+                account_units=_units(cart__user=OuterRef("user"), cart__status=Cart.Status.OPEN),
+            )
+        )
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)  # ending goes through end_sessions, which records it
+        return actions
+
+    @admin.action(description="End selected sessions", permissions=["delete"])
+    def end_sessions(self, request, queryset):
+        ended = 0
+        for row in queryset.select_related("user"):
+            Session.objects.filter(public_id=row.public_id).delete()  # with its rotation grace rows
+            audit.record("session_expired", request=request, user=row.user, public_id=row.public_id, reason="ended_by_staff")
+            ended += 1
+        self.message_user(request, f"Ended {ended} session{'s' if ended != 1 else ''}.", messages.SUCCESS)
 
     @admin.display(description="kind")
     def kind(self, obj):
         return "guest" if obj.is_guest else "signed in"
+
+    @admin.display(description="device")
+    def device(self, obj):
+        return format_html('<span title="{}">{}</span>', obj.user_agent, describe(obj.user_agent))
+
+    @admin.display(description="absolute limit")
+    def absolute_expiry(self, obj):
+        return session_policy.absolute_deadline(obj.get_decoded()) or "—"
+
+    @admin.display(description="cart units")
+    def cart_units(self, obj):
+        return obj.guest_units if obj.is_guest else obj.account_units
 
     @admin.display(description="decoded data")
     def data(self, obj):
@@ -31,8 +119,47 @@ class SessionAdmin(admin.ModelAdmin):
             data[HASH_SESSION_KEY] = "(hidden: derived from the password hash)"
         return format_html("<pre>{}</pre>", json.dumps(data, indent=2, sort_keys=True))
 
+    @admin.display(description="events of this session")
+    def events(self, obj):
+        rows = AuditEvent.objects.filter(session_public_id=obj.public_id)[:50]
+        if not rows:
+            return "none"
+        items = format_html_join("", "<li>{} {} {}</li>", ((e.created_at, e.event, e.ip or "") for e in rows))
+        return format_html("<ul>{}</ul>", items)
+
     def has_add_permission(self, request):
         return False
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "event", "level", "username", "ip", "session_public_id", "path"]
+    list_filter = ["event", "level", ("user", admin.RelatedOnlyFieldListFilter), "created_at"]
+    search_fields = ["username", "ip", "session_public_id"]
+    date_hierarchy = "created_at"
+    list_select_related = ["user"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # the trail is trimmed only by purge_sessions' retention
+
+
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class ShopUserAdmin(UserAdmin):
+    actions = ["end_all_sessions"]
+
+    @admin.action(description="End all sessions of this user")
+    def end_all_sessions(self, request, queryset):
+        ended = sum(security.end_user_sessions(user=user, reason="ended_by_staff", request=request) for user in queryset)
+        self.message_user(request, f"Ended {ended} session{'s' if ended != 1 else ''}.", messages.SUCCESS)

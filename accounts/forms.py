@@ -1,6 +1,13 @@
-"""Sign-in and registration forms."""
+"""Sign-in, registration, OTP and re-authentication forms."""
 from django import forms
+from django.contrib.auth import authenticate
 from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
+from django.contrib.auth.forms import PasswordChangeForm as DjangoPasswordChangeForm
+from django.contrib.auth.signals import user_login_failed
+
+from accounts.mfa import mfa_enabled, mfa_verify
+
+MSG_REAUTH_FAILED = "That did not match. Check your password (and code) and try again."
 
 
 class LoginForm(AuthenticationForm):
@@ -20,3 +27,72 @@ class RegisterForm(UserCreationForm):
 
     class Meta(UserCreationForm.Meta):
         fields = ("username", "email")
+
+
+class OTPForm(forms.Form):
+    """A six-digit code from the authenticator app, or one recovery code."""
+
+    otp_token = forms.CharField(
+        label="Code", max_length=16, widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"})
+    )
+
+
+class ReauthForm(forms.Form):
+    """The password again, and a code when MFA is on; failures count toward the lockout."""
+
+    password = forms.CharField(widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
+    otp_token = forms.CharField(
+        label="Code", required=False, max_length=16, widget=forms.TextInput(attrs={"autocomplete": "one-time-code"})
+    )
+
+    def __init__(self, *args, request, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.request = request
+        self.mfa = mfa_enabled(request.user)
+        self.device = None
+        if not self.mfa:
+            del self.fields["otp_token"]
+
+    def clean(self):
+        user, password = self.request.user, self.cleaned_data.get("password")
+        # authenticate() goes through axes: failures are counted, a lockout answers 429.
+        if authenticate(self.request, username=user.get_username(), password=password) is None:
+            raise forms.ValidationError(MSG_REAUTH_FAILED)
+        if self.mfa:
+            self.device = mfa_verify(user=user, token=self.cleaned_data.get("otp_token"))
+            if self.device is None:
+                user_login_failed.send(__name__, credentials={"username": user.get_username()}, request=self.request)
+                raise forms.ValidationError(MSG_REAUTH_FAILED)
+        return self.cleaned_data
+
+
+class PasswordChangeForm(DjangoPasswordChangeForm):
+    """Django's form (the current password is required, V6.2.3) plus the choice of V7.4.3.
+
+    Ending the other sessions is the default: a form posted without the box
+    (a script, an older page) ends them too.
+    """
+
+    keep_other_sessions = forms.BooleanField(
+        required=False, label="Keep my other devices signed in (not recommended if you suspect misuse)"
+    )
+
+
+class EmailChangeForm(forms.Form):
+    email = forms.EmailField(label="New email address")
+
+
+class DeleteAccountForm(forms.Form):
+    """Deleting the account is confirmed by typing the username."""
+
+    confirm_username = forms.CharField(label="Type your username to confirm")
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def clean_confirm_username(self):
+        typed = self.cleaned_data["confirm_username"]
+        if typed != self.user.get_username():
+            raise forms.ValidationError("That is not your username; nothing was deleted.")
+        return typed

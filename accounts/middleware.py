@@ -65,7 +65,7 @@ class SessionMiddleware(DjangoSessionMiddleware):
         # CS binding: a signed-in session presented by another browser (or,
         # when configured, from another address) is taken to be stolen.
         stolen_by = "browser" if settings.SESSION_BIND_USER_AGENT and row.user_agent != user_agent else None
-        if row.ip != ip:
+        if row.ip and row.ip != ip:
             if settings.SESSION_BIND_IP:
                 stolen_by = stolen_by or "address"
             else:

@@ -13,6 +13,9 @@ from django.contrib.auth import SESSION_KEY
 AUTH_AT = "_auth_at"  # sign-in: the absolute limit counts from here
 ROTATED_AT = "_rotated_at"  # last key rotation
 REMEMBER = "_remember"  # "remember me" was checked at sign-in
+REAUTH_AT = "_reauth_at"  # last re-authentication for critical actions
+MFA_PENDING = "_mfa_pending"  # password checked, OTP step outstanding: not signed in
+RESUME = "_resume"  # a critical POST held while the user re-authenticates
 
 # Why a session ended; the sign-in page turns these into a sentence.
 IDLE, ABSOLUTE, HIJACK = "idle", "absolute", "hijack"

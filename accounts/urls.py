@@ -1,14 +1,23 @@
 from django.urls import path
 
-from accounts import views
+from accounts import account_views, views
 
 app_name = "accounts"
 
 urlpatterns = [
+    path("", account_views.account, name="account"),
     path("login/", views.LoginView.as_view(), name="login"),
+    path("login/otp/", views.LoginOTPView.as_view(), name="login_otp"),
+    path("reauth/", views.ReauthView.as_view(), name="reauth"),
+    path("email/", account_views.email_change, name="email_change"),
+    path("delete/", account_views.account_delete_view, name="delete"),
+    path("mfa/", account_views.mfa_settings, name="mfa"),
+    path("mfa/disable/", account_views.mfa_disable, name="mfa_disable"),
+    path("mfa/recovery-codes/", account_views.mfa_recovery_codes, name="mfa_recovery_codes"),
+    path("mfa/recovery-codes.txt", account_views.mfa_recovery_codes_download, name="mfa_recovery_codes_download"),
     path("logout/", views.LogoutView.as_view(), name="logout"),
     path("register/", views.RegisterView.as_view(), name="register"),
-    path("password/", views.PasswordChangeView.as_view(), name="password_change"),
+    path("password/", account_views.PasswordChangeView.as_view(), name="password_change"),
     path("sessions/", views.session_list, name="sessions"),
     path("sessions/revoke-others/", views.session_revoke_others, name="session_revoke_others"),
     path("sessions/<str:public_id>/revoke/", views.session_revoke, name="session_revoke"),

@@ -1,16 +1,21 @@
 """Sign-in, registration, sign-out, devices, session status and the pages around them."""
 from datetime import UTC, datetime
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
+from axes.handlers.proxy import AxesProxyHandler
+from axes.helpers import get_lockout_response
 from django.contrib.auth import SESSION_KEY
+from django.contrib.auth.signals import user_login_failed
+from django.contrib.auth.views import redirect_to_login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.db.utils import DatabaseError
 from django.http import Http404, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse_lazy
+from django.urls import reverse, reverse_lazy
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 from django.views.generic import FormView
@@ -18,12 +23,24 @@ from django.views.generic import FormView
 from accounts import audit, security, session_policy
 from accounts.devices import describe
 from accounts.forms import LoginForm, RegisterForm
+from accounts.models import AuditEvent
 from accounts.middleware import not_activity
-from accounts.services import account_sign_in
+from accounts.forms import OTPForm, ReauthForm
+from accounts.mfa import mfa_enabled, mfa_verify
+from accounts.reauth import reauth_required, resume_for
+from accounts.services import (
+    account_finish_mfa,
+    account_pending_mfa,
+    account_reauthenticate,
+    account_sign_in,
+    account_start_mfa,
+)
 from accounts.session_state import session_state
 
 # ASVS V14.3.1: the browser drops what it kept of the signed-in session.
 CLEAR_SITE_DATA = '"cache", "cookies", "storage"'
+MSG_MFA_EXPIRED = "Your sign-in was not completed in time. Please enter your password again."
+MSG_BAD_CODE = "That code is not valid. Enter the current code from your app, or an unused recovery code."
 
 
 def _welcome(request, report, greeting: str):
@@ -57,9 +74,75 @@ class LoginView(auth_views.LoginView):
 
     def form_valid(self, form):
         user = form.get_user()
-        report = account_sign_in(request=self.request, user=user, remember=form.cleaned_data["remember_me"])
+        remember = form.cleaned_data["remember_me"]
+        if mfa_enabled(user):
+            # 4:V3.7.1: the password alone signs nobody in; the visitor stays a
+            # guest until the OTP step succeeds, within MFA_PENDING_SECONDS.
+            account_start_mfa(request=self.request, user=user, remember=remember)
+            return redirect(f"{reverse('accounts:login_otp')}?{urlencode({'next': self.get_success_url()})}")
+        report = account_sign_in(request=self.request, user=user, remember=remember)
         _welcome(self.request, report, f"Welcome back, {user.get_username()}.")
         return HttpResponseRedirect(self.get_success_url())
+
+
+class LoginOTPView(auth_views.RedirectURLMixin, FormView):
+    """The second sign-in step: a TOTP or recovery code for the user whose password was right."""
+
+    form_class = OTPForm
+    template_name = "accounts/login_otp.html"
+    next_page = reverse_lazy("cart:catalog")
+
+    def dispatch(self, request, *args, **kwargs):
+        self.pending = account_pending_mfa(request=request)
+        if self.pending is None:
+            messages.error(request, MSG_MFA_EXPIRED)
+            return redirect("accounts:login")
+        if not AxesProxyHandler.is_allowed(request, {"username": self.pending.user.get_username()}):
+            return get_lockout_response(request, credentials={"username": self.pending.user.get_username()})
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(next=self.get_redirect_url(), **kwargs)
+
+    def form_valid(self, form):
+        user = self.pending.user
+        device = mfa_verify(user=user, token=form.cleaned_data["otp_token"])
+        if device is None:
+            # Counted like a wrong password: axes locks code guessing too (V6.5.5).
+            user_login_failed.send(__name__, credentials={"username": user.get_username()}, request=self.request)
+            form.add_error("otp_token", MSG_BAD_CODE)
+            return self.form_invalid(form)
+        report = account_finish_mfa(request=self.request, pending=self.pending, device=device)
+        _welcome(self.request, report, f"Welcome back, {user.get_username()}.")
+        return HttpResponseRedirect(self.get_success_url())
+
+
+class ReauthView(auth_views.RedirectURLMixin, FormView):
+    """Prove it is still you before a critical action: password, and a code when MFA is on."""
+
+    form_class = ReauthForm
+    template_name = "accounts/reauth.html"
+    next_page = reverse_lazy("accounts:account")
+
+    def dispatch(self, request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "request": self.request}
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(next=self.get_redirect_url(), **kwargs)
+
+    def form_valid(self, form):
+        account_reauthenticate(request=self.request, device=form.device)
+        target = self.get_success_url()
+        held = resume_for(self.request, target)
+        if held is not None:
+            # The critical POST that sent the user here comes back filled, to confirm.
+            return render(self.request, "accounts/resume.html", {"action": target, "fields": held})
+        return HttpResponseRedirect(target)
 
 
 class RegisterView(auth_views.RedirectURLMixin, FormView):
@@ -88,22 +171,6 @@ class LogoutView(auth_views.LogoutView):
         return response
 
 
-class PasswordChangeView(auth_views.PasswordChangeView):
-    template_name = "accounts/password_change.html"
-    success_url = reverse_lazy("accounts:sessions")
-
-    def form_valid(self, form):
-        # Django gives this session a new key (update_session_auth_hash); the
-        # others, possibly an attacker's, end now (ASVS V7.4.3).
-        response = super().form_valid(form)
-        audit.record("authn_password_change", request=self.request)
-        ended = security.end_user_sessions(
-            user=self.request.user, reason="password_change", request=self.request, keep_public_id=self.request.session.public_id
-        )
-        messages.success(self.request, f"Password changed. Signed out {ended} other session{'s' if ended != 1 else ''}.")
-        return response
-
-
 def _device(row, current_public_id) -> dict:
     data = row.get_decoded()
     return {
@@ -125,6 +192,7 @@ def session_list(request):
 
 @login_required
 @require_POST
+@reauth_required
 def session_revoke(request, public_id):
     # Ownership in the queryset: another user's public id is simply not found.
     deleted, _ = request.user.sessions.filter(public_id=public_id).delete()
@@ -141,6 +209,7 @@ def session_revoke(request, public_id):
 
 @login_required
 @require_POST
+@reauth_required
 def session_revoke_others(request):
     ended = security.end_user_sessions(
         user=request.user, reason="revoked", request=request, keep_public_id=request.session.public_id
@@ -212,6 +281,7 @@ def session_inspector(request):
                 datetime.fromtimestamp(rotated + settings.SESSION_ROTATE_INTERVAL, tz=UTC) if rotated else None
             ),
             "keys": [(key, SESSION_KEY_MEANINGS.get(key, "")) for key in sorted(data)],
+            "events": AuditEvent.objects.filter(session_public_id=row.public_id)[:10],
             "device": describe(row.user_agent),
         }
     return render(request, "accounts/inspector.html", context)

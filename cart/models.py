@@ -94,6 +94,8 @@ class Order(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="orders"
     )
     total = models.DecimalField(max_digits=10, decimal_places=2)
+    # Where it goes; blank means collected in store.
+    address = models.TextField(max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

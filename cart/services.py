@@ -204,7 +204,7 @@ def _new_order_number() -> str:
     return "".join(secrets.choice(ORDER_NUMBER_ALPHABET) for _ in range(ORDER_NUMBER_LENGTH))
 
 
-def order_place(*, user) -> Order:
+def order_place(*, user, address: str = "") -> Order:
     """Turn the available lines of the user's cart into an order and take them from stock."""
     with transaction.atomic():
         cart = Cart.objects.select_for_update().filter(user=user, status=Cart.Status.OPEN).first()
@@ -222,7 +222,7 @@ def order_place(*, user) -> Order:
                 line.product.refresh_from_db(fields=["stock"])
                 raise CartError(MSG_OVER_STOCK.format(stock=line.product.stock, name=line.product.name))
         order = Order.objects.create(
-            number=_new_order_number(), user=user, total=sum(line.line_total for line in lines)
+            number=_new_order_number(), user=user, address=address, total=sum(line.line_total for line in lines)
         )
         OrderLine.objects.bulk_create(
             OrderLine(

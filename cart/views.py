@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.reauth import reauth_required
 from cart import services
 from cart.forms import CartLineForm
 from cart.models import Product
@@ -122,17 +123,23 @@ def cart_summary(request):
     )
 
 
+def _place_order(request):
+    try:
+        order = services.order_place(user=request.user, address=request.POST.get("address", "").strip()[:500])
+    except services.CartError as error:
+        return render(request, "cart/checkout.html", _cart_context(request, error=str(error)), status=409)
+    messages.success(request, f"Thank you! Order {order.number} is placed.")
+    return redirect("cart:order_detail", number=order.number)
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def checkout(request):
+    """GET: the order to confirm (lines, total, address). POST: place it, after a recent re-authentication."""
     if request.method == "POST":
-        try:
-            order = services.order_place(user=request.user)
-        except services.CartError as error:
-            return render(request, "cart/checkout.html", _cart_context(request, error=str(error)), status=409)
-        messages.success(request, f"Thank you! Order {order.number} is placed.")
-        return redirect("cart:order_detail", number=order.number)
-    return render(request, "cart/checkout.html", _cart_context(request))
+        return reauth_required(_place_order)(request)
+    last = request.user.orders.exclude(address="").values_list("address", flat=True).first()
+    return render(request, "cart/checkout.html", _cart_context(request, address=last or ""))
 
 
 @login_required

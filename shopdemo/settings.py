@@ -22,7 +22,7 @@ SECRET_KEY = env.str("SECRET_KEY")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1"])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "accounts.apps.ShopAdminConfig",  # django.contrib.admin with the console site
     "django.contrib.auth",
     "django.contrib.contenttypes",
     # Only for Django's `clearsessions` command; the project's session model
@@ -31,6 +31,9 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "accounts",
     "cart",
 ]
@@ -42,6 +45,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "accounts.middleware.SecurityHeadersMiddleware",
@@ -127,6 +131,14 @@ SESSION_BIND_IP = env.bool("SESSION_BIND_IP", default=False)
 # Messages travel in a signed cookie: storing them in the session would give a
 # session to every visitor who sees a message, including bots.
 MESSAGE_STORAGE = "django.contrib.messages.storage.cookie.CookieStorage"
+
+# ------------------------------------------------------------------------------
+# RE-AUTHENTICATION AND MFA
+# ------------------------------------------------------------------------------
+REAUTH_WINDOW = env.int("REAUTH_WINDOW", default=300)  # ASVS V7.5.1/V7.5.3
+MFA_PENDING_SECONDS = env.int("MFA_PENDING_SECONDS", default=300)  # 4:V3.7.1: no half-open sessions
+RECOVERY_CODES_COUNT = 10
+OTP_TOTP_ISSUER = "shopdemo"
 
 # ------------------------------------------------------------------------------
 # SECURITY

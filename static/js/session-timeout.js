@@ -31,15 +31,19 @@
     window.location.assign(`${loginUrl}?${query}`);
   }
 
-  function apply(state) {
+  // `broadcast`: only activity (extending) is news for the other tabs. Passing on
+  // a status poll made every tab that heard it poll and pass it on in turn: a loop.
+  function apply(state, { broadcast = false } = {}) {
     if (!state.authenticated) {
       if (channel) channel.postMessage({ signedOut: true, reason: state.ended || null });
       leave(state.ended);
       return;
     }
-    deadline = Date.now() + state.idle_expires_in * 1000;
+    // The API rounds down: "0 s left" means the server still accepts the session
+    // for under a second, so look again in a second rather than at once.
+    deadline = Date.now() + Math.max(1, state.idle_expires_in) * 1000;
     confirmed = true;
-    if (channel) channel.postMessage({ idleExpiresIn: state.idle_expires_in });
+    if (broadcast && channel) channel.postMessage({ idleExpiresIn: state.idle_expires_in });
     tick();
   }
 
@@ -77,7 +81,7 @@
 
   extendForm.addEventListener("submit", (event) => {
     event.preventDefault();
-    ask(extendUrl, { method: "POST" }).then((state) => apply(state)).catch(() => extendForm.submit());
+    ask(extendUrl, { method: "POST" }).then((state) => apply(state, { broadcast: true })).catch(() => extendForm.submit());
   });
 
   if (channel) {

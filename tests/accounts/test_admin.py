@@ -2,7 +2,7 @@
 import pytest
 from django.test import Client
 
-from accounts.models import Session
+from accounts.models import AuditEvent, Session
 from tests.factories import CartItemFactory, OrderLineFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -54,3 +54,70 @@ def test_shoppers_cannot_open_the_admin(client, user):
     client.force_login(user)
     response = client.get("/admin/accounts/session/")
     assert response.status_code == 302 and response["Location"].startswith("/admin/login/")
+
+
+class TestSessionConsole:
+    def test_list_shows_kind_device_and_cart_units_in_a_bounded_number_of_queries(
+        self, staff_client, user, password, product, django_assert_max_num_queries
+    ):
+        guest = Client(HTTP_USER_AGENT="Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Mobile/15E148 Safari/604.1")
+        guest.post("/cart/add/", {"product": product.pk, "quantity": 3})
+        shopper = Client()
+        shopper.post("/accounts/login/", {"username": "alice", "password": password, "remember_me": "on"})
+        shopper.post("/cart/add/", {"product": product.pk, "quantity": 2})
+        for _ in range(10):
+            Client().post("/cart/add/", {"product": product.pk})
+        with django_assert_max_num_queries(12):
+            page = staff_client.get("/admin/accounts/session/").content.decode()
+        assert "iOS" in page and "guest" in page
+        row = Session.objects.get(user=user)
+        assert '<td class="field-cart_units">2</td>' in page
+        assert '<td class="field-cart_units">3</td>' in page
+        assert row.public_id in page
+
+    def test_filters(self, staff_client, user, password, product):
+        Client().post("/cart/add/", {"product": product.pk})
+        Client().post("/accounts/login/", {"username": "alice", "password": password, "remember_me": "on"})
+        assert "alice" not in staff_client.get("/admin/accounts/session/?kind=guest").content.decode()
+        remembered = staff_client.get("/admin/accounts/session/?remember__exact=1").content.decode()
+        assert "alice" in remembered and remembered.count('class="field-kind"') == 1
+        assert "0 sessions" in staff_client.get("/admin/accounts/session/?state=expired").content.decode()
+
+    def test_end_selected_sessions_signs_the_browser_out_and_records_it(self, staff_client, user, password):
+        shopper = Client()
+        shopper.post("/accounts/login/", {"username": "alice", "password": password})
+        row = Session.objects.get(user=user)
+        response = staff_client.post(
+            "/admin/accounts/session/", {"action": "end_sessions", "_selected_action": [row.pk]}, follow=True
+        )
+        assert "Ended 1 session." in response.content.decode()
+        assert "Signed in as" not in shopper.get("/").content.decode()
+        assert AuditEvent.objects.get(event="session_expired").details == {"reason": "ended_by_staff"}
+
+    def test_end_all_sessions_of_a_user(self, staff_client, user, password):
+        for _ in range(2):
+            Client().post("/accounts/login/", {"username": "alice", "password": password})
+        response = staff_client.post(
+            "/admin/auth/user/", {"action": "end_all_sessions", "_selected_action": [user.pk]}, follow=True
+        )
+        assert "Ended 2 sessions." in response.content.decode()
+        assert not Session.objects.filter(user=user).exists()
+
+    def test_session_detail_lists_its_events(self, staff_client, user, password):
+        Client().post("/accounts/login/", {"username": "alice", "password": password})
+        row = Session.objects.get(user=user)
+        page = staff_client.get(f"/admin/accounts/session/{row.pk}/change/").content.decode()
+        assert "authn_login_success" in page and "session_created" in page
+
+    def test_audit_events_are_listed_read_only(self, staff_client, user, password):
+        Client().post("/accounts/login/", {"username": "alice", "password": "wrong"})
+        page = staff_client.get("/admin/accounts/auditevent/?event__exact=authn_login_fail").content.decode()
+        assert "authn_login_fail" in page and "alice" in page
+        event = AuditEvent.objects.get(event="authn_login_fail")
+        assert staff_client.post(f"/admin/accounts/auditevent/{event.pk}/delete/", {"post": "yes"}).status_code == 403
+        assert AuditEvent.objects.filter(pk=event.pk).exists()
+
+    def test_non_staff_visit_is_recorded_as_authz_fail(self, client, user):
+        client.force_login(user)
+        client.get("/admin/accounts/session/")
+        assert AuditEvent.objects.filter(event="authz_fail", user=user).exists()

@@ -362,7 +362,7 @@ class TestInspector:
 
     def test_signed_in_visitor_sees_the_session_explained_without_its_key(self, signed_in):
         page = signed_in.get("/session/").content.decode()
-        for text in ["Signed in", "browser-session cookie", "30 minutes without activity", "12 hours after signing in", "Next key rotation", "_auth_user_id"]:
+        for text in ["Signed in", "browser-session cookie", "30 minutes without activity", "12 hours after signing in", "Next key rotation", "_auth_user_id", "authn_login_success", "session_created"]:
             assert text in page, text
         assert signed_in.cookies[COOKIE].value not in page
 

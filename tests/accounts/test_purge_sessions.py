@@ -1,13 +1,14 @@
-"""purge_sessions: expired sessions and abandoned guest carts, in batches."""
+"""purge_sessions: expired sessions, abandoned guest carts and old audit records, in batches."""
 from io import StringIO
 
 import pytest
+from axes.models import AccessAttempt, AccessLog
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from accounts.models import Session
+from accounts.models import AuditEvent, Session
 from cart.models import Cart
 from tests.factories import CartFactory, CartItemFactory, SessionFactory, UserFactory
 
@@ -73,3 +74,33 @@ def test_an_old_guest_cart_held_by_a_live_session_stays(client, product, time_ma
         client.get("/cart/")
     assert "Removed 0 abandoned guest carts." in run()
     assert client.get("/cart/summary/").json()["count"] == 1
+
+
+class TerminalOutput(StringIO):
+    def isatty(self):
+        return True
+
+
+def test_old_audit_events_and_axes_records_go_recent_ones_stay(time_machine, settings):
+    time_machine.move_to(timezone.now(), tick=False)
+    old_event = AuditEvent.objects.create(event="authn_login_fail", username="alice")
+    old_attempt = AccessAttempt.objects.create(username="alice", ip_address="192.0.2.1", failures_since_start=1)
+    old_log = AccessLog.objects.create(username="alice", ip_address="192.0.2.1")
+    time_machine.shift(timezone.timedelta(days=settings.AUDIT_RETENTION_DAYS, seconds=1))
+    recent = AuditEvent.objects.create(event="authn_login_fail", username="alice")
+    output = run()
+    assert "Removed 1 audit events." in output
+    assert "Removed 1 axes access attempts." in output and "Removed 1 axes access logs." in output
+    assert list(AuditEvent.objects.all()) == [recent]
+    assert not AccessAttempt.objects.filter(pk=old_attempt.pk).exists()
+    assert not AccessLog.objects.filter(pk=old_log.pk).exists()
+    assert not AuditEvent.objects.filter(pk=old_event.pk).exists()
+
+
+def test_progress_lines_only_on_a_terminal(expired_and_live):
+    out = TerminalOutput()
+    call_command("purge_sessions", "--batch-size", "3", stdout=out)
+    assert "expired sessions: 3 removed so far" in out.getvalue()
+    assert "expired sessions: 7 removed so far" in out.getvalue()
+    SessionFactory(expire_date=timezone.now() - DAY)
+    assert "so far" not in run()

@@ -1,0 +1,49 @@
+"""Re-authentication before critical actions (ASVS V7.5.1/V7.5.3).
+
+Signing in counts as authenticating: within REAUTH_WINDOW of sign-in or of a
+re-authentication no prompt appears. After it, a critical request is sent to
+/accounts/reauth/ and resumes once the user has proved it is them: a GET is
+simply redone, a POST comes back as a filled form to confirm.
+"""
+import functools
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.session_policy import AUTH_AT, REAUTH_AT, RESUME
+
+# Never held in the session while the user re-authenticates.
+NOT_KEPT = ("csrfmiddlewaretoken", "password", "old_password", "new_password1", "new_password2", "otp_token")
+
+
+def recently_authenticated(request) -> bool:
+    session = request.session
+    last = max(session.get(AUTH_AT, 0), session.get(REAUTH_AT, 0))
+    return timezone.now().timestamp() - last <= settings.REAUTH_WINDOW
+
+
+def reauth_required(view):
+    """Let the view run only within REAUTH_WINDOW of authenticating; else ask first, then resume."""
+
+    @functools.wraps(view)
+    def guarded(request, *args, **kwargs):
+        if recently_authenticated(request):
+            return view(request, *args, **kwargs)
+        path = request.get_full_path()
+        if request.method == "POST":
+            request.session[RESUME] = {
+                "path": path,
+                "data": [[key, values] for key, values in request.POST.lists() if key not in NOT_KEPT],
+            }
+        return redirect(f"{reverse('accounts:reauth')}?{urlencode({'next': path})}")
+
+    return guarded
+
+
+def resume_for(request, path: str) -> list | None:
+    """Return (and forget) the POST held for `path`, as [key, values] pairs, if any."""
+    held = request.session.pop(RESUME, None)
+    return held["data"] if held and held["path"] == path else None
