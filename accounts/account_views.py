@@ -8,10 +8,17 @@ from django.urls import reverse_lazy
 from django.utils.decorators import method_decorator
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts import audit, mfa, security
-from accounts.forms import DeleteAccountForm, EmailChangeForm, OTPForm, PasswordChangeForm
+from accounts import mfa
+from accounts.forms import (
+    DeleteAccountForm,
+    EmailChangeForm,
+    OTPForm,
+    PasswordChangeForm,
+)
+from accounts.monitoring import audit, security
 from accounts.reauth import reauth_required
 from accounts.services import account_delete
+from accounts.views import CLEAR_SITE_DATA
 
 MSG_MFA_LOST = (
     "Without MFA, anyone who learns your password can sign in as you: the code from your "
@@ -143,5 +150,5 @@ def account_delete_view(request):
         return _account_page(request, delete_form=form, status=400)
     account_delete(request=request)
     response = redirect("cart:catalog")
-    response["Clear-Site-Data"] = '"cache", "cookies", "storage"'
+    response["Clear-Site-Data"] = CLEAR_SITE_DATA
     return response

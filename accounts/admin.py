@@ -9,9 +9,10 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from accounts import audit, security, session_policy
-from accounts.devices import describe
 from accounts.models import AuditEvent, Session
+from accounts.monitoring import audit, security
+from accounts.sessions import policy as session_policy
+from accounts.sessions.devices import describe
 from cart.models import Cart, CartItem
 
 User = get_user_model()

@@ -39,7 +39,7 @@ class Session(AbstractBaseSession):
 
     @classmethod
     def get_session_store_class(cls):
-        from accounts.session_store import SessionStore
+        from accounts.sessions.store import SessionStore
 
         return SessionStore
 

@@ -13,7 +13,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.session_policy import AUTH_AT, REAUTH_AT, RESUME
+from accounts.sessions.policy import AUTH_AT, REAUTH_AT, RESUME
 
 # Never held in the session while the user re-authenticates.
 NOT_KEPT = ("csrfmiddlewaretoken", "password", "old_password", "new_password1", "new_password2", "otp_token")

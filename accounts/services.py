@@ -6,8 +6,8 @@ from django.contrib.auth import get_user_model, login
 from django.utils import timezone
 from django_otp import login as otp_login
 
-from accounts import audit, security
-from accounts.session_policy import MFA_PENDING, REAUTH_AT, REMEMBER
+from accounts.monitoring import audit, security
+from accounts.sessions.policy import MFA_PENDING, REAUTH_AT, REMEMBER
 from cart.services import CART_SESSION_KEY, MergeReport, cart_merge_into_user
 
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
@@ -20,7 +20,7 @@ def account_sign_in(*, request, user, remember: bool) -> MergeReport:
     guest_cart_id = request.session.get(CART_SESSION_KEY)
     login(request, user, backend=getattr(user, "backend", MODEL_BACKEND))
     request.session.pop(CART_SESSION_KEY, None)
-    # The server enforces the limits (accounts.session_policy); the cookie only
+    # The server enforces the limits (accounts.sessions.policy); the cookie only
     # decides whether the browser keeps the session when it closes.
     request.session[REMEMBER] = remember
     request.session.set_expiry(settings.SESSION_REMEMBER_IDLE if remember else 0)

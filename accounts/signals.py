@@ -6,8 +6,8 @@ from django.db.models.signals import post_save
 from django.dispatch import receiver
 from django.utils import timezone
 
-from accounts import security
-from accounts.session_policy import AUTH_AT
+from accounts.monitoring import security
+from accounts.sessions.policy import AUTH_AT
 
 
 @receiver(user_logged_in)

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from accounts import account_views, views
+from accounts.sessions import views as session_views
 
 app_name = "accounts"
 
@@ -18,9 +19,9 @@ urlpatterns = [
     path("logout/", views.LogoutView.as_view(), name="logout"),
     path("register/", views.RegisterView.as_view(), name="register"),
     path("password/", account_views.PasswordChangeView.as_view(), name="password_change"),
-    path("sessions/", views.session_list, name="sessions"),
-    path("sessions/revoke-others/", views.session_revoke_others, name="session_revoke_others"),
-    path("sessions/<str:public_id>/revoke/", views.session_revoke, name="session_revoke"),
-    path("session/status/", views.session_status, name="session_status"),
-    path("session/extend/", views.session_extend, name="session_extend"),
+    path("sessions/", session_views.session_list, name="sessions"),
+    path("sessions/revoke-others/", session_views.session_revoke_others, name="session_revoke_others"),
+    path("sessions/<str:public_id>/revoke/", session_views.session_revoke, name="session_revoke"),
+    path("session/status/", session_views.session_status, name="session_status"),
+    path("session/extend/", session_views.session_extend, name="session_extend"),
 ]

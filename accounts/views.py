@@ -1,33 +1,24 @@
-"""Sign-in, registration, sign-out, devices, session status and the pages around them."""
-from datetime import UTC, datetime
+"""Sign-in with its MFA step, re-authentication, registration, sign-out, and the error and health pages."""
 from urllib.parse import urlencode
 
-from django.conf import settings
-from django.contrib import messages
 from axes.handlers.proxy import AxesProxyHandler
 from axes.helpers import get_lockout_response
+from django.contrib import messages
 from django.contrib.auth import SESSION_KEY
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.signals import user_login_failed
 from django.contrib.auth.views import redirect_to_login
-from django.contrib.auth import views as auth_views
-from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.db.utils import DatabaseError
-from django.http import Http404, HttpResponseRedirect, JsonResponse
+from django.http import HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
-from django.utils import timezone
-from django.views.decorators.http import require_GET, require_POST
 from django.views.generic import FormView
 
-from accounts import audit, security, session_policy
-from accounts.devices import describe
-from accounts.forms import LoginForm, RegisterForm
-from accounts.models import AuditEvent
-from accounts.middleware import not_activity
-from accounts.forms import OTPForm, ReauthForm
+from accounts.forms import LoginForm, OTPForm, ReauthForm, RegisterForm
 from accounts.mfa import mfa_enabled, mfa_verify
-from accounts.reauth import reauth_required, resume_for
+from accounts.monitoring import audit
+from accounts.reauth import resume_for
 from accounts.services import (
     account_finish_mfa,
     account_pending_mfa,
@@ -35,7 +26,7 @@ from accounts.services import (
     account_sign_in,
     account_start_mfa,
 )
-from accounts.session_state import session_state
+from accounts.sessions import policy as session_policy
 
 # ASVS V14.3.1: the browser drops what it kept of the signed-in session.
 CLEAR_SITE_DATA = '"cache", "cookies", "storage"'
@@ -169,122 +160,6 @@ class LogoutView(auth_views.LogoutView):
         response = super().post(request, *args, **kwargs)
         response["Clear-Site-Data"] = CLEAR_SITE_DATA
         return response
-
-
-def _device(row, current_public_id) -> dict:
-    data = row.get_decoded()
-    return {
-        "row": row,
-        "name": describe(row.user_agent),
-        "current": row.public_id == current_public_id,
-        "remember": data.get(session_policy.REMEMBER, False),
-        "signed_in_at": session_policy.auth_time(data),
-    }
-
-
-@login_required
-@require_GET
-def session_list(request):
-    rows = request.user.sessions.filter(expire_date__gt=timezone.now(), successor_key__isnull=True)
-    devices = [_device(row, request.session.public_id) for row in rows.order_by("-last_activity")]
-    return render(request, "accounts/sessions.html", {"devices": devices})
-
-
-@login_required
-@require_POST
-@reauth_required
-def session_revoke(request, public_id):
-    # Ownership in the queryset: another user's public id is simply not found.
-    deleted, _ = request.user.sessions.filter(public_id=public_id).delete()
-    if not deleted:
-        audit.record("authz_fail", request=request, target_session=public_id)
-        raise Http404("No such session.")
-    audit.record("session_expired", request=request, public_id=public_id, reason="revoked")
-    if public_id == request.session.public_id:
-        request.session.flush()
-        return redirect("accounts:login")
-    messages.success(request, "That session is signed out.")
-    return redirect("accounts:sessions")
-
-
-@login_required
-@require_POST
-@reauth_required
-def session_revoke_others(request):
-    ended = security.end_user_sessions(
-        user=request.user, reason="revoked", request=request, keep_public_id=request.session.public_id
-    )
-    messages.success(request, f"Signed out {ended} other session{'s' if ended != 1 else ''}.")
-    return redirect("accounts:sessions")
-
-
-@require_GET
-@not_activity
-def session_status(request):
-    return JsonResponse(session_state(request))
-
-
-@require_POST
-def session_extend(request):
-    if request.user.is_authenticated:
-        request.session.record_activity()  # the absolute limit still holds (session_policy.expiry)
-        request.session.save()
-    return JsonResponse(session_state(request))
-
-
-# One sentence per key the session may hold, for the inspector.
-SESSION_KEY_MEANINGS = {
-    "cart_id": "the id of your guest cart; the cart's lines are rows in the database, not in the session",
-    "_auth_user_id": "the account this session is signed in to",
-    "_auth_user_backend": "which authentication backend checked your password",
-    "_auth_user_hash": "derived from your password hash: changing the password invalidates every session holding the old one",
-    session_policy.AUTH_AT: "when you signed in; the absolute limit counts from here",
-    session_policy.REMEMBER: "whether you ticked \"remember me\", which chooses the longer limits",
-    session_policy.ROTATED_AT: "when the session key last changed; the next rotation counts from here",
-    "_session_expiry": "how long the browser keeps the cookie (0: until it closes); the server's limits are separate",
-}
-
-
-def _at(timestamp) -> dict | None:
-    """A moment with its distance from now, for the inspector's countdowns."""
-    if timestamp is None:
-        return None
-    return {"at": timestamp, "in": int((timestamp - timezone.now()).total_seconds())}
-
-
-@require_GET
-def session_inspector(request):
-    """Explain, for the visitor's own session, what the server holds and why."""
-    session = request.session
-    row = session.row if session.session_key else None
-    context = {
-        "row": row,
-        "cookie_name": settings.SESSION_COOKIE_NAME,
-        "samesite": settings.SESSION_COOKIE_SAMESITE,
-        "secure": settings.SESSION_COOKIE_SECURE,
-    }
-    if row is not None:
-        data = dict(session.items())
-        lim = session_policy.limits(data)
-        rotated = data.get(session_policy.ROTATED_AT)
-        context |= {
-            "authenticated": session_policy.is_authenticated(data),
-            "remember": data.get(session_policy.REMEMBER, False),
-            "browser_session": session.get_expire_at_browser_close(),
-            "limits": lim,
-            "idle_limit": session_policy.duration_text(lim.idle),
-            "absolute_limit": session_policy.duration_text(lim.absolute) if lim.absolute else None,
-            "idle_expiry": _at(session_policy.idle_deadline(data, row.last_activity)),
-            "absolute_expiry": _at(session_policy.absolute_deadline(data)),
-            "signed_in_at": session_policy.auth_time(data),
-            "next_rotation": _at(
-                datetime.fromtimestamp(rotated + settings.SESSION_ROTATE_INTERVAL, tz=UTC) if rotated else None
-            ),
-            "keys": [(key, SESSION_KEY_MEANINGS.get(key, "")) for key in sorted(data)],
-            "events": AuditEvent.objects.filter(session_public_id=row.public_id)[:10],
-            "device": describe(row.user_agent),
-        }
-    return render(request, "accounts/inspector.html", context)
 
 
 def csrf_failure(request, reason=""):

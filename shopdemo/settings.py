@@ -41,14 +41,14 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "accounts.middleware.SessionMiddleware",
+    "accounts.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "accounts.middleware.SecurityHeadersMiddleware",
+    "accounts.sessions.middleware.SecurityHeadersMiddleware",
     # Last, as axes documents: it turns a lockout into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -67,7 +67,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "cart.context_processors.storefront",
-                "accounts.context_processors.session_timeout",
+                "accounts.sessions.state.session_timeout",
             ],
         },
     },
@@ -105,7 +105,7 @@ AUTH_PASSWORD_VALIDATORS = [
 # ------------------------------------------------------------------------------
 # SESSIONS
 # ------------------------------------------------------------------------------
-SESSION_ENGINE = "accounts.session_store"
+SESSION_ENGINE = "accounts.sessions.store"
 HTTPS = env.bool("HTTPS", default=False)
 # The __Host- prefix pins the cookie to this host, path / and Secure (ASVS V3.3.3).
 SESSION_COOKIE_NAME = "__Host-sessionid" if HTTPS else "sessionid"

@@ -5,9 +5,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.utils import timezone
 
-from accounts import audit
-from accounts.dashboard import axis_ticks, bar_chart
 from accounts.models import AuditEvent
+from accounts.monitoring import audit
+from accounts.monitoring.dashboard import axis_ticks, bar_chart
 from tests.factories import SessionFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

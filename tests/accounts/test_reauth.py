@@ -5,7 +5,13 @@ from django.utils import timezone
 
 from accounts.models import AuditEvent, Session
 from cart.models import Order
-from tests.factories import PASSWORD, CartFactory, CartItemFactory, OrderFactory, UserFactory
+from tests.factories import (
+    PASSWORD,
+    CartFactory,
+    CartItemFactory,
+    OrderFactory,
+    UserFactory,
+)
 
 pytestmark = pytest.mark.django_db
 

@@ -6,8 +6,8 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from accounts import audit
-from accounts.audit import EVENTS
+from accounts.monitoring import audit
+from accounts.monitoring.audit import EVENTS
 from tests.factories import SessionFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -6,14 +6,14 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from accounts.models import Session
-from accounts.session_store import SessionStore
+from accounts.sessions.store import SessionStore
 from tests.factories import CartItemFactory, SessionFactory, UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_engine_is_the_projects_store():
-    assert settings.SESSION_ENGINE == "accounts.session_store"
+    assert settings.SESSION_ENGINE == "accounts.sessions.store"
     assert SessionStore.get_model_class() is Session
 
 

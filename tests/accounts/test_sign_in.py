@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from accounts.models import Session
 from cart.models import Cart, CartItem
-from tests.factories import CartFactory, CartItemFactory, ProductFactory, UserFactory
+from tests.factories import CartFactory, CartItemFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 

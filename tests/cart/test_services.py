@@ -6,7 +6,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from accounts.session_store import SessionStore
+from accounts.sessions.store import SessionStore
 from cart import services
 from cart.models import Cart, CartItem, Order
 from tests.factories import CartFactory, CartItemFactory, ProductFactory, UserFactory

@@ -3,7 +3,7 @@ import json
 
 from django.core.management.base import BaseCommand
 
-from accounts.dashboard import session_report
+from accounts.monitoring.dashboard import session_report
 
 
 class Command(BaseCommand):

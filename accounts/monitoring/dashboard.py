@@ -20,9 +20,9 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
-from accounts.audit import EVENTS
 from accounts.models import AuditEvent, Session
-from accounts.security import SUCCESS_EVENTS
+from accounts.monitoring.audit import EVENTS
+from accounts.monitoring.security import SUCCESS_EVENTS
 
 HOURS = 24  # hourly buckets: the current hour so far and the 23 before it
 LATEST = 20  # rows in the alert and hijack tables

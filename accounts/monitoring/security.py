@@ -18,11 +18,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django_otp import login as otp_login
 
-from accounts import audit
-from accounts.devices import describe
 from accounts.ip import client_ip
 from accounts.models import AuditEvent
-from accounts.session_store import SessionStore
+from accounts.monitoring import audit
+from accounts.sessions.devices import describe
+from accounts.sessions.store import SessionStore
 
 logger = logging.getLogger("shopdemo.security")
 

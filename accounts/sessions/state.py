@@ -1,8 +1,9 @@
-"""What the server holds about the current session, as the status API and inspector show it."""
+"""What the server holds about the current session, as the status API, the idle warning and the inspector show it."""
 from django.conf import settings
 from django.utils import timezone
+from django.utils.functional import SimpleLazyObject
 
-from accounts import session_policy
+from accounts.sessions import policy as session_policy
 
 
 def session_state(request) -> dict:
@@ -29,3 +30,8 @@ def session_state(request) -> dict:
             # The idle timer never reaches past the absolute limit.
             state["idle_expires_in"] = min(state["idle_expires_in"], state["absolute_expires_in"])
     return state
+
+
+def session_timeout(request):
+    """Template context: the session's status, computed only when a signed-in page shows the warning."""
+    return {"session_state": SimpleLazyObject(lambda: session_state(request))}

@@ -2,7 +2,7 @@
 
 Besides the data, each row records its user, IP, user agent, when it was
 created and last active, and when the server stops accepting it (computed by
-accounts.session_policy, never left to the cookie). A rotated key's row points
+accounts.sessions.policy, never left to the cookie). A rotated key's row points
 to its successor for a short grace, so requests already in flight still work.
 """
 from dataclasses import dataclass
@@ -14,8 +14,8 @@ from django.contrib.sessions.backends.db import SessionStore as DBStore
 from django.core.exceptions import SuspiciousOperation
 from django.utils import timezone
 
-from accounts import session_policy
 from accounts.models import Session, new_public_id
+from accounts.sessions import policy as session_policy
 from cart.services import CART_SESSION_KEY
 
 USER_AGENT_MAX_LENGTH = Session._meta.get_field("user_agent").max_length

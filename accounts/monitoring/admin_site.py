@@ -2,7 +2,7 @@
 from django.contrib import admin
 from django.urls import path
 
-from accounts import audit
+from accounts.monitoring import audit
 
 
 class ShopAdminSite(admin.AdminSite):
@@ -18,6 +18,6 @@ class ShopAdminSite(admin.AdminSite):
         return allowed
 
     def get_urls(self):
-        from accounts.dashboard import dashboard
+        from accounts.monitoring.dashboard import dashboard
 
         return [path("dashboard/", self.admin_view(dashboard), name="dashboard"), *super().get_urls()]

@@ -3,15 +3,18 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY
-from django.contrib.sessions.middleware import SessionMiddleware as DjangoSessionMiddleware
+from django.contrib.sessions.middleware import (
+    SessionMiddleware as DjangoSessionMiddleware,
+)
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_cache_control
 
-from accounts import audit, security, session_policy
 from accounts.ip import client_ip
-from accounts.session_store import USER_AGENT_MAX_LENGTH
+from accounts.monitoring import audit, security
+from accounts.sessions import policy as session_policy
+from accounts.sessions.store import USER_AGENT_MAX_LENGTH
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -40,7 +43,7 @@ def not_activity(view):
 
 
 class SessionMiddleware(DjangoSessionMiddleware):
-    """Django's session middleware, plus the lifecycle rules of accounts.session_policy."""
+    """Django's session middleware, plus the lifecycle rules of accounts.sessions.policy."""
 
     def process_request(self, request):
         user_agent = request.META.get("HTTP_USER_AGENT", "")[:USER_AGENT_MAX_LENGTH]

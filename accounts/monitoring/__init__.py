@@ -1,0 +1,1 @@
+"""The audit trail, detection rules and alerts, and the operators' console."""
