@@ -69,10 +69,12 @@ run: $(RUNTIME_STAMP)
 
 test: $(DEV_STAMP)
 	bash scripts/ensure-chromium.sh
+	bash scripts/ensure-redis.sh
 	$(TEST_ENV) $(PY) -m pytest $(PYTEST_ARGS)
 
 test-postgres: $(DEV_STAMP)
 	bash scripts/ensure-chromium.sh
+	bash scripts/ensure-redis.sh
 	$(TEST_ENV) bash scripts/with-postgres.sh $(PY) -m pytest $(PYTEST_ARGS)
 
 # --- production-like server ----------------------------------------------------
@@ -81,6 +83,20 @@ serve: $(RUNTIME_STAMP)
 	DEBUG=false $(PY) manage.py collectstatic --noinput
 	DEBUG=false $(PY) manage.py migrate --noinput
 	DEBUG=false exec $(VENV)/bin/gunicorn shopdemo.wsgi:application --bind $(BIND) --workers $(WEB_CONCURRENCY) --threads $(GUNICORN_THREADS) --access-logfile -
+
+# --- benchmark -------------------------------------------------------------------
+# Needs wrk (Debian package `wrk`, installed here when missing and running as root).
+# BENCH_SECONDS per scenario (10), BENCH_PURGE_ROWS (1000000); see bench/run.py.
+
+.PHONY: bench
+bench: $(DEV_STAMP)
+	@command -v wrk >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y wrk; \
+		else \
+			echo "make bench needs wrk: sudo apt-get install wrk" >&2; exit 1; \
+		fi; }
+	DEMO_PASSWORD='$(DEMO_PASSWORD)' bash scripts/with-postgres.sh $(PY) bench/run.py
 
 clean:
 	rm -f $(RUNTIME_STAMP) $(DEV_STAMP)

@@ -5,6 +5,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
+from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -35,7 +36,7 @@ def _account_page(request, *, email_form=None, delete_form=None, status=200):
         "email_form": email_form or EmailChangeForm(initial={"email": request.user.email}),
         "delete_form": delete_form or DeleteAccountForm(user=request.user),
         "mfa_enabled": mfa.mfa_enabled(request.user),
-        "devices": request.user.sessions.filter(successor_key__isnull=True).count(),
+        "devices": request.user.sessions.filter(expire_date__gt=timezone.now(), successor_key__isnull=True).count(),
     }
     return render(request, "accounts/account.html", context, status=status)
 

@@ -13,6 +13,7 @@ from accounts.models import AuditEvent, Session
 from accounts.monitoring import audit, security
 from accounts.sessions import policy as session_policy
 from accounts.sessions.devices import describe
+from accounts.sessions.store import engine_store
 from cart.models import Cart, CartItem
 
 User = get_user_model()
@@ -90,11 +91,11 @@ class SessionAdmin(admin.ModelAdmin):
 
     @admin.action(description="End selected sessions", permissions=["delete"])
     def end_sessions(self, request, queryset):
-        ended = 0
-        for row in queryset.select_related("user"):
-            Session.objects.filter(public_id=row.public_id).delete()  # with its rotation grace rows
+        rows = list(queryset.select_related("user"))
+        engine_store().end(queryset)
+        for row in rows:
             audit.record("session_expired", request=request, user=row.user, public_id=row.public_id, reason="ended_by_staff")
-            ended += 1
+        ended = len(rows)
         self.message_user(request, f"Ended {ended} session{'s' if ended != 1 else ''}.", messages.SUCCESS)
 
     @admin.display(description="kind")

@@ -5,7 +5,7 @@ from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
 from django.contrib.auth.forms import PasswordChangeForm as DjangoPasswordChangeForm
 from django.contrib.auth.signals import user_login_failed
 
-from accounts.mfa import mfa_enabled, mfa_verify
+from accounts.mfa import Throttled, mfa_enabled, mfa_verify
 
 MSG_REAUTH_FAILED = "That did not match. Check your password (and code) and try again."
 
@@ -59,7 +59,10 @@ class ReauthForm(forms.Form):
         if authenticate(self.request, username=user.get_username(), password=password) is None:
             raise forms.ValidationError(MSG_REAUTH_FAILED)
         if self.mfa:
-            self.device = mfa_verify(user=user, token=self.cleaned_data.get("otp_token"))
+            try:
+                self.device = mfa_verify(user=user, token=self.cleaned_data.get("otp_token"))
+            except Throttled as wait:
+                raise forms.ValidationError(f"Too many wrong codes: wait {wait.seconds} seconds and try again.")
             if self.device is None:
                 user_login_failed.send(__name__, credentials={"username": user.get_username()}, request=self.request)
                 raise forms.ValidationError(MSG_REAUTH_FAILED)

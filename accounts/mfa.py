@@ -9,8 +9,9 @@ from base64 import b32encode
 import segno
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 from django.utils.safestring import mark_safe
-from django_otp import devices_for_user, match_token, user_has_device
+from django_otp import devices_for_user, user_has_device
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -22,12 +23,30 @@ def mfa_enabled(user) -> bool:
     return user_has_device(user, confirmed=True)
 
 
+class Throttled(Exception):
+    """django-otp is making the user wait after wrong codes; the code was not checked."""
+
+    def __init__(self, seconds: int):
+        super().__init__(seconds)
+        self.seconds = seconds
+
+
 def mfa_verify(*, user, token: str):
-    """Return the device that accepts `token` (a TOTP code or a recovery code), or None."""
-    token = (token or "").strip().replace(" ", "")
-    if not token:
+    """Return the device that accepts `token`, or None; raise Throttled while django-otp says wait.
+
+    The code's shape picks the device (six digits: the app; else a recovery
+    code), so a wrong code throttles only the device it was meant for.
+    """
+    token = (token or "").strip().replace(" ", "").lower()
+    model = TOTPDevice if token.isdigit() else StaticDevice
+    device = model.objects.filter(user=user, confirmed=True).first()
+    if device is None or not token:
         return None
-    return match_token(user, token)
+    allowed, details = device.verify_is_allowed()
+    if not allowed:
+        locked_until = (details or {}).get("locked_until")
+        raise Throttled(max(1, int((locked_until - timezone.now()).total_seconds())) if locked_until else 1)
+    return device if device.verify_token(token) else None
 
 
 def mfa_pending_device(*, user) -> TOTPDevice:

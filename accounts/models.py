@@ -39,9 +39,9 @@ class Session(AbstractBaseSession):
 
     @classmethod
     def get_session_store_class(cls):
-        from accounts.sessions.store import SessionStore
+        from accounts.sessions.store import engine_store
 
-        return SessionStore
+        return engine_store()
 
     @property
     def is_guest(self) -> bool:

@@ -16,7 +16,7 @@ from django.urls import reverse, reverse_lazy
 from django.views.generic import FormView
 
 from accounts.forms import LoginForm, OTPForm, ReauthForm, RegisterForm
-from accounts.mfa import mfa_enabled, mfa_verify
+from accounts.mfa import Throttled, mfa_enabled, mfa_verify
 from accounts.monitoring import audit
 from accounts.reauth import resume_for
 from accounts.services import (
@@ -31,6 +31,7 @@ from accounts.sessions import policy as session_policy
 # ASVS V14.3.1: the browser drops what it kept of the signed-in session.
 CLEAR_SITE_DATA = '"cache", "cookies", "storage"'
 MSG_MFA_EXPIRED = "Your sign-in was not completed in time. Please enter your password again."
+MSG_THROTTLED = "Too many wrong codes: wait {seconds} seconds, then enter the current code."
 MSG_BAD_CODE = "That code is not valid. Enter the current code from your app, or an unused recovery code."
 
 
@@ -97,7 +98,12 @@ class LoginOTPView(auth_views.RedirectURLMixin, FormView):
 
     def form_valid(self, form):
         user = self.pending.user
-        device = mfa_verify(user=user, token=form.cleaned_data["otp_token"])
+        try:
+            device = mfa_verify(user=user, token=form.cleaned_data["otp_token"])
+        except Throttled as wait:
+            # No code was checked, so nothing is counted: the user is only asked to wait.
+            form.add_error("otp_token", MSG_THROTTLED.format(seconds=wait.seconds))
+            return self.form_invalid(form)
         if device is None:
             # Counted like a wrong password: axes locks code guessing too (V6.5.5).
             user_login_failed.send(__name__, credentials={"username": user.get_username()}, request=self.request)

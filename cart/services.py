@@ -21,6 +21,7 @@ MSG_LINE_CAP = "You can have at most {cap} of {name} in your cart ({reason})."
 MSG_UNAVAILABLE = "{name} is no longer available; you can only remove it from your cart."
 MSG_SOLD_OUT = "{name} is sold out."
 MSG_EMPTY_ORDER = "Your cart has nothing that can be ordered."
+MSG_NOTHING_AVAILABLE = "Nothing in your cart can be ordered now: {names} sold out or no longer sold."
 MSG_OVER_STOCK = "Only {stock} of {name} left in stock; lower the quantity to order."
 
 
@@ -208,9 +209,11 @@ def order_place(*, user, address: str = "") -> Order:
     """Turn the available lines of the user's cart into an order and take them from stock."""
     with transaction.atomic():
         cart = Cart.objects.select_for_update().filter(user=user, status=Cart.Status.OPEN).first()
-        lines = list(cart.items.select_related("product").order_by("product_id")) if cart else []
-        lines = [line for line in lines if line.product.is_available]
+        all_lines = list(cart.items.select_related("product").order_by("product_id")) if cart else []
+        lines = [line for line in all_lines if line.product.is_available]
         if not lines:
+            if all_lines:  # e.g. the last unit went to another buyer a moment ago
+                raise CartError(MSG_NOTHING_AVAILABLE.format(names=", ".join(line.product.name for line in all_lines)))
             raise CartError(MSG_EMPTY_ORDER)
         for line in lines:
             # Guarded decrement: the row's current stock decides, not what we read,

@@ -17,12 +17,14 @@ if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" -eq 0 ]; then
         exit 0
     fi
 else
-    # Last resort: Playwright's own browser download (usually blocked on
-    # machines without general internet access).  The tests launch
-    # $CHROMIUM explicitly, so this alone does not make them runnable.
+    # Last resort: Playwright's own browser download (blocked on machines
+    # without general internet access). tests/browser/conftest.py uses it
+    # when $CHROMIUM is absent.
     if [ -x .venv/bin/python ]; then
         echo "ensure-chromium: trying 'python -m playwright install chromium'" >&2
-        .venv/bin/python -m playwright install chromium || true
+        if .venv/bin/python -m playwright install chromium; then
+            exit 0
+        fi
     fi
 fi
 

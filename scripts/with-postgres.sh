@@ -98,8 +98,9 @@ if ! initdb_out="$(as_pg "$PGBIN/initdb" -D "$PGDATA_DIR" -A trust -U postgres -
 fi
 
 log "starting PostgreSQL on 127.0.0.1:$PORT"
+PGOPTS="-c listen_addresses=127.0.0.1 -p $PORT -k $PGDATA_DIR -c fsync=off -c full_page_writes=off -c synchronous_commit=off -c max_connections=200"
 if ! as_pg "$PGBIN/pg_ctl" -D "$PGDATA_DIR" -l "$PGLOG" -w -t 60 \
-    -o "-c listen_addresses=127.0.0.1 -p $PORT -k $PGDATA_DIR -c fsync=off -c full_page_writes=off -c synchronous_commit=off -c max_connections=200" \
+    -o "$PGOPTS" \
     start >/dev/null; then
     log "server log (tail):"
     tail -n 40 "$PGLOG" >&2 || true
@@ -110,6 +111,8 @@ fi
     || die "createdb shopdemo failed"
 
 export DATABASE_URL="postgres://postgres@127.0.0.1:$PORT/shopdemo"
+# For the fault tests, which stop and restart this cluster mid-run.
+export SHOPDEMO_PG_BIN="$PGBIN" SHOPDEMO_PG_DATA="$PGDATA_DIR" SHOPDEMO_PG_OPTS="$PGOPTS"
 log "DATABASE_URL=$DATABASE_URL"
 
 set +e

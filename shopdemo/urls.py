@@ -11,3 +11,5 @@ urlpatterns = [
     path("session/", session_views.session_inspector, name="session_inspector"),
     path("", include("cart.urls")),
 ]
+
+handler500 = "shopdemo.views.server_error"

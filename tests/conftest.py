@@ -10,6 +10,7 @@ from django.db import connection
 from pythonjsonlogger.json import JsonFormatter
 
 from tests.factories import PASSWORD, ProductFactory, UserFactory
+from tests.servers import start_gunicorn
 
 
 def pytest_collection_modifyitems(config, items):
@@ -76,3 +77,19 @@ def audit_log():
     logger.addHandler(handler)
     yield lambda: [json.loads(line) for line in stream.getvalue().splitlines()]
     logger.removeHandler(handler)
+
+
+@pytest.fixture
+def serve():
+    """Start gunicorn on the test database (PostgreSQL) with extra environment; stop it afterwards."""
+    processes = []
+
+    def _serve(**env) -> str:
+        process, url = start_gunicorn(**env)
+        processes.append(process)
+        return url
+
+    yield _serve
+    for process in processes:
+        process.terminate()
+        process.wait(timeout=30)

@@ -22,7 +22,7 @@ from accounts.ip import client_ip
 from accounts.models import AuditEvent
 from accounts.monitoring import audit
 from accounts.sessions.devices import describe
-from accounts.sessions.store import SessionStore
+from accounts.sessions.store import engine_store
 
 logger = logging.getLogger("shopdemo.security")
 
@@ -44,20 +44,31 @@ def never_breaks(check):
     return guarded
 
 
-def alert(rule: str, subject: str, message: str, *, request=None, user=None) -> bool:
-    """Mail an alert (to `user`, else to ADMINS) unless one for this rule and subject went out lately."""
-    # Hashed: subjects carry user-supplied text, unfit for a cache key as it is.
-    key = "alert:" + hashlib.sha256(f"{rule}\n{subject}".encode()).hexdigest()
-    if not cache.add(key, True, timeout=settings.ALERT_THROTTLE_SECONDS):
+def _mail(subject: str, body: str, recipients=None) -> None:
+    """Send a mail (to ADMINS when no recipients); a broken mail relay must not break the request."""
+    try:
+        if recipients is None:
+            mail_admins(subject, body)
+        elif recipients:
+            send_mail(settings.EMAIL_SUBJECT_PREFIX + subject, body, None, recipients)
+    except Exception:  # smtplib and socket errors alike: log them, go on
+        logger.exception("mail_failed", extra={"subject": subject})
+
+
+def alert(rule: str, about: str, subject: str, message: str, *, request=None, user=None) -> bool:
+    """Mail an alert (to `user`, else to ADMINS) unless one for this rule and `about` went out lately.
+
+    `about` names what the alert concerns (an account, an address), not how
+    bad it is, so that a growing attack does not mail again and again.
+    """
+    # Hashed: `about` carries user-supplied text, unfit for a cache key as it is.
+    key = "alert:" + hashlib.sha256(f"{rule}\n{about}".encode()).hexdigest()
+    # add() is False when the key exists; None when the cache is down, and an
+    # outage must not silence alerts.
+    if cache.add(key, True, timeout=settings.ALERT_THROTTLE_SECONDS) is False:
         return False
     audit.record("security_alert", request=request, rule=rule, subject=subject)
-    try:
-        if user is not None:
-            send_mail(f"[shopdemo] {subject}", message, None, [user.email])
-        else:
-            mail_admins(subject, message)
-    except Exception:  # a broken mail relay must not break sign-in
-        logger.exception("alert_mail_failed", extra={"rule": rule})
+    _mail(subject, message, [user.email] if user is not None else None)
     return True
 
 
@@ -78,6 +89,7 @@ def record_sign_in(*, request, user) -> None:
         devices_url = request.build_absolute_uri(reverse("accounts:sessions"))
         alert(
             "new_device",
+            f"{user.pk}\n{device}",
             f"New sign-in to your account ({device})",
             f"Your shopdemo account {user.get_username()} was just signed in to from {device} "
             f"at address {client_ip(request)}.\n\nWas this you? If not, sign that session out "
@@ -101,6 +113,7 @@ def record_login_failure(*, request, username: str) -> None:
     if addresses >= settings.DISTRIBUTED_IP_THRESHOLD:
         alert(
             "distributed_brute_force",
+            username,
             f"Failed sign-ins for {username!r} from {addresses} addresses",
             f"The account {username!r} had failed sign-ins from {addresses} addresses in "
             f"{settings.DISTRIBUTED_WINDOW_SECONDS} seconds. The account is not locked (that would "
@@ -114,6 +127,7 @@ def record_lockout(*, request, username: str) -> None:
     audit.record("authn_login_lock", request=request, username=username)
     alert(
         "lockout",
+        f"{username}\n{client_ip(request)}",
         f"Sign-in locked for {username!r} from {client_ip(request)}",
         f"django-axes locked sign-in for {username!r} from {client_ip(request)} after "
         f"{settings.AXES_FAILURE_LIMIT} failures.",
@@ -135,6 +149,7 @@ def record_hijack(*, request, row, reason: str) -> None:
     )
     alert(
         "hijack",
+        str(row.user_id),
         f"Session of {row.user} presented by another {reason}",
         f"A signed-in session of {row.user} was presented by another {reason} "
         f"({client_ip(request)}); it has been ended.",
@@ -143,17 +158,16 @@ def record_hijack(*, request, row, reason: str) -> None:
 
 
 @never_breaks
-def record_unknown_session(*, request) -> None:
-    """Record a session ID the server does not hold; alert on a burst from one address (guessing)."""
-    audit.record("session_use_after_expire", request=request, known=False)
+def record_use_after_expire(*, request, **details) -> None:
+    """Record a session ID that is unknown or past its time; alert on a burst from one address (guessing)."""
+    audit.record("session_use_after_expire", request=request, **details)
     ip = client_ip(request)
     since = timezone.now() - timedelta(seconds=settings.GUESSING_WINDOW_SECONDS)
-    burst = AuditEvent.objects.filter(
-        event="session_use_after_expire", ip=ip, created_at__gte=since, details__known=False
-    ).count()
+    burst = AuditEvent.objects.filter(event="session_use_after_expire", ip=ip, created_at__gte=since).count()
     if burst >= settings.GUESSING_THRESHOLD:
         alert(
             "session_guessing",
+            ip,
             f"Burst of unknown session IDs from {ip}",
             f"{burst} requests from {ip} presented unknown or expired session IDs within "
             f"{settings.GUESSING_WINDOW_SECONDS} seconds.",
@@ -166,8 +180,7 @@ def end_user_sessions(*, user, reason: str, request=None, keep_public_id: str | 
     sessions = user.sessions.all()
     if keep_public_id:
         sessions = sessions.exclude(public_id=keep_public_id)
-    public_ids = set(sessions.values_list("public_id", flat=True))
-    sessions.delete()
+    public_ids = engine_store().end(sessions)
     for public_id in public_ids:
         audit.record("session_expired", request=request, user=user, public_id=public_id, reason=reason)
     return len(public_ids)
@@ -176,9 +189,7 @@ def end_user_sessions(*, user, reason: str, request=None, keep_public_id: str | 
 def notify_user(*, user, subject: str, body: str, extra_to=()) -> None:
     """Tell the user by mail that a security setting changed, and what to do if it was not them."""
     recipients = [address for address in {user.email, *extra_to} if address]
-    if recipients:
-        body = f"{body}\n\nIf this was not you, sign in and change your password at once."
-        send_mail(f"[shopdemo] {subject}", body, None, recipients)
+    _mail(subject, f"{body}\n\nIf this was not you, sign in and change your password at once.", recipients)
 
 
 def keep_user_sessions(*, user, keep_public_id: str) -> None:
@@ -187,7 +198,7 @@ def keep_user_sessions(*, user, keep_public_id: str) -> None:
     Django ties each session to a hash of the password; give them the new one.
     """
     for session_key in user.sessions.exclude(public_id=keep_public_id).values_list("session_key", flat=True):
-        store = SessionStore(session_key)
+        store = engine_store()(session_key)
         if store.get(SESSION_KEY):
             store[HASH_SESSION_KEY] = user.get_session_auth_hash()
             store.save()

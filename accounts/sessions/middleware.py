@@ -59,7 +59,7 @@ class SessionMiddleware(DjangoSessionMiddleware):
         if session.ended:
             return self._ended(request, session.ended)
         if session.unknown_key:
-            security.record_unknown_session(request=request)
+            security.record_use_after_expire(request=request, known=False)
             return None
         request.session_key_at_start = session.session_key
         if not signed_in:
@@ -84,7 +84,7 @@ class SessionMiddleware(DjangoSessionMiddleware):
         """Record a session presented after its server-side expiry; tell a signed-in user why."""
         user = ended.row.user
         details = {"request": request, "user": user, "public_id": ended.row.public_id, "reason": ended.reason}
-        audit.record("session_use_after_expire", known=True, **details)
+        security.record_use_after_expire(known=True, **details)
         if ended.reason != session_policy.ROTATED:
             audit.record("session_expired", **details)
         if session_policy.is_authenticated(ended.data):

@@ -8,7 +8,10 @@ to its successor for a short grace, so requests already in flight still work.
 from dataclasses import dataclass
 from datetime import timedelta
 
+from importlib import import_module
+
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.contrib.auth import SESSION_KEY, get_user_model
 from django.contrib.sessions.backends.db import SessionStore as DBStore
 from django.core.exceptions import SuspiciousOperation
@@ -80,7 +83,7 @@ class SessionStore(DBStore):
             data = {} if row.successor_key else self.decode(row.session_data)
             reason = session_policy.ROTATED if row.successor_key else session_policy.end_reason(data, now)
             self.ended = Ended(row=row, data=data, reason=reason)
-            row.delete()
+            self.delete(row.session_key)
             self._session_key = None
             return None
         self._session_key = row.session_key
@@ -154,6 +157,26 @@ class SessionStore(DBStore):
         await self.aset(session_policy.ROTATED_AT, timezone.now().timestamp())
         await super().acycle_key()
 
+    @classmethod
+    def end(cls, queryset) -> set[str]:
+        """Delete the sessions of `queryset` (with their grace rows); return their public ids.
+
+        Everything that ends sessions in bulk goes through here, so that a
+        cached variant can forget them too.
+        """
+        rows = list(queryset.values_list("session_key", "public_id"))
+        public_ids = {public_id for _, public_id in rows}
+        keys = [key for key, _ in rows] + list(
+            cls.get_model_class().objects.filter(public_id__in=public_ids).values_list("session_key", flat=True)
+        )
+        cls.get_model_class().objects.filter(session_key__in=keys).delete()
+        cls.forget(keys)
+        return public_ids
+
+    @classmethod
+    def forget(cls, session_keys) -> None:
+        """Drop any copies of these sessions kept outside the table (none in this engine)."""
+
     def flush(self):
         # A flushed session (sign-out, a different user signing in) is a new
         # session, not the old one under a new key.
@@ -163,3 +186,8 @@ class SessionStore(DBStore):
     async def aflush(self):
         await super().aflush()
         self._reset_metadata()
+
+
+def engine_store():
+    """The configured engine's SessionStore (this one, or its cached variant)."""
+    return import_module(settings.SESSION_ENGINE).SessionStore

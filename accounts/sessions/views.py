@@ -16,6 +16,7 @@ from accounts.sessions import policy as session_policy
 from accounts.sessions.devices import describe
 from accounts.sessions.middleware import not_activity
 from accounts.sessions.state import session_state
+from accounts.sessions.store import engine_store
 
 
 def _device(row, current_public_id) -> dict:
@@ -42,8 +43,7 @@ def session_list(request):
 @reauth_required
 def session_revoke(request, public_id):
     # Ownership in the queryset: another user's public id is simply not found.
-    deleted, _ = request.user.sessions.filter(public_id=public_id).delete()
-    if not deleted:
+    if not engine_store().end(request.user.sessions.filter(public_id=public_id)):
         audit.record("authz_fail", request=request, target_session=public_id)
         raise Http404("No such session.")
     audit.record("session_expired", request=request, public_id=public_id, reason="revoked")

@@ -17,6 +17,8 @@
   let deadline = Date.now() + Number(dialog.dataset.idleExpiresIn) * 1000;
   let confirmed = false; // has the server confirmed the current deadline since it came near?
   let timer = null;
+  let endsFor = "idle"; // the limit the current deadline belongs to
+  let leaving = false;
 
   const format = (ms) => {
     const seconds = Math.max(0, Math.ceil(ms / 1000));
@@ -25,6 +27,8 @@
 
   // `reason` (idle, absolute, hijack) makes the sign-in page say why; none for a plain sign-out.
   function leave(reason) {
+    if (leaving) return; // a second navigation would replace the first one's reason
+    leaving = true;
     clearTimeout(timer);
     const query = new URLSearchParams({ next: window.location.pathname + window.location.search });
     if (reason) query.set("ended", reason);
@@ -35,13 +39,17 @@
   // a status poll made every tab that heard it poll and pass it on in turn: a loop.
   function apply(state, { broadcast = false } = {}) {
     if (!state.authenticated) {
-      if (channel) channel.postMessage({ signedOut: true, reason: state.ended || null });
-      leave(state.ended);
+      // Only the first request after expiry is told why (the server then deletes the
+      // row); another tab asking at the same moment knows why from its own deadline.
+      const reason = state.ended || (Date.now() >= deadline ? endsFor : null);
+      if (channel) channel.postMessage({ signedOut: true, reason });
+      leave(reason);
       return;
     }
     // The API rounds down: "0 s left" means the server still accepts the session
     // for under a second, so look again in a second rather than at once.
     deadline = Date.now() + Math.max(1, state.idle_expires_in) * 1000;
+    endsFor = state.absolute_expires_in !== null && state.absolute_expires_in <= state.idle_expires_in ? "absolute" : "idle";
     confirmed = true;
     if (broadcast && channel) channel.postMessage({ idleExpiresIn: state.idle_expires_in });
     tick();

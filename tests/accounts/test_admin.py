@@ -121,3 +121,9 @@ class TestSessionConsole:
         client.force_login(user)
         client.get("/admin/accounts/session/")
         assert AuditEvent.objects.filter(event="authz_fail", user=user).exists()
+
+
+def test_the_admin_signs_in_through_the_site_form_with_its_mfa_step(client):
+    response = client.get("/admin/login/?next=/admin/accounts/session/")
+    assert response["Location"] == "/accounts/login/?next=/admin/accounts/session/"
+    assert client.get("/admin/")["Location"].startswith("/admin/login/")

@@ -1,10 +1,12 @@
 """Detection rules: each fires on its pattern, stays quiet on normal use, and is throttled."""
+import socket
+
 import pytest
 from django.test import Client
 from django.utils import timezone
 
 from accounts.models import AuditEvent
-from tests.factories import PASSWORD, UserFactory
+from tests.factories import PASSWORD, SessionFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -126,3 +128,47 @@ class TestNewDevice:
         sign_in(Client(), HTTP_USER_AGENT=FIREFOX)
         sign_in(Client(), HTTP_USER_AGENT=IPHONE)
         assert [mail.to for mail in mailoutbox] == [[user.email]]
+
+
+def test_new_device_alerts_of_different_users_are_throttled_apart(user, mailoutbox):
+    UserFactory(username="bob")
+    for name in ["alice", "bob"]:
+        sign_in(Client(), name, HTTP_USER_AGENT=FIREFOX)
+        sign_in(Client(), name, HTTP_USER_AGENT=IPHONE)
+    assert sorted(mail.to[0] for mail in mailoutbox) == ["alice@example.com", "bob@example.com"]
+
+
+def test_a_growing_distributed_attack_mails_once(user, mailoutbox):
+    for n in range(9):
+        sign_in(Client(REMOTE_ADDR=f"198.51.100.{n}"), password="wrong")
+    assert len(admin_mails(mailoutbox)) == 1
+
+
+def test_expired_ids_count_toward_guessing_too(mailoutbox, settings):
+    settings.GUESSING_THRESHOLD = 3
+    for n in range(3):
+        row = SessionFactory(expire_date=timezone.now() - timezone.timedelta(seconds=1))
+        guesser = Client(REMOTE_ADDR="203.0.113.50")
+        guesser.cookies[COOKIE] = row.session_key
+        guesser.get("/")
+    assert len(admin_mails(mailoutbox)) == 1
+
+
+def test_a_broken_mail_relay_does_not_break_the_request(client, user, settings):
+    # A real SMTP attempt at a closed port on this machine: the connection is refused.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", closed_port, 2
+    sign_in(client)
+    response = client.post("/accounts/email/", {"email": "alice@new.example"})
+    assert response["Location"] == "/accounts/"
+    user.refresh_from_db()
+    assert user.email == "alice@new.example"
+
+
+def test_alert_subjects_carry_the_site_prefix(client, user, mailoutbox):
+    for _ in range(5):
+        sign_in(client, password="wrong")
+    assert admin_mails(mailoutbox)[0].subject.startswith("[shopdemo] ")

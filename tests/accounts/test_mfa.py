@@ -34,6 +34,13 @@ def next_code(secret, steps=1):
     return pyotp.TOTP(secret).at(time.time() + 30 * steps)
 
 
+def wrong_code(secret):
+    """Six digits that match no step django-otp would accept now."""
+    totp = pyotp.TOTP(secret)
+    valid = {totp.at(time.time() + 30 * step) for step in (-1, 0, 1, 2)}
+    return next(code for code in ("000000", "111111", "222222", "333333", "444444") if code not in valid)
+
+
 @pytest.fixture
 def enrolled(client, user):
     sign_in(client)
@@ -138,6 +145,24 @@ class TestSignInWithMFA:
         assert "That code is not valid" in response.content.decode()
         assert SIGNED_IN not in second.get("/").content.decode()
 
+    def test_a_throttled_attempt_asks_to_wait_and_is_not_counted(self, client, enrolled, time_machine):
+        secret, _ = enrolled
+        time_machine.move_to(timezone.now())
+        sign_in(client)
+        client.post("/accounts/login/otp/", {"otp_token": wrong_code(secret)})
+        response = client.post("/accounts/login/otp/", {"otp_token": next_code(secret)})
+        assert "Too many wrong codes: wait 1 seconds" in response.content.decode()
+        assert AuditEvent.objects.filter(event="authn_login_fail").count() == 1
+        time_machine.shift(2)
+        client.post("/accounts/login/otp/", {"otp_token": next_code(secret)})
+        assert SIGNED_IN in client.get("/").content.decode()
+
+    def test_recovery_codes_are_not_case_sensitive(self, client, enrolled):
+        _, codes = enrolled
+        sign_in(client)
+        client.post("/accounts/login/otp/", {"otp_token": codes[0].upper()})
+        assert SIGNED_IN in client.get("/").content.decode()
+
     def test_recovery_code_works_once(self, enrolled):
         _, codes = enrolled
         first = Client()
@@ -149,11 +174,13 @@ class TestSignInWithMFA:
         second.post("/accounts/login/otp/", {"otp_token": codes[0]})
         assert SIGNED_IN not in second.get("/").content.decode()
 
-    def test_guessing_codes_locks_like_failed_passwords(self, client, enrolled):
+    def test_guessing_codes_locks_like_failed_passwords(self, client, enrolled, time_machine):
         secret, _ = enrolled
+        time_machine.move_to(timezone.now())
         sign_in(client)
         for _ in range(4):
-            assert client.post("/accounts/login/otp/", {"otp_token": "123456"}).status_code == 200
-        assert client.post("/accounts/login/otp/", {"otp_token": "123456"}).status_code == 429
+            assert client.post("/accounts/login/otp/", {"otp_token": wrong_code(secret)}).status_code == 200
+            time_machine.shift(20)  # past django-otp's growing wait (1, 2, 4, 8 s)
+        assert client.post("/accounts/login/otp/", {"otp_token": wrong_code(secret)}).status_code == 429
         assert client.post("/accounts/login/otp/", {"otp_token": next_code(secret)}).status_code == 429
         assert AuditEvent.objects.filter(event="authn_login_lock", username="alice").exists()

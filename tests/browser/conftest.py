@@ -32,12 +32,11 @@ _BROWSER_TESTS_DIR = Path(__file__).resolve().parent
 
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
-    """Launch Debian's Chromium instead of Playwright's bundled browser."""
-    return {
-        **browser_type_launch_args,
-        "executable_path": CHROMIUM_PATH,
-        "args": [*browser_type_launch_args.get("args", []), *CHROMIUM_ARGS],
-    }
+    """Launch Debian's Chromium when installed, else Playwright's own download."""
+    args = {**browser_type_launch_args, "args": [*browser_type_launch_args.get("args", []), *CHROMIUM_ARGS]}
+    if Path(CHROMIUM_PATH).exists():
+        args["executable_path"] = CHROMIUM_PATH
+    return args
 
 
 def pytest_collection_modifyitems(config, items):

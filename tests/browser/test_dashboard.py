@@ -25,14 +25,17 @@ def test_staff_open_the_dashboard_from_the_admin_and_see_charts_with_data(page: 
     blocked = []  # the CSP refuses inline script and style: the page must need neither
     page.on("console", lambda message: "Content Security Policy" in message.text and blocked.append(message.text))
 
-    # A mistyped password first, so the sign-in chart has a failure beside the success.
-    page.goto(f"{live_server.url}/admin/login/")
+    # The admin has no sign-in form of its own: it sends staff to the site's
+    # (with its MFA step and lockout). A mistyped password first, so the
+    # sign-in chart has a failure beside the success.
+    page.goto(f"{live_server.url}/admin/")
+    expect(page).to_have_url(f"{live_server.url}/accounts/login/?next=/admin/")
     page.get_by_label("Username").fill("operator")
     page.get_by_label("Password").fill("not-the-password")
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_text("Please enter the correct username and password")).to_be_visible()
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_text("Please enter a correct username and password")).to_be_visible()
     page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    page.get_by_role("button", name="Sign in").click()
     expect(page).to_have_url(f"{live_server.url}/admin/")
 
     page.get_by_role("link", name="Monitoring dashboard").click()

@@ -6,13 +6,15 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from cart.models import Cart, CartItem
+from cart.models import Cart, CartItem, Order
 from tests.factories import PASSWORD, ProductFactory, UserFactory
+from tests.servers import server_user, signed_in_browser
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
-PARALLEL_ADDS = 40
-PRODUCTS = 8
+PARALLEL_ADDS = 200
+PRODUCTS = 40
+CLIENT_THREADS = 50  # requests in flight at once
 MERGE_ROUNDS = 5
 TIMEOUT = 30  # seconds per request: a lock that never clears fails the test, not the run
 
@@ -36,30 +38,32 @@ def _guest_with_cart(base_url: str, product_id: int, quantity: int) -> dict[str,
     return {"sessionid": browser.cookies["sessionid"], "csrftoken": browser.cookies["csrftoken"]}
 
 
-def _post(url: str, data: dict, cookies: dict[str, str]) -> requests.Response:
+def _post(url: str, data: dict, cookies: dict[str, str], headers=None) -> requests.Response:
     # A fresh request per call: one cookie jar shared between threads is not
     # what a browser does, and every call presents exactly the guest's cookies.
     return requests.post(
         url,
         data={**data, "csrfmiddlewaretoken": cookies["csrftoken"]},
         cookies=cookies,
+        headers=headers,
         allow_redirects=False,
         timeout=TIMEOUT,
     )
 
 
-def test_parallel_add_to_cart_loses_nothing(live_server):
+def test_parallel_add_to_cart_loses_nothing(serve):
+    url = serve()
     products = ProductFactory.create_batch(PRODUCTS, stock=100)
-    cookies = _guest_with_cart(live_server.url, products[0].pk, 1)
+    cookies = _guest_with_cart(url, products[0].pk, 1)
     sent = Counter({products[0].pk: 1})
-    # 40 adds of one unit, 5 per product: every line stays within MAX_LINE_QUANTITY.
+    # 200 adds of one unit, 5 per product: every line stays within MAX_LINE_QUANTITY.
     batch = [products[i % PRODUCTS].pk for i in range(PARALLEL_ADDS)]
     sent.update(batch)
 
     def add(product_id):
-        return _post(f"{live_server.url}/cart/add/", {"product": product_id, "quantity": 1, "next": "/"}, cookies)
+        return _post(f"{url}/cart/add/", {"product": product_id, "quantity": 1, "next": "/"}, cookies)
 
-    with ThreadPoolExecutor(max_workers=PARALLEL_ADDS) as pool:
+    with ThreadPoolExecutor(max_workers=CLIENT_THREADS) as pool:
         responses = list(pool.map(add, batch))
 
     statuses = Counter(response.status_code for response in responses)
@@ -68,7 +72,7 @@ def test_parallel_add_to_cart_loses_nothing(live_server):
     guest_cart = Cart.objects.get(user__isnull=True, status=Cart.Status.OPEN)
     assert dict(CartItem.objects.filter(cart=guest_cart).values_list("product_id", "quantity")) == dict(sent)
     assert Cart.objects.count() == 1, "every request must find the session's one cart"
-    summary = requests.get(f"{live_server.url}/cart/summary/", cookies=cookies, timeout=TIMEOUT).json()
+    summary = requests.get(f"{url}/cart/summary/", cookies=cookies, timeout=TIMEOUT).json()
     assert summary["count"] == PARALLEL_ADDS + 1
     assert {line["product"]: line["quantity"] for line in summary["lines"]} == dict(sent)
     assert summary["total"] == f"{sum(product.price * sent[product.pk] for product in products):.2f}"
@@ -105,3 +109,33 @@ def test_two_parallel_sign_ins_merge_the_guest_cart_once(live_server):
         assert guest_cart.status == Cart.Status.MERGED
         assert guest_cart.merged_into == account_cart
         assert not guest_cart.items.exists()
+
+
+CHECKOUT_RACERS = 20
+
+
+def test_parallel_checkouts_for_the_last_unit_make_exactly_one_order(serve):
+    """20 buyers, one unit left: one order, stock never negative, the others told why."""
+    url = serve()
+    product = ProductFactory(name="Kiln Bowl", stock=1)
+    buyers = []
+    for n in range(CHECKOUT_RACERS):
+        browser = signed_in_browser(url, server_user(f"buyer{n}").username)
+        _post(f"{url}/cart/add/", {"product": product.pk}, browser.cookies.get_dict(), browser.headers)
+        buyers.append(browser)
+    start = threading.Barrier(CHECKOUT_RACERS)
+
+    def checkout(browser):
+        start.wait(timeout=TIMEOUT)
+        return _post(f"{url}/checkout/", {"address": ""}, browser.cookies.get_dict(), browser.headers)
+
+    with ThreadPoolExecutor(max_workers=CHECKOUT_RACERS) as pool:
+        responses = list(pool.map(checkout, buyers))
+
+    statuses = Counter(response.status_code for response in responses)
+    assert statuses == {302: 1, 409: CHECKOUT_RACERS - 1}, statuses
+    # Racers who read the last unit as there get "Only 0 left"; later ones find it sold out.
+    assert all("Kiln Bowl" in r.text and ("Only 0 of" in r.text or "sold out" in r.text) for r in responses if r.status_code == 409)
+    product.refresh_from_db()
+    assert product.stock == 0
+    assert Order.objects.count() == 1 and Order.objects.get().lines.get().quantity == 1

@@ -208,6 +208,11 @@ class TestOrderPlace:
         assert not Order.objects.exists()
         assert cart.items.count() == 2
 
+    def test_a_cart_of_sold_out_lines_says_what_sold_out(self, user):
+        CartItemFactory(cart=CartFactory(user=user), product=ProductFactory(name="Kiln Bowl", stock=0))
+        with pytest.raises(services.CartError, match="Kiln Bowl sold out or no longer sold"):
+            services.order_place(user=user)
+
     def test_empty_cart_cannot_be_ordered(self, user):
         with pytest.raises(services.CartError, match="nothing that can be ordered"):
             services.order_place(user=user)

@@ -1,0 +1,98 @@
+"""Real servers for the tests that need them: gunicorn on the test database, redis-server.
+
+Loopback only; every wait is bounded.
+"""
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+from django.contrib.auth.hashers import PBKDF2PasswordHasher
+from django.db import connection
+
+from tests.factories import PASSWORD, UserFactory
+
+ROOT = Path(__file__).resolve().parent.parent
+WAIT_SECONDS = 30
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until(check, what: str):
+    deadline = time.monotonic() + WAIT_SECONDS
+    while time.monotonic() < deadline:
+        try:
+            if check():
+                return
+        except (requests.ConnectionError, OSError):
+            pass
+        time.sleep(0.1)  # polling a server process we started, not timing the code under test
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def start_redis(port: int) -> subprocess.Popen:
+    process = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+    )
+    wait_until(lambda: socket.create_connection(("127.0.0.1", port), timeout=1).close() is None, "redis")
+    return process
+
+
+def redis_keys(port: int) -> int:
+    output = subprocess.run(["redis-cli", "-p", str(port), "dbsize"], capture_output=True, text=True).stdout
+    return int(output.strip() or 0)
+
+
+def start_gunicorn(**env) -> tuple[subprocess.Popen, str]:
+    """Start the site under gunicorn on the test database, as `make serve` does; return it and its URL."""
+    port = free_port()
+    db = connection.settings_dict
+    environment = {
+        # Operators do not run with the live-server tests' async override.
+        **{key: value for key, value in os.environ.items() if key != "DJANGO_ALLOW_ASYNC_UNSAFE"},
+        "ENV_FILE": "/dev/null",
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "DEBUG": "false",
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "LOG_LEVEL": "WARNING",
+        **env,
+    }
+    command = [sys.executable, "-m", "gunicorn", "shopdemo.wsgi:application", "--bind", f"127.0.0.1:{port}"]
+    command += ["--workers", "2", "--threads", "4"]
+    process = subprocess.Popen(command, cwd=ROOT, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    wait_until(lambda: requests.get(f"{url}/healthz", timeout=2).ok, "gunicorn")
+    return process, url
+
+
+def server_user(username: str):
+    """A user whose password is hashed the way the server (production hashers) can check it."""
+    user = UserFactory(username=username)
+    hasher = PBKDF2PasswordHasher()
+    user.password = hasher.encode(PASSWORD, hasher.salt())
+    user.save(update_fields=["password"])
+    return user
+
+
+
+
+def signed_in_browser(url: str, username: str) -> requests.Session:
+    """A requests session signed in through the real form, with a fixed user agent."""
+    browser = requests.Session()
+    browser.headers["User-Agent"] = "ShopdemoTests/1.0"
+    browser.get(f"{url}/accounts/login/", timeout=WAIT_SECONDS)
+    response = browser.post(
+        f"{url}/accounts/login/",
+        {"username": username, "password": PASSWORD, "csrfmiddlewaretoken": browser.cookies["csrftoken"]},
+        timeout=WAIT_SECONDS,
+    )
+    assert "Signed in as" in response.text
+    return browser

@@ -1,0 +1,81 @@
+"""Faults, as operators meet them: Redis dying in cached mode, PostgreSQL restarting.
+
+The site runs as in production (gunicorn, DEBUG=false) against the test
+database on the throwaway PostgreSQL cluster of `make test-postgres`, which
+these tests stop and start. Loopback only; every loop is bounded.
+"""
+import os
+import shlex
+import subprocess
+
+import pytest
+from django.db import connection
+
+from tests.factories import ProductFactory
+from tests.servers import (
+    WAIT_SECONDS,
+    free_port,
+    redis_keys,
+    server_user,
+    signed_in_browser,
+    start_redis,
+    wait_until,
+)
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+def test_redis_killed_mid_run_in_cached_mode_serves_from_the_database(serve):
+    server_user("alice")
+    redis_port = free_port()
+    redis = start_redis(redis_port)
+    url = serve(SESSION_CACHED="true", CACHE_URL=f"redis://127.0.0.1:{redis_port}/0")
+    try:
+        browser = signed_in_browser(url, "alice")
+        assert all(browser.get(f"{url}/", timeout=5).status_code == 200 for _ in range(5))
+        assert redis_keys(redis_port) > 0  # sessions are being cached
+        redis.terminate()
+        redis.wait(timeout=WAIT_SECONDS)
+        for _ in range(20):
+            response = browser.get(f"{url}/cart/", timeout=5)
+            assert response.status_code == 200 and "Signed in as" in response.text
+        redis = start_redis(redis_port)
+        assert all(browser.get(f"{url}/", timeout=5).status_code == 200 for _ in range(5))
+        assert redis_keys(redis_port) > 0  # caching resumed, no restart of the site
+    finally:
+        redis.terminate()
+        redis.wait(timeout=WAIT_SECONDS)
+
+
+def pg_ctl(action: str):
+    """Stop or start the test cluster (exported by scripts/with-postgres.sh)."""
+    pg_bin, data, options = (os.environ[name] for name in ("SHOPDEMO_PG_BIN", "SHOPDEMO_PG_DATA", "SHOPDEMO_PG_OPTS"))
+    command = [f"{pg_bin}/pg_ctl", "-D", data, "-l", f"{data}/postgres.log", "-w", "-t", "60"]
+    command += ["-m", "fast", "stop"] if action == "stop" else ["-o", options, "start"]
+    if os.geteuid() == 0:  # the cluster belongs to the postgres user
+        command = ["runuser", "-u", "postgres", "--", "sh", "-c", f"cd / && {shlex.join(command)}"]
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+
+
+@pytest.mark.skipif("SHOPDEMO_PG_DATA" not in os.environ, reason="needs the cluster of scripts/with-postgres.sh")
+def test_postgres_restart_gives_a_friendly_503_then_recovers_without_restart(serve):
+    server_user("alice")
+    product = ProductFactory(stock=5)
+    url = serve()
+    browser = signed_in_browser(url, "alice")
+    connection.close()
+    pg_ctl("stop")
+    try:
+        for path in ["/", "/cart/", "/healthz"]:
+            response = browser.get(f"{url}{path}", timeout=10)
+            assert response.status_code == 503, path
+        down = browser.get(f"{url}/", timeout=10)
+        assert "We'll be right back" in down.text and down.headers["Retry-After"] == "30"
+        adding = browser.post(f"{url}/cart/add/", {"product": product.pk, "csrfmiddlewaretoken": browser.cookies["csrftoken"]}, timeout=10)
+        assert adding.status_code == 503
+    finally:
+        pg_ctl("start")
+    wait_until(lambda: browser.get(f"{url}/healthz", timeout=5).status_code == 200, "recovery")
+    page = browser.get(f"{url}/cart/", timeout=5)
+    assert page.status_code == 200 and "Signed in as" in page.text
+    assert browser.get(f"{url}/cart/summary/", timeout=5).json()["count"] == 0  # the failed add left no line
