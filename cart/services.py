@@ -45,14 +45,19 @@ def _check_quantity(quantity: int) -> None:
         raise CartError(MSG_QUANTITY_RANGE.format(max=settings.MAX_LINE_QUANTITY))
 
 
-def cart_get(*, user, session) -> Cart | None:
-    """Return the visitor's open cart, or None; never creates a cart or a session."""
+def _open_carts(*, user, session):
+    """The visitor's open cart as a queryset (empty for a visitor without one)."""
     if user.is_authenticated:
-        return Cart.objects.filter(user=user, status=Cart.Status.OPEN).first()
+        return Cart.objects.filter(user=user, status=Cart.Status.OPEN)
     cart_id = session.get(CART_SESSION_KEY)
     if cart_id is None:
-        return None
-    return Cart.objects.filter(pk=cart_id, user__isnull=True, status=Cart.Status.OPEN).first()
+        return Cart.objects.none()
+    return Cart.objects.filter(pk=cart_id, user__isnull=True, status=Cart.Status.OPEN)
+
+
+def cart_get(*, user, session) -> Cart | None:
+    """Return the visitor's open cart, or None; never creates a cart or a session."""
+    return _open_carts(user=user, session=session).first()
 
 
 def cart_get_or_create(*, user, session) -> Cart:
@@ -194,11 +199,10 @@ def cart_merge_into_user(*, guest_cart_id: int, user) -> MergeReport:
     return report
 
 
-def cart_units(*, cart: Cart | None) -> int:
-    """Return the number of units in `cart` (the header badge)."""
-    if cart is None:
-        return 0
-    return cart.items.aggregate(units=Sum("quantity"))["units"] or 0
+def cart_units(*, user, session) -> int:
+    """Return the number of units in the visitor's cart (the header badge), in one query (none without a cart)."""
+    carts = _open_carts(user=user, session=session)
+    return CartItem.objects.filter(cart__in=carts).aggregate(units=Sum("quantity"))["units"] or 0
 
 
 def _new_order_number() -> str:

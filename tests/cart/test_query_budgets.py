@@ -1,0 +1,44 @@
+"""Query budgets of the pages people hit most: fixed numbers, whatever the data."""
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from tests.factories import PASSWORD, CartFactory, CartItemFactory, ProductFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def queries_for(client, path):
+    client.get(path)  # warm: the first request after sign-in may record activity
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(path).status_code == 200
+    return [query["sql"] for query in captured.captured_queries]
+
+
+def test_signed_in_catalog_costs_session_user_badge_and_products(client, user):
+    ProductFactory.create_batch(12)
+    client.post("/accounts/login/", {"username": "alice", "password": PASSWORD})
+    sql = queries_for(client, "/")
+    # 1 session row, 1 user, 1 cart badge (one aggregate), 1 product list: nothing per product.
+    assert len(sql) == 4, sql
+    assert sum("accounts_session" in query for query in sql) == 1
+    assert not any(query.startswith(("UPDATE", "INSERT")) for query in sql)
+
+
+def test_guest_catalog_with_a_cart_costs_session_badge_and_products(client, product):
+    ProductFactory.create_batch(11)
+    client.post("/cart/add/", {"product": product.pk})
+    assert len(queries_for(client, "/")) == 3
+
+
+@pytest.mark.parametrize("page", ["/cart/", "/cart/summary/", "/checkout/"])
+def test_cart_pages_cost_the_same_for_1_and_50_lines(client, user, page):
+    def count_with(lines):
+        cart = CartFactory(user=user)
+        CartItemFactory.create_batch(lines, cart=cart)
+        client.force_login(user)
+        count = len(queries_for(client, page))
+        cart.delete()
+        return count
+
+    assert count_with(1) == count_with(50)
