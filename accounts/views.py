@@ -77,7 +77,14 @@ class LoginView(auth_views.LoginView):
         return HttpResponseRedirect(self.get_success_url())
 
 
-class LoginOTPView(auth_views.RedirectURLMixin, FormView):
+class NextFormView(auth_views.RedirectURLMixin, FormView):
+    """A form page that goes on to a safe `next` (Django's open-redirect check) when done."""
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(next=self.get_redirect_url(), **kwargs)
+
+
+class LoginOTPView(NextFormView):
     """The second sign-in step: a TOTP or recovery code for the user whose password was right."""
 
     form_class = OTPForm
@@ -92,9 +99,6 @@ class LoginOTPView(auth_views.RedirectURLMixin, FormView):
         if not AxesProxyHandler.is_allowed(request, {"username": self.pending.user.get_username()}):
             return get_lockout_response(request, credentials={"username": self.pending.user.get_username()})
         return super().dispatch(request, *args, **kwargs)
-
-    def get_context_data(self, **kwargs):
-        return super().get_context_data(next=self.get_redirect_url(), **kwargs)
 
     def form_valid(self, form):
         user = self.pending.user
@@ -114,7 +118,7 @@ class LoginOTPView(auth_views.RedirectURLMixin, FormView):
         return HttpResponseRedirect(self.get_success_url())
 
 
-class ReauthView(auth_views.RedirectURLMixin, FormView):
+class ReauthView(NextFormView):
     """Prove it is still you before a critical action: password, and a code when MFA is on."""
 
     form_class = ReauthForm
@@ -129,9 +133,6 @@ class ReauthView(auth_views.RedirectURLMixin, FormView):
     def get_form_kwargs(self):
         return {**super().get_form_kwargs(), "request": self.request}
 
-    def get_context_data(self, **kwargs):
-        return super().get_context_data(next=self.get_redirect_url(), **kwargs)
-
     def form_valid(self, form):
         account_reauthenticate(request=self.request, device=form.device)
         target = self.get_success_url()
@@ -142,13 +143,10 @@ class ReauthView(auth_views.RedirectURLMixin, FormView):
         return HttpResponseRedirect(target)
 
 
-class RegisterView(auth_views.RedirectURLMixin, FormView):
+class RegisterView(NextFormView):
     form_class = RegisterForm
     template_name = "accounts/register.html"
     next_page = reverse_lazy("cart:catalog")
-
-    def get_context_data(self, **kwargs):
-        return super().get_context_data(next=self.get_redirect_url(), **kwargs)
 
     def form_valid(self, form):
         user = form.save()

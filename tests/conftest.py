@@ -7,6 +7,7 @@ import pytest
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
+from django.utils import timezone
 from pythonjsonlogger.json import JsonFormatter
 
 from tests.factories import PASSWORD, ProductFactory, UserFactory
@@ -93,3 +94,17 @@ def serve():
     for process in processes:
         process.terminate()
         process.wait(timeout=30)
+
+
+@pytest.fixture
+def clock(time_machine):
+    """The clock, stopped now; tests move it with clock.shift(seconds)."""
+    time_machine.move_to(timezone.now(), tick=False)
+    return time_machine
+
+
+@pytest.fixture
+def signed_in(client, user, clock):
+    """The test client, signed in as alice through the real form (a stopped clock)."""
+    client.post("/accounts/login/", {"username": user.username, "password": PASSWORD})
+    return client

@@ -7,7 +7,6 @@ to its successor for a short grace, so requests already in flight still work.
 """
 from dataclasses import dataclass
 from datetime import timedelta
-
 from importlib import import_module
 
 from asgiref.sync import sync_to_async

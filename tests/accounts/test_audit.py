@@ -6,7 +6,6 @@ import logging
 import pytest
 from django.db import connection
 from django.test import Client
-from django.utils import timezone
 from pythonjsonlogger.json import JsonFormatter
 
 from accounts.models import AuditEvent, Session
@@ -27,12 +26,6 @@ def logged(audit_log, name):
 
 def sign_in(client, username="alice", password=PASSWORD, **extra):
     return client.post("/accounts/login/", {"username": username, "password": password}, **extra)
-
-
-@pytest.fixture
-def clock(time_machine):
-    time_machine.move_to(timezone.now(), tick=False)
-    return time_machine
 
 
 class TestEventsFromActions:

@@ -8,7 +8,6 @@ from django.conf import settings as django_settings
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
 
 from accounts.models import Session
 from tests.factories import PASSWORD, UserFactory
@@ -18,18 +17,6 @@ pytestmark = pytest.mark.django_db
 COOKIE = "sessionid"
 SIGNED_IN = "Signed in as"
 JSON = {"HTTP_ACCEPT": "application/json"}
-
-
-@pytest.fixture
-def clock(time_machine):
-    time_machine.move_to(timezone.now(), tick=False)
-    return time_machine
-
-
-@pytest.fixture
-def signed_in(client, user, clock):
-    client.post("/accounts/login/", {"username": user.username, "password": PASSWORD})
-    return client
 
 
 def is_signed_in(client) -> bool:

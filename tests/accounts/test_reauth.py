@@ -1,7 +1,6 @@
 """Re-authentication before critical actions, and the account page's actions."""
 import pytest
 from django.test import Client
-from django.utils import timezone
 
 from accounts.models import AuditEvent, Session
 from cart.models import Order
@@ -17,18 +16,6 @@ pytestmark = pytest.mark.django_db
 
 COOKIE = "sessionid"
 PAST_WINDOW = 301
-
-
-@pytest.fixture
-def clock(time_machine):
-    time_machine.move_to(timezone.now(), tick=False)
-    return time_machine
-
-
-@pytest.fixture
-def signed_in(client, user, clock):
-    client.post("/accounts/login/", {"username": "alice", "password": PASSWORD})
-    return client
 
 
 @pytest.fixture
