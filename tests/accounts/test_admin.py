@@ -127,3 +127,18 @@ def test_the_admin_signs_in_through_the_site_form_with_its_mfa_step(client):
     response = client.get("/admin/login/?next=/admin/accounts/session/")
     assert response["Location"] == "/accounts/login/?next=/admin/accounts/session/"
     assert client.get("/admin/")["Location"].startswith("/admin/login/")
+
+
+def test_no_admin_page_but_the_sessions_table_shows_a_session_key(staff_client, user, password):
+    shopper = Client()
+    shopper.post("/accounts/login/", {"username": "alice", "password": "wrong"})
+    shopper.post("/accounts/login/", {"username": "alice", "password": password})
+    keys = list(Session.objects.values_list("session_key", flat=True))
+    event = AuditEvent.objects.filter(user=user).first()
+    pages = [
+        "/admin/", "/admin/dashboard/", "/admin/accounts/auditevent/", f"/admin/accounts/auditevent/{event.pk}/change/",
+        "/admin/auth/user/", f"/admin/auth/user/{user.pk}/change/", "/admin/axes/accessattempt/", "/admin/axes/accesslog/",
+    ]  # fmt: skip
+    for path in pages:
+        page = staff_client.get(path).content.decode()
+        assert not any(key in page for key in keys), path
