@@ -25,7 +25,7 @@ TEST_ENV := env ENV_FILE=/dev/null DATABASE_URL=sqlite:///$(CURDIR)/db.sqlite3 C
 
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test test-postgres serve deps deps-dev clean
+.PHONY: run test test-postgres serve deps deps-dev clean lint
 
 # --- dependencies (stamp files inside the venv) ------------------------------
 
@@ -67,7 +67,11 @@ run: $(RUNTIME_STAMP)
 
 # --- tests ---------------------------------------------------------------------
 
-test: $(DEV_STAMP)
+lint: $(DEV_STAMP)
+	$(VENV)/bin/ruff check accounts cart shopdemo tests manage.py
+	$(VENV)/bin/ruff format --check accounts cart shopdemo tests manage.py
+
+test: $(DEV_STAMP) lint
 	bash scripts/ensure-chromium.sh
 	bash scripts/ensure-redis.sh
 	$(TEST_ENV) $(PY) -m pytest $(PYTEST_ARGS)

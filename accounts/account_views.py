@@ -1,4 +1,5 @@
 """The account page and its critical actions: email, password, MFA, deletion."""
+
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
@@ -59,7 +60,12 @@ def email_change(request):
     request.user.save(update_fields=["email"])
     audit.record("authn_email_change", request=request)
     # Both addresses hear of it: the old one is where the owner still reads mail.
-    security.notify_user(user=request.user, subject="Your email address was changed", body=f"The email address of your account is now {request.user.email}.", extra_to=[old])
+    security.notify_user(
+        user=request.user,
+        subject="Your email address was changed",
+        body=f"The email address of your account is now {request.user.email}.",
+        extra_to=[old],
+    )
     messages.success(request, "Email address changed.")
     return redirect("accounts:account")
 
@@ -80,9 +86,15 @@ class PasswordChangeView(auth_views.PasswordChangeView):
             messages.success(request, "Password changed. Your other devices stay signed in.")
         else:
             # ASVS V7.4.3, on by default: the others, possibly an attacker's, end now.
-            ended = security.end_user_sessions(user=user, reason="password_change", request=request, keep_public_id=request.session.public_id)
+            ended = security.end_user_sessions(
+                user=user, reason="password_change", request=request, keep_public_id=request.session.public_id
+            )
             messages.success(request, f"Password changed. Signed out {_plural(ended, 'other session')}.")
-        security.notify_user(user=user, subject="Your password was changed", body="The password of your shopdemo account was just changed.")
+        security.notify_user(
+            user=user,
+            subject="Your password was changed",
+            body="The password of your shopdemo account was just changed.",
+        )
         return response
 
 
@@ -115,7 +127,11 @@ def mfa_recovery_codes(request):
         return redirect("accounts:mfa")
     codes = mfa.mfa_regenerate_recovery_codes(user=request.user)
     audit.record("authn_mfa_change", request=request, change="recovery_codes_regenerated")
-    security.notify_user(user=request.user, subject="New recovery codes", body="New recovery codes were made for your account; the old ones no longer work.")
+    security.notify_user(
+        user=request.user,
+        subject="New recovery codes",
+        body="New recovery codes were made for your account; the old ones no longer work.",
+    )
     return render(request, "accounts/recovery_codes.html", {"codes": codes})
 
 
@@ -124,7 +140,9 @@ def mfa_recovery_codes(request):
 def mfa_recovery_codes_download(request):
     """The codes just shown, as a text file (the POST carries them back from the page)."""
     codes = [code for code in request.POST.getlist("code") if code in set(mfa.recovery_codes(request.user))]
-    response = HttpResponse("shopdemo recovery codes (each works once)\n\n" + "\n".join(codes) + "\n", content_type="text/plain")
+    response = HttpResponse(
+        "shopdemo recovery codes (each works once)\n\n" + "\n".join(codes) + "\n", content_type="text/plain"
+    )
     response["Content-Disposition"] = 'attachment; filename="shopdemo-recovery-codes.txt"'
     return response
 

@@ -1,4 +1,5 @@
 """The operators' console: sessions, users' sessions and the audit trail, read-only where it matters."""
+
 import json
 
 from django.contrib import admin, messages
@@ -94,7 +95,9 @@ class SessionAdmin(admin.ModelAdmin):
         rows = list(queryset.select_related("user"))
         engine_store().end(queryset)
         for row in rows:
-            audit.record("session_expired", request=request, user=row.user, public_id=row.public_id, reason="ended_by_staff")
+            audit.record(
+                "session_expired", request=request, user=row.user, public_id=row.public_id, reason="ended_by_staff"
+            )
         ended = len(rows)
         self.message_user(request, f"Ended {ended} session{'s' if ended != 1 else ''}.", messages.SUCCESS)
 
@@ -163,5 +166,7 @@ class ShopUserAdmin(UserAdmin):
 
     @admin.action(description="End all sessions of this user")
     def end_all_sessions(self, request, queryset):
-        ended = sum(security.end_user_sessions(user=user, reason="ended_by_staff", request=request) for user in queryset)
+        ended = sum(
+            security.end_user_sessions(user=user, reason="ended_by_staff", request=request) for user in queryset
+        )
         self.message_user(request, f"Ended {ended} session{'s' if ended != 1 else ''}.", messages.SUCCESS)

@@ -1,4 +1,5 @@
 """Sign-in, registration, OTP and re-authentication forms."""
+
 from django import forms
 from django.contrib.auth import authenticate
 from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
@@ -33,7 +34,9 @@ class OTPForm(forms.Form):
     """A six-digit code from the authenticator app, or one recovery code."""
 
     otp_token = forms.CharField(
-        label="Code", max_length=16, widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"})
+        label="Code",
+        max_length=16,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
     )
 
 

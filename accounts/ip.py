@@ -1,4 +1,5 @@
 """The client's IP address, as far as the configured proxies can be trusted."""
+
 import ipaddress
 
 from django.conf import settings

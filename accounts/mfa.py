@@ -4,6 +4,7 @@ django-otp does the cryptography and the replay and throttling rules (a TOTP
 code works once; a recovery code is deleted when used). This module only
 decides when each step may happen.
 """
+
 from base64 import b32encode
 
 import segno
@@ -62,7 +63,9 @@ def mfa_secret(device: TOTPDevice) -> str:
 
 def mfa_qr_svg(device: TOTPDevice) -> str:
     """The otpauth:// URL as an inline SVG QR code (no external service sees the secret)."""
-    return mark_safe(segno.make(device.config_url, error="m").svg_inline(scale=5, title="QR code for your authenticator app"))
+    return mark_safe(
+        segno.make(device.config_url, error="m").svg_inline(scale=5, title="QR code for your authenticator app")
+    )
 
 
 def _new_recovery_codes(user) -> list[str]:

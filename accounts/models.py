@@ -1,4 +1,5 @@
 """The session model: Django's database session plus who, where and when."""
+
 import secrets
 
 from django.conf import settings

@@ -5,6 +5,7 @@ re-authentication no prompt appears. After it, a critical request is sent to
 /accounts/reauth/ and resumes once the user has proved it is them: a GET is
 simply redone, a POST comes back as a filled form to confirm.
 """
+
 import functools
 from urllib.parse import urlencode
 

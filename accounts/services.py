@@ -1,4 +1,5 @@
 """Sign-in, the MFA step and re-authentication: the session and cart consequences, in one place."""
+
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -27,7 +28,6 @@ def account_sign_in(*, request, user, remember: bool) -> MergeReport:
     if guest_cart_id is None:
         return MergeReport()
     return cart_merge_into_user(guest_cart_id=guest_cart_id, user=user)
-
 
 
 @dataclass(frozen=True)

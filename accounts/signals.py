@@ -1,4 +1,5 @@
 """Receivers for auth's and axes' signals: each hands off in a line or two."""
+
 from axes.signals import user_locked_out
 from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_in, user_login_failed

@@ -1,4 +1,5 @@
 """Sign-in with its MFA step, re-authentication, registration, sign-out, and the error and health pages."""
+
 from urllib.parse import urlencode
 
 from axes.handlers.proxy import AxesProxyHandler

@@ -1,4 +1,5 @@
 """Staff view of the catalog, carts and orders."""
+
 from django.contrib import admin
 
 from cart.models import Cart, CartItem, Order, OrderLine, Product

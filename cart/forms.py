@@ -1,4 +1,5 @@
 """Forms that parse cart input; the services decide what is allowed."""
+
 from django import forms
 from django.conf import settings
 
@@ -10,7 +11,11 @@ class CartLineForm(forms.Form):
 
     product = forms.IntegerField(
         min_value=1,
-        error_messages={"required": "Choose a product.", "invalid": "Unknown product.", "min_value": "Unknown product."},
+        error_messages={
+            "required": "Choose a product.",
+            "invalid": "Unknown product.",
+            "min_value": "Unknown product.",
+        },
     )
     quantity = forms.IntegerField(required=False, min_value=0)
 

@@ -1,4 +1,5 @@
 """Catalog, carts and orders."""
+
 import hashlib
 from decimal import Decimal
 

@@ -1,4 +1,5 @@
 """Cart and order writes: each function is one transaction."""
+
 import secrets
 from dataclasses import dataclass, field
 
@@ -149,9 +150,7 @@ class MergeReport:
         if self.capped:
             parts.append(f"Quantities were capped for {'; '.join(self.capped)}.")
         if self.unavailable:
-            parts.append(
-                f"No longer available, kept but not orderable: {', '.join(self.unavailable)}."
-            )
+            parts.append(f"No longer available, kept but not orderable: {', '.join(self.unavailable)}.")
         return " ".join(parts)
 
 
@@ -222,9 +221,9 @@ def order_place(*, user, address: str = "") -> Order:
         for line in lines:
             # Guarded decrement: the row's current stock decides, not what we read,
             # so two checkouts racing for the last unit cannot both succeed.
-            taken = Product.objects.filter(
-                pk=line.product_id, is_active=True, stock__gte=line.quantity
-            ).update(stock=F("stock") - line.quantity)
+            taken = Product.objects.filter(pk=line.product_id, is_active=True, stock__gte=line.quantity).update(
+                stock=F("stock") - line.quantity
+            )
             if not taken:
                 line.product.refresh_from_db(fields=["stock"])
                 raise CartError(MSG_OVER_STOCK.format(stock=line.product.stock, name=line.product.name))

@@ -1,4 +1,5 @@
 """Storefront pages: catalog, cart, checkout and orders."""
+
 from decimal import Decimal
 
 from django.contrib import messages
@@ -82,7 +83,11 @@ def cart_detail(request):
 @require_POST
 def cart_add(request):
     return _change_cart(
-        request, services.cart_add_item, default_quantity=1, success="Added to your cart.", not_found=MSG_UNKNOWN_PRODUCT
+        request,
+        services.cart_add_item,
+        default_quantity=1,
+        success="Added to your cart.",
+        not_found=MSG_UNKNOWN_PRODUCT,
     )
 
 
@@ -99,7 +104,9 @@ def _remove(*, quantity, **line):
 
 @require_POST
 def cart_remove(request):
-    return _change_cart(request, _remove, default_quantity=0, success="Removed from your cart.", not_found=MSG_UNKNOWN_LINE)
+    return _change_cart(
+        request, _remove, default_quantity=0, success="Removed from your cart.", not_found=MSG_UNKNOWN_LINE
+    )
 
 
 @require_GET

@@ -1,4 +1,5 @@
 """shopdemo settings: one file, every value from the environment (see .env.example)."""
+
 from datetime import timedelta
 from email.utils import getaddresses
 from pathlib import Path
@@ -222,7 +223,11 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {
         # One JSON object per line, with a UTC ISO 8601 timestamp (ASVS V16.2.1).
-        "json": {"()": "pythonjsonlogger.json.JsonFormatter", "fmt": "%(levelname)s %(name)s %(message)s", "timestamp": True},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(levelname)s %(name)s %(message)s",
+            "timestamp": True,
+        },
         "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout", "formatter": LOG_FORMAT}},

@@ -1,4 +1,5 @@
 """Site-wide error pages."""
+
 import sys
 
 from django.db import InterfaceError, OperationalError

@@ -1,4 +1,5 @@
 """factory-boy factories for every model."""
+
 from decimal import Decimal
 
 import factory

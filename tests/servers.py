@@ -2,6 +2,7 @@
 
 Loopback only; every wait is bounded.
 """
+
 import os
 import socket
 import subprocess
@@ -80,8 +81,6 @@ def server_user(username: str):
     user.password = hasher.encode(PASSWORD, hasher.salt())
     user.save(update_fields=["password"])
     return user
-
-
 
 
 def signed_in_browser(url: str, username: str) -> requests.Session:

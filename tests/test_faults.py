@@ -4,6 +4,7 @@ The site runs as in production (gunicorn, DEBUG=false) against the test
 database on the throwaway PostgreSQL cluster of `make test-postgres`, which
 these tests stop and start. Loopback only; every loop is bounded.
 """
+
 import os
 import shlex
 import subprocess
@@ -71,7 +72,9 @@ def test_postgres_restart_gives_a_friendly_503_then_recovers_without_restart(ser
             assert response.status_code == 503, path
         down = browser.get(f"{url}/", timeout=10)
         assert "We'll be right back" in down.text and down.headers["Retry-After"] == "30"
-        adding = browser.post(f"{url}/cart/add/", {"product": product.pk, "csrfmiddlewaretoken": browser.cookies["csrftoken"]}, timeout=10)
+        adding = browser.post(
+            f"{url}/cart/add/", {"product": product.pk, "csrfmiddlewaretoken": browser.cookies["csrftoken"]}, timeout=10
+        )
         assert adding.status_code == 503
     finally:
         pg_ctl("start")

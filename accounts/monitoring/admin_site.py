@@ -1,4 +1,5 @@
 """The admin site as the operators' console: denied visits are recorded, the dashboard is linked."""
+
 from django.contrib import admin
 from django.contrib.auth.views import redirect_to_login
 from django.urls import path, reverse

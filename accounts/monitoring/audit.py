@@ -4,6 +4,7 @@ Event names follow the OWASP Logging Vocabulary. Recording must never break
 the request it describes: a failing write is itself logged, and the request
 goes on.
 """
+
 import json
 import logging
 

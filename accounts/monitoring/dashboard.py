@@ -5,6 +5,7 @@ aggregate queries, whatever the number of events. Charts are inline SVG drawn
 on the server with presentation attributes only: the CSP allows no inline
 script or style, and the page refreshes itself with a meta tag.
 """
+
 import functools
 import itertools
 import math
@@ -142,7 +143,12 @@ def _n(value: float) -> str:
 
 
 def bar_chart(
-    rows: list[tuple[str, dict[str, int]]], *, series: dict[str, str], label: str, x_label: str, y_label: str,
+    rows: list[tuple[str, dict[str, int]]],
+    *,
+    series: dict[str, str],
+    label: str,
+    x_label: str,
+    y_label: str,
     width: int = 760,
 ) -> SafeString:
     """Draw `rows` (label, {series: value}) as grouped bars in accessible inline SVG.
@@ -161,53 +167,96 @@ def bar_chart(
     parts = []
     for tick in ticks:
         y = _n(baseline - tick * scale)
-        parts.append(format_html(
-            '<line x1="{}" x2="{}" y1="{}" y2="{}" stroke="currentColor" stroke-opacity="0.15"/>'
-            '<text x="{}" y="{}" text-anchor="end" dominant-baseline="middle">{}</text>',
-            MARGIN_LEFT, width - MARGIN_RIGHT, y, y, MARGIN_LEFT - 6, y, tick,
-        ))
+        parts.append(
+            format_html(
+                '<line x1="{}" x2="{}" y1="{}" y2="{}" stroke="currentColor" stroke-opacity="0.15"/>'
+                '<text x="{}" y="{}" text-anchor="end" dominant-baseline="middle">{}</text>',
+                MARGIN_LEFT,
+                width - MARGIN_RIGHT,
+                y,
+                y,
+                MARGIN_LEFT - 6,
+                y,
+                tick,
+            )
+        )
     for index, (row_label, values) in enumerate(rows):
         left = MARGIN_LEFT + index * slot + (slot - bar_width * len(series)) / 2
         for position, (name, colour) in enumerate(series.items()):
             value = values.get(name, 0)
             if value:
-                parts.append(format_html(
-                    '<rect class="bar" data-series="{}" data-value="{}" x="{}" y="{}" width="{}" height="{}" '
-                    'fill="{}"><title>{} — {}: {}</title></rect>',
-                    name, value, _n(left + position * bar_width), _n(baseline - value * scale), _n(bar_width),
-                    _n(value * scale), colour, row_label, name, value,
-                ))
+                parts.append(
+                    format_html(
+                        '<rect class="bar" data-series="{}" data-value="{}" x="{}" y="{}" width="{}" height="{}" '
+                        'fill="{}"><title>{} — {}: {}</title></rect>',
+                        name,
+                        value,
+                        _n(left + position * bar_width),
+                        _n(baseline - value * scale),
+                        _n(bar_width),
+                        _n(value * scale),
+                        colour,
+                        row_label,
+                        name,
+                        value,
+                    )
+                )
         if index % label_every == 0:
-            parts.append(format_html(
-                '<text x="{}" y="{}" text-anchor="middle">{}</text>',
-                _n(MARGIN_LEFT + (index + 0.5) * slot), baseline + 16, row_label,
-            ))
+            parts.append(
+                format_html(
+                    '<text x="{}" y="{}" text-anchor="middle">{}</text>',
+                    _n(MARGIN_LEFT + (index + 0.5) * slot),
+                    baseline + 16,
+                    row_label,
+                )
+            )
     totals = {name: sum(values.get(name, 0) for _, values in rows) for name in series}
     if not any(totals.values()):
-        parts.append(format_html(
-            '<text x="{}" y="{}" text-anchor="middle" fill-opacity="0.6">Nothing in this period</text>',
-            _n(MARGIN_LEFT + plot_width / 2), _n(MARGIN_TOP + plot_height / 2),
-        ))
+        parts.append(
+            format_html(
+                '<text x="{}" y="{}" text-anchor="middle" fill-opacity="0.6">Nothing in this period</text>',
+                _n(MARGIN_LEFT + plot_width / 2),
+                _n(MARGIN_TOP + plot_height / 2),
+            )
+        )
     for position, (name, colour) in enumerate(series.items()):
         x = MARGIN_LEFT + position * 110
-        parts.append(format_html(
-            '<rect x="{}" y="8" width="12" height="12" fill="{}"/><text x="{}" y="18">{}</text>',
-            x, colour, x + 17, name,
-        ))
-    parts.append(format_html(
-        '<line x1="{left}" x2="{right}" y1="{base}" y2="{base}" stroke="currentColor"/>'
-        '<line x1="{left}" x2="{left}" y1="{top}" y2="{base}" stroke="currentColor"/>'
-        '<text x="{mid}" y="{bottom}" text-anchor="middle">{x_label}</text>'
-        '<text transform="rotate(-90)" x="{y_mid}" y="14" text-anchor="middle">{y_label}</text>',
-        left=MARGIN_LEFT, right=width - MARGIN_RIGHT, base=baseline, top=MARGIN_TOP,
-        mid=_n(MARGIN_LEFT + plot_width / 2), bottom=CHART_HEIGHT - 6, x_label=x_label,
-        y_mid=_n(-(MARGIN_TOP + plot_height / 2)), y_label=y_label,
-    ))
+        parts.append(
+            format_html(
+                '<rect x="{}" y="8" width="12" height="12" fill="{}"/><text x="{}" y="18">{}</text>',
+                x,
+                colour,
+                x + 17,
+                name,
+            )
+        )
+    parts.append(
+        format_html(
+            '<line x1="{left}" x2="{right}" y1="{base}" y2="{base}" stroke="currentColor"/>'
+            '<line x1="{left}" x2="{left}" y1="{top}" y2="{base}" stroke="currentColor"/>'
+            '<text x="{mid}" y="{bottom}" text-anchor="middle">{x_label}</text>'
+            '<text transform="rotate(-90)" x="{y_mid}" y="14" text-anchor="middle">{y_label}</text>',
+            left=MARGIN_LEFT,
+            right=width - MARGIN_RIGHT,
+            base=baseline,
+            top=MARGIN_TOP,
+            mid=_n(MARGIN_LEFT + plot_width / 2),
+            bottom=CHART_HEIGHT - 6,
+            x_label=x_label,
+            y_mid=_n(-(MARGIN_TOP + plot_height / 2)),
+            y_label=y_label,
+        )
+    )
     summary = ", ".join(f"{total} {name}" for name, total in totals.items())
     return format_html(
         '<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" aria-label="{}: {}" width="{}" height="{}" '
         'viewBox="0 0 {} {}" font-family="sans-serif" font-size="11" fill="currentColor">{}</svg>',
-        label, summary, width, CHART_HEIGHT, width, CHART_HEIGHT,
+        label,
+        summary,
+        width,
+        CHART_HEIGHT,
+        width,
+        CHART_HEIGHT,
         mark_safe("".join(parts)),  # every part was built by format_html, which escaped its values
     )
 
@@ -228,8 +277,12 @@ def sessions_chart(counts: SessionCounts) -> SafeString:
         ("signed in, not remembered", {"sessions": counts.signed_in - counts.remember_me}),
     ]
     return bar_chart(
-        rows, series={"sessions": COLOURS["sessions"]}, label="Active sessions by kind", x_label="kind",
-        y_label="sessions", width=520,
+        rows,
+        series={"sessions": COLOURS["sessions"]},
+        label="Active sessions by kind",
+        x_label="kind",
+        y_label="sessions",
+        width=520,
     )
 
 

@@ -4,6 +4,7 @@ Each rule is documented in the README with its setting. Alerts are throttled
 to one mail per rule and subject per ALERT_THROTTLE_SECONDS, so an attack
 cannot flood a mailbox. Nothing here may break the request it describes.
 """
+
 import functools
 import hashlib
 import logging
@@ -212,4 +213,8 @@ def mfa_changed(*, request, device, enabled: bool) -> None:
     audit.record("authn_mfa_change", request=request, change="enabled" if enabled else "disabled")
     end_user_sessions(user=request.user, reason="mfa_change", request=request, keep_public_id=request.session.public_id)
     state = "switched on" if enabled else "switched off"
-    notify_user(user=request.user, subject=f"Two-factor authentication {state}", body=f"Two-factor authentication was {state} for your account.")
+    notify_user(
+        user=request.user,
+        subject=f"Two-factor authentication {state}",
+        body=f"Two-factor authentication was {state} for your account.",
+    )

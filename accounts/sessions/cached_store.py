@@ -5,6 +5,7 @@ its session from the cache and writes go through to the database, which stays
 the truth. If the cache is down, django-redis (IGNORE_EXCEPTIONS) answers
 "miss" and the engine serves from the database; when it is back, caching resumes.
 """
+
 from django.core.cache import cache
 from django.utils import timezone
 

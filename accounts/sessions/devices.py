@@ -1,4 +1,5 @@
 """Human names for user agents, for the devices page, the admin and new-device alerts."""
+
 from functools import lru_cache
 
 from ua_parser import parse

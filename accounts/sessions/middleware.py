@@ -1,4 +1,5 @@
 """The session lifecycle on every request: expiry, binding, activity, rotation, headers."""
+
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -111,7 +112,10 @@ class SessionMiddleware(DjangoSessionMiddleware):
             if session.rekeyed:
                 session.modified = True  # the response must carry the successor's key
             idle_since = (now - session.row.last_activity).total_seconds()
-            if getattr(request, "session_activity", True) and idle_since >= session_policy.limits(loaded).activity_granularity:
+            if (
+                getattr(request, "session_activity", True)
+                and idle_since >= session_policy.limits(loaded).activity_granularity
+            ):
                 session.record_activity()  # sparse: at most one write per granularity
             if session_policy.rotation_due(loaded, now):
                 session.rotate(grace=settings.SESSION_ROTATE_GRACE)
@@ -123,7 +127,6 @@ class SessionMiddleware(DjangoSessionMiddleware):
             patch_cache_control(response, no_store=True)
         return response
 
-
     def _record_key_change(self, request):
         """Record a new session, or a new key for a session (rotation, sign-in, password change)."""
         session = request.session
@@ -131,7 +134,11 @@ class SessionMiddleware(DjangoSessionMiddleware):
         if after and before is None:
             audit.record("session_created", request=request)
         elif after and before != after:
-            audit.record("session_renewed", request=request, because=getattr(request, "session_renewed_because", "authentication"))
+            audit.record(
+                "session_renewed",
+                request=request,
+                because=getattr(request, "session_renewed_because", "authentication"),
+            )
 
 
 class SecurityHeadersMiddleware:

@@ -3,6 +3,7 @@
 The cookie's own expiry never decides anything: every limit here is checked
 against the session row, so a replayed cookie past its time is refused.
 """
+
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 

@@ -1,4 +1,5 @@
 """What the server holds about the current session, as the status API, the idle warning and the inspector show it."""
+
 from django.conf import settings
 from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
@@ -23,7 +24,9 @@ def session_state(request) -> dict:
     if authenticated:
         now = timezone.now()
         data = dict(session.items())
-        state["idle_expires_in"] = max(0, int((session_policy.idle_deadline(data, session.row.last_activity) - now).total_seconds()))
+        state["idle_expires_in"] = max(
+            0, int((session_policy.idle_deadline(data, session.row.last_activity) - now).total_seconds())
+        )
         absolute = session_policy.absolute_deadline(data)
         if absolute:
             state["absolute_expires_in"] = max(0, int((absolute - now).total_seconds()))

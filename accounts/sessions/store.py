@@ -5,6 +5,7 @@ created and last active, and when the server stops accepting it (computed by
 accounts.sessions.policy, never left to the cookie). A rotated key's row points
 to its successor for a short grace, so requests already in flight still work.
 """
+
 from dataclasses import dataclass
 from datetime import timedelta
 from importlib import import_module

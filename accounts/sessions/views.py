@@ -1,4 +1,5 @@
 """The pages that show visitors their own sessions: devices, status and extend, the inspector."""
+
 from datetime import UTC, datetime
 
 from django.conf import settings
@@ -84,9 +85,11 @@ SESSION_KEY_MEANINGS = {
     "cart_id": "the id of your guest cart; the cart's lines are rows in the database, not in the session",
     "_auth_user_id": "the account this session is signed in to",
     "_auth_user_backend": "which authentication backend checked your password",
-    "_auth_user_hash": "derived from your password hash: changing the password invalidates every session holding the old one",
+    "_auth_user_hash": (
+        "derived from your password hash: changing the password invalidates every session holding the old one"
+    ),
     session_policy.AUTH_AT: "when you signed in; the absolute limit counts from here",
-    session_policy.REMEMBER: "whether you ticked \"remember me\", which chooses the longer limits",
+    session_policy.REMEMBER: 'whether you ticked "remember me", which chooses the longer limits',
     session_policy.ROTATED_AT: "when the session key last changed; the next rotation counts from here",
     "_session_expiry": "how long the browser keeps the cookie (0: until it closes); the server's limits are separate",
 }

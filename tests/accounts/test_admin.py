@@ -1,4 +1,5 @@
 """The Django admin as staff use it: sessions, carts, orders, axes records."""
+
 import pytest
 from django.test import Client
 
@@ -36,7 +37,13 @@ def test_session_data_cannot_be_edited(staff_client, user, password):
 
 @pytest.mark.parametrize(
     "path",
-    ["/admin/cart/product/", "/admin/cart/cart/", "/admin/cart/order/", "/admin/axes/accessattempt/", "/admin/axes/accesslog/"],
+    [
+        "/admin/cart/product/",
+        "/admin/cart/cart/",
+        "/admin/cart/order/",
+        "/admin/axes/accessattempt/",
+        "/admin/axes/accesslog/",
+    ],
 )
 def test_staff_see_shop_and_axes_pages(staff_client, path):
     CartItemFactory()
@@ -60,7 +67,9 @@ class TestSessionConsole:
     def test_list_shows_kind_device_and_cart_units_in_a_bounded_number_of_queries(
         self, staff_client, user, password, product, django_assert_max_num_queries
     ):
-        guest = Client(HTTP_USER_AGENT="Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Mobile/15E148 Safari/604.1")
+        guest = Client(
+            HTTP_USER_AGENT="Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Mobile/15E148 Safari/604.1"
+        )
         guest.post("/cart/add/", {"product": product.pk, "quantity": 3})
         shopper = Client()
         shopper.post("/accounts/login/", {"username": "alice", "password": password, "remember_me": "on"})
@@ -136,9 +145,15 @@ def test_no_admin_page_but_the_sessions_table_shows_a_session_key(staff_client, 
     keys = list(Session.objects.values_list("session_key", flat=True))
     event = AuditEvent.objects.filter(user=user).first()
     pages = [
-        "/admin/", "/admin/dashboard/", "/admin/accounts/auditevent/", f"/admin/accounts/auditevent/{event.pk}/change/",
-        "/admin/auth/user/", f"/admin/auth/user/{user.pk}/change/", "/admin/axes/accessattempt/", "/admin/axes/accesslog/",
-    ]  # fmt: skip
+        "/admin/",
+        "/admin/dashboard/",
+        "/admin/accounts/auditevent/",
+        f"/admin/accounts/auditevent/{event.pk}/change/",
+        "/admin/auth/user/",
+        f"/admin/auth/user/{user.pk}/change/",
+        "/admin/axes/accessattempt/",
+        "/admin/axes/accesslog/",
+    ]
     for path in pages:
         page = staff_client.get(path).content.decode()
         assert not any(key in page for key in keys), path

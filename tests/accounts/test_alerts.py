@@ -1,4 +1,5 @@
 """Detection rules: each fires on its pattern, stays quiet on normal use, and is throttled."""
+
 import socket
 
 import pytest
@@ -12,7 +13,10 @@ pytestmark = pytest.mark.django_db
 
 COOKIE = "sessionid"
 FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0"
-IPHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1"
+IPHONE = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+    "Version/17.0 Mobile/15E148 Safari/604.1"
+)
 
 
 @pytest.fixture(autouse=True)

@@ -1,4 +1,5 @@
 """The audit trail: each event from the action that causes it, in the JSON log and the table."""
+
 import io
 import json
 import logging
@@ -55,7 +56,11 @@ class TestEventsFromActions:
         sign_in(client)
         client.post(
             "/accounts/password/",
-            {"old_password": PASSWORD, "new_password1": "brand-new-passphrase", "new_password2": "brand-new-passphrase"},
+            {
+                "old_password": PASSWORD,
+                "new_password1": "brand-new-passphrase",
+                "new_password2": "brand-new-passphrase",
+            },
         )
         assert len(events("authn_password_change")) == 1
 

@@ -1,4 +1,5 @@
 """SESSION_CACHED: the cache in front of the same table, and everything still ends on time."""
+
 import pytest
 from django.core.cache import cache
 from django.db import connection

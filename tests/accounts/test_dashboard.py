@@ -1,4 +1,5 @@
 """The staff monitoring dashboard: hourly charts, active sessions, alerts, access control."""
+
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -79,9 +80,7 @@ class TestHourlyCharts:
         label, bars = charts(open_dashboard(client, staff))["Sign-ins per hour"]
 
         assert label == "Sign-ins per hour: 5 succeeded, 5 failed"
-        assert bars == {
-            "09:00 — succeeded: 3", "09:00 — failed: 1", "11:00 — failed: 4", "12:00 — succeeded: 2"
-        }
+        assert bars == {"09:00 — succeeded: 3", "09:00 — failed: 1", "11:00 — failed: 4", "12:00 — succeeded: 2"}
 
     def test_lockouts_are_counted_per_hour(self, client, staff, clock):
         move(clock, at(3, 20))
@@ -196,7 +195,7 @@ def test_page_refreshes_itself_every_minute_without_script(client, staff, time_m
     page = open_dashboard(client, staff)
 
     assert '<meta http-equiv="refresh" content="60">' in page
-    assert "Updated at <time datetime=\"2026-03-10T12:15:00+00:00\">12:15:00 UTC</time>" in page
+    assert 'Updated at <time datetime="2026-03-10T12:15:00+00:00">12:15:00 UTC</time>' in page
     # The CSP refuses inline script and style: every script has a src, no element a style.
     assert not re.search(r"<script(?![^>]*\ssrc=)[^>]*>", page)
     assert " style=" not in page
@@ -244,9 +243,7 @@ class TestBarChart:
         assert heights[2] == 2 * heights[0] == 4 * heights[1]
 
     def test_text_is_escaped(self):
-        svg = bar_chart(
-            [("<b>", {"s": 1})], series={"s": "#000"}, label='"x" & y', x_label="<i>", y_label="<u>"
-        )
+        svg = bar_chart([("<b>", {"s": 1})], series={"s": "#000"}, label='"x" & y', x_label="<i>", y_label="<u>")
 
         assert "<b>" not in svg and "<i>" not in svg and "<u>" not in svg
         assert "&lt;b&gt; — s: 1" in svg and 'aria-label="&quot;x&quot; &amp; y: 1 s"' in svg

@@ -1,4 +1,5 @@
 """The session lifecycle: timeouts, activity writes, rotation, binding, headers."""
+
 import os
 import subprocess
 import sys
@@ -17,6 +18,9 @@ pytestmark = pytest.mark.django_db
 COOKIE = "sessionid"
 SIGNED_IN = "Signed in as"
 JSON = {"HTTP_ACCEPT": "application/json"}
+CHROME_ON_LINUX = (
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36"
+)
 
 
 def is_signed_in(client) -> bool:
@@ -104,7 +108,9 @@ class TestRememberMe:
         clock.shift(15 * 24 * 3600)
         response = client.get("/cart/")
         assert response["Location"] == "/accounts/login/?ended=idle&remember=1&next=%2Fcart%2F"
-        assert "You were signed out after 14 days without activity." in client.get(response["Location"]).content.decode()
+        assert (
+            "You were signed out after 14 days without activity." in client.get(response["Location"]).content.decode()
+        )
 
     def test_guest_cart_lives_guest_session_age_and_slides_with_activity(self, client, product, clock):
         client.post("/cart/add/", {"product": product.pk})
@@ -257,7 +263,9 @@ class TestHttpsProfile:
             "SECRET_KEY": "k3y-" + "x7Qp9zR2mW4vB8nL" * 4,
             "ALLOWED_HOSTS": "shop.example",
         }
-        return subprocess.run([sys.executable, "manage.py", *args], env=env, capture_output=True, text=True, cwd=django_settings.BASE_DIR)
+        return subprocess.run(
+            [sys.executable, "manage.py", *args], env=env, capture_output=True, text=True, cwd=django_settings.BASE_DIR
+        )
 
     def test_check_deploy_reports_nothing(self):
         result = self.run("check", "--deploy", "--fail-level", "DEBUG")
@@ -270,14 +278,15 @@ class TestHttpsProfile:
             "-v",
             "0",
             "-c",
-            "from django.conf import settings as s; print(s.SESSION_COOKIE_NAME, s.CSRF_COOKIE_NAME, s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.SECURE_HSTS_SECONDS, s.SECURE_SSL_REDIRECT)",
+            "from django.conf import settings as s; print(s.SESSION_COOKIE_NAME, s.CSRF_COOKIE_NAME, "
+            "s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.SECURE_HSTS_SECONDS, s.SECURE_SSL_REDIRECT)",
         )
         assert result.stdout.split() == ["__Host-sessionid", "__Host-csrftoken", "True", "True", "31536000", "True"]
 
 
 class TestDevices:
     def test_devices_page_lists_sessions_and_marks_this_one(self, signed_in, user):
-        laptop = Client(HTTP_USER_AGENT="Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36")
+        laptop = Client(HTTP_USER_AGENT=CHROME_ON_LINUX)
         laptop.post("/accounts/login/", {"username": "alice", "password": PASSWORD, "remember_me": "on"})
         page = signed_in.get("/accounts/sessions/").content.decode()
         assert page.count('data-testid="device-') == 2
@@ -318,18 +327,28 @@ class TestDevices:
         key = signed_in.cookies[COOKIE].value
         response = signed_in.post(
             "/accounts/password/",
-            {"old_password": PASSWORD, "new_password1": "another-long-passphrase", "new_password2": "another-long-passphrase"},
+            {
+                "old_password": PASSWORD,
+                "new_password1": "another-long-passphrase",
+                "new_password2": "another-long-passphrase",
+            },
         )
         assert response["Location"] == "/accounts/sessions/"
         assert signed_in.cookies[COOKIE].value != key
-        assert "Password changed. Signed out 1 other session." in [str(m) for m in signed_in.get("/").context["messages"]]
+        assert "Password changed. Signed out 1 other session." in [
+            str(m) for m in signed_in.get("/").context["messages"]
+        ]
         assert is_signed_in(signed_in)
         assert not is_signed_in(other)
 
     def test_password_change_needs_the_current_password(self, signed_in):
         response = signed_in.post(
             "/accounts/password/",
-            {"old_password": "wrong", "new_password1": "another-long-passphrase", "new_password2": "another-long-passphrase"},
+            {
+                "old_password": "wrong",
+                "new_password1": "another-long-passphrase",
+                "new_password2": "another-long-passphrase",
+            },
         )
         assert response.status_code == 200
         assert "Your old password was entered incorrectly" in response.content.decode()
@@ -349,7 +368,16 @@ class TestInspector:
 
     def test_signed_in_visitor_sees_the_session_explained_without_its_key(self, signed_in):
         page = signed_in.get("/session/").content.decode()
-        for text in ["Signed in", "browser-session cookie", "30 minutes without activity", "12 hours after signing in", "Next key rotation", "_auth_user_id", "authn_login_success", "session_created"]:
+        for text in [
+            "Signed in",
+            "browser-session cookie",
+            "30 minutes without activity",
+            "12 hours after signing in",
+            "Next key rotation",
+            "_auth_user_id",
+            "authn_login_success",
+            "session_created",
+        ]:
             assert text in page, text
         assert signed_in.cookies[COOKIE].value not in page
 

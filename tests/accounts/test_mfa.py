@@ -1,4 +1,5 @@
 """MFA: enrolment, the sign-in OTP step, recovery codes, code guessing."""
+
 import re
 import time
 

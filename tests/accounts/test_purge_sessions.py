@@ -1,4 +1,5 @@
 """purge_sessions: expired sessions, abandoned guest carts and old audit records, in batches."""
+
 from io import StringIO
 
 import pytest

@@ -1,4 +1,5 @@
 """Re-authentication before critical actions, and the account page's actions."""
+
 import pytest
 from django.test import Client
 
@@ -34,7 +35,11 @@ CRITICAL_ACTIONS = [
     ("post", "/checkout/", {"address": "1 Main St"}),
     ("post", "/accounts/email/", {"email": "new@example.com"}),
     ("get", "/accounts/password/", {}),
-    ("post", "/accounts/password/", {"old_password": PASSWORD, "new_password1": "x-long-passphrase-1", "new_password2": "x-long-passphrase-1"}),
+    (
+        "post",
+        "/accounts/password/",
+        {"old_password": PASSWORD, "new_password1": "x-long-passphrase-1", "new_password2": "x-long-passphrase-1"},
+    ),
     ("get", "/accounts/mfa/", {}),
     ("post", "/accounts/mfa/", {"otp_token": "123456"}),
     ("get", "/accounts/mfa/disable/", {}),
@@ -139,7 +144,12 @@ class TestAccountPage:
         other.post("/accounts/login/", {"username": "alice", "password": PASSWORD})
         signed_in.post(
             "/accounts/password/",
-            {"old_password": PASSWORD, "new_password1": "x-long-passphrase-1", "new_password2": "x-long-passphrase-1", "keep_other_sessions": "on"},
+            {
+                "old_password": PASSWORD,
+                "new_password1": "x-long-passphrase-1",
+                "new_password2": "x-long-passphrase-1",
+                "keep_other_sessions": "on",
+            },
         )
         assert "Signed in as" in other.get("/").content.decode()
         assert mailoutbox[-1].subject == "[shopdemo] Your password was changed"

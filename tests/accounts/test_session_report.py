@@ -1,4 +1,5 @@
 """session_report: active sessions by kind, rows awaiting purge, the last day's events."""
+
 import json
 from datetime import UTC, datetime, timedelta
 from io import StringIO

@@ -1,4 +1,5 @@
 """The session engine: Django's db backend on accounts.Session, with metadata."""
+
 import pytest
 from asgiref.sync import async_to_sync
 from django.conf import settings

@@ -1,4 +1,5 @@
 """Sign-in, registration and sign-out: keys, cookies, cart carry-over, lockout."""
+
 import pytest
 from axes.models import AccessAttempt
 from django.test import Client

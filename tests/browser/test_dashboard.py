@@ -1,4 +1,5 @@
 """The monitoring dashboard in a real browser: staff reach it from the admin and see the charts drawn."""
+
 import re
 from datetime import timedelta
 

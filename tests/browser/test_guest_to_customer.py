@@ -1,4 +1,5 @@
 """The flow from guest to signed-in buyer, as a real browser sees it."""
+
 import re
 from decimal import Decimal
 

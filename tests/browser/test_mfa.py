@@ -17,6 +17,7 @@ A wrong code makes django-otp throttle the user's devices for OTP_*_THROTTLE_FAC
 seconds: a right code sent within that second is refused too. Where a test sends a right
 code after a wrong one, it waits for that second to pass, as a person retyping would.
 """
+
 import re
 import time
 

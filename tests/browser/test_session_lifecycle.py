@@ -5,6 +5,7 @@ activity granularity (max(1, min(60, idle // 10)) seconds: 1 s for the short lim
 here), so each wait below is derived from those three numbers plus a little slack for the
 browser. The limits are kept as small as stays reliable, because these tests really wait.
 """
+
 import re
 from urllib.parse import parse_qs, urlsplit
 

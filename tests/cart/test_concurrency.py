@@ -1,4 +1,5 @@
 """Parallel requests on one cart: row locks, not luck, keep every unit (PostgreSQL only)."""
+
 import threading
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -135,7 +136,11 @@ def test_parallel_checkouts_for_the_last_unit_make_exactly_one_order(serve):
     statuses = Counter(response.status_code for response in responses)
     assert statuses == {302: 1, 409: CHECKOUT_RACERS - 1}, statuses
     # Racers who read the last unit as there get "Only 0 left"; later ones find it sold out.
-    assert all("Kiln Bowl" in r.text and ("Only 0 of" in r.text or "sold out" in r.text) for r in responses if r.status_code == 409)
+    assert all(
+        "Kiln Bowl" in r.text and ("Only 0 of" in r.text or "sold out" in r.text)
+        for r in responses
+        if r.status_code == 409
+    )
     product.refresh_from_db()
     assert product.stock == 0
     assert Order.objects.count() == 1 and Order.objects.get().lines.get().quantity == 1

@@ -1,4 +1,5 @@
 """Query budgets of the pages people hit most: fixed numbers, whatever the data."""
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext

@@ -1,4 +1,5 @@
 """seed_demo: the demo catalog and accounts, idempotent."""
+
 import pytest
 from django.contrib.auth import authenticate, get_user_model
 from django.core.management import CommandError, call_command

@@ -1,4 +1,5 @@
 """cart.services, called directly."""
+
 from decimal import Decimal
 
 import pytest

@@ -1,4 +1,5 @@
 """The storefront as a browser-less client sees it."""
+
 import pytest
 from django.conf import settings
 from django.test import Client
@@ -124,7 +125,10 @@ class TestBadInput:
     def test_foreign_cart_line_cannot_be_changed(self, client, user, product):
         other_line = CartItemFactory(cart=CartFactory(user=UserFactory(username="bob")), product=product, quantity=2)
         client.force_login(user)
-        for path, data in [("/cart/update/", {"product": product.pk, "quantity": 5}), ("/cart/remove/", {"product": product.pk})]:
+        for path, data in [
+            ("/cart/update/", {"product": product.pk, "quantity": 5}),
+            ("/cart/remove/", {"product": product.pk}),
+        ]:
             response = client.post(path, data)
             assert response.status_code == 404
             assert "not in your cart" in response.content.decode()

@@ -1,4 +1,5 @@
 """Delete expired sessions, abandoned guest carts and old audit records, in short batches."""
+
 from datetime import timedelta
 
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog

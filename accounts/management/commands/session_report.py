@@ -1,4 +1,5 @@
 """Print active sessions by kind, expired rows awaiting purge and the last day's events."""
+
 import json
 
 from django.core.management.base import BaseCommand

@@ -1,4 +1,5 @@
 """Fill the catalog with demo products (and, with --users, demo accounts); safe to rerun."""
+
 import os
 from decimal import Decimal
 
