@@ -73,7 +73,7 @@ def cart_get_or_create(*, user, session) -> Cart:
     return cart
 
 
-def cart_add_item(*, user, session, product_id: int, quantity: int) -> CartItem:
+def cart_add_item(*, user, session, product_id: int, quantity: int) -> None:
     """Add `quantity` units of an active product to the visitor's cart, creating it if needed."""
     product = Product.objects.filter(pk=product_id, is_active=True).first()
     if product is None:
@@ -92,10 +92,9 @@ def cart_add_item(*, user, session, product_id: int, quantity: int) -> CartItem:
         if (line.quantity if line else 0) + quantity > cap:
             raise CartError(MSG_LINE_CAP.format(cap=cap, name=product.name, reason=reason))
         if line is None:
-            return CartItem.objects.create(cart=cart, product=product, quantity=quantity)
-        CartItem.objects.filter(pk=line.pk).update(quantity=F("quantity") + quantity)
-    line.refresh_from_db()
-    return line
+            CartItem.objects.create(cart=cart, product=product, quantity=quantity)
+        else:
+            CartItem.objects.filter(pk=line.pk).update(quantity=F("quantity") + quantity)
 
 
 def _existing_cart(*, user, session) -> Cart:

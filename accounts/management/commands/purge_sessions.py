@@ -15,20 +15,22 @@ DEFAULT_BATCH_SIZE = 5000
 
 
 def delete_in_batches(queryset, batch_size: int, on_batch=lambda deleted: None) -> int:
-    """Delete the rows of `queryset` `batch_size` at a time, each batch its own transaction.
+    """Delete the rows of `queryset` `batch_size` at a time, each batch its own short transaction.
 
     Short transactions keep the purge from holding locks that live sessions wait
     on (Django's clearsessions deletes everything in one statement), so it is
-    safe to run while the site serves traffic.
+    safe to run while the site serves traffic. A batch is one statement where the
+    model allows it: DELETE ... WHERE pk IN (SELECT pk ... LIMIT n).
     """
+    model = queryset.model
     deleted = 0
     while True:
         with transaction.atomic():
-            pks = list(queryset.values_list("pk", flat=True)[:batch_size])
-            if not pks:
-                return deleted
-            queryset.model.objects.filter(pk__in=pks).delete()
-        deleted += len(pks)
+            _, per_model = model.objects.filter(pk__in=queryset.values("pk")[:batch_size]).delete()
+        batch = per_model.get(model._meta.label, 0)
+        if not batch:
+            return deleted
+        deleted += batch
         on_batch(deleted)
 
 

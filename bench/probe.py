@@ -1,0 +1,199 @@
+"""In-process measurements against the benchmark database (run by bench/run.py).
+
+    python bench/probe.py queries SCENARIO...  queries and session writes per request
+    python bench/probe.py purge-batches        delete_in_batches on the expired rows, each batch timed
+    python bench/probe.py raw-delete           Django's stock purge: one DELETE of every expired row
+
+`queries` drives Django's test Client through the whole middleware stack and counts,
+with CaptureQueriesContext, every query and every INSERT/UPDATE of the session table
+(accounts_session, or django_session under bench.baseline_settings). Each scenario
+makes one warm-up request, then averages over REPEAT requests. Connection health checks
+(CONN_HEALTH_CHECKS) run outside Django's query logging and are not counted.
+BENCH_SQL=1 prints each captured statement to stderr.
+Each command prints one JSON object on stdout.
+"""
+
+import json
+import os
+import resource
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "shopdemo.settings")
+
+import django
+
+django.setup()
+
+from django.conf import settings  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
+
+from bench import seed  # noqa: E402
+
+REPEAT = 5
+
+
+def _session_table():
+    return "django_session" if settings.SESSION_ENGINE == "django.contrib.sessions.backends.db" else "accounts_session"
+
+
+def _measure(send, repeat=REPEAT):
+    """Average queries, session writes and session deletes over `repeat` calls of `send(i)`."""
+    table = _session_table()
+    queries = writes = deletes = 0
+    statuses = set()
+    for i in range(repeat):
+        with CaptureQueriesContext(connection) as ctx:
+            statuses.add(send(i).status_code)
+        for q in ctx.captured_queries:
+            if os.environ.get("BENCH_SQL"):  # show what each request ran
+                print(f"  [{i}] {q['time']}s {q['sql'][:300]}", file=sys.stderr)
+            sql = q["sql"].lstrip().upper()
+            if f'"{table.upper()}"' in sql.split("WHERE")[0]:
+                writes += sql.startswith(("INSERT", "UPDATE"))
+                deletes += sql.startswith("DELETE")
+        queries += len(ctx.captured_queries)
+    return {
+        "queries": queries / repeat,
+        "writes": writes / repeat,
+        "deletes": deletes / repeat,
+        "statuses": sorted(statuses),
+    }
+
+
+def _signed_in_client(username):
+    client = Client(HTTP_USER_AGENT=seed.USER_AGENT)
+    response = client.post("/accounts/login/", {"username": username, "password": os.environ["DEMO_PASSWORD"]})
+    assert response.status_code == 302, f"sign-in as {username} failed: {response.status_code}"
+    return client
+
+
+def anon_catalog():
+    client = Client(HTTP_USER_AGENT=seed.USER_AGENT)
+    client.get("/")
+    return _measure(lambda i: client.get("/"))
+
+
+def guest_add():
+    products = [p.pk for p in seed.bench_products()]
+    client = Client(HTTP_USER_AGENT=seed.USER_AGENT)
+    client.post("/cart/add/", {"product": products[0], "quantity": 1})  # creates the guest session
+    return _measure(lambda i: client.post("/cart/add/", {"product": products[i % len(products)], "quantity": 1}))
+
+
+def signed_in_catalog():
+    client = _signed_in_client("bench_probe")
+    client.get("/")
+    return _measure(lambda i: client.get("/"))
+
+
+def baseline_catalog():
+    # A stock session made directly: signing in would run shopdemo's sign-in signal,
+    # which needs the project's session store.
+    client = Client(HTTP_USER_AGENT=seed.USER_AGENT)
+    client.cookies[settings.SESSION_COOKIE_NAME] = seed.stock_session("bench_probe")
+    client.get("/")
+    return _measure(lambda i: client.get("/"))
+
+
+def cart_page():
+    client = _signed_in_client("bench_cart")
+    client.get("/cart/")
+    return _measure(lambda i: client.get("/cart/"))
+
+
+def merge_sign_in():
+    keys = seed.new_guest_sessions(REPEAT)
+    client = Client(HTTP_USER_AGENT=seed.USER_AGENT)
+
+    def send(i):
+        client.cookies.clear()
+        client.cookies[settings.SESSION_COOKIE_NAME] = keys[i]
+        return client.post("/accounts/login/", {"username": "bench_merge", "password": os.environ["DEMO_PASSWORD"]})
+
+    return _measure(send)
+
+
+SCENARIOS = {
+    "anon_catalog": anon_catalog,
+    "guest_add": guest_add,
+    "signed_in_catalog": signed_in_catalog,
+    "baseline_catalog": baseline_catalog,
+    "cart_page": cart_page,
+    "merge_sign_in": merge_sign_in,
+}
+
+
+def queries(names):
+    results = {}
+    for name in names:
+        if os.environ.get("BENCH_SQL"):
+            print(f"== {name}", file=sys.stderr)
+        results[name] = SCENARIOS[name]()
+    return results
+
+
+def _peak_rss_mb():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def purge_batches():
+    """Run purge_sessions' own delete_in_batches on the expired sessions, timing each batch.
+
+    A batch runs from the end of the previous on_batch callback to its own callback,
+    which delete_in_batches calls right after the batch's transaction commits: its
+    SELECT of the keys, the DELETE and the COMMIT, plus a little Python.
+    """
+    from django.utils import timezone
+
+    from accounts.management.commands.purge_sessions import (
+        DEFAULT_BATCH_SIZE,
+        delete_in_batches,
+    )
+    from accounts.models import Session
+
+    batches = []
+    start = last = time.perf_counter()
+
+    def on_batch(deleted):
+        nonlocal last
+        now = time.perf_counter()
+        batches.append(now - last)
+        last = now
+
+    deleted = delete_in_batches(Session.objects.filter(expire_date__lt=timezone.now()), DEFAULT_BATCH_SIZE, on_batch)
+    ordered = sorted(batches) or [0.0]
+    return {
+        "deleted": deleted,
+        "wall": time.perf_counter() - start,
+        "batches": len(batches),
+        "batch_size": DEFAULT_BATCH_SIZE,
+        "max_batch": ordered[-1],
+        "median_batch": ordered[len(ordered) // 2],
+        "first_batch": batches[0] if batches else 0.0,
+        "last_batch": batches[-1] if batches else 0.0,
+        "rss_mb": _peak_rss_mb(),
+    }
+
+
+def raw_delete():
+    """The statement Django's clearsessions runs on this engine, in autocommit: one transaction."""
+    start = time.perf_counter()
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM accounts_session WHERE expire_date < now()")
+        deleted = cursor.rowcount
+    return {"deleted": deleted, "wall": time.perf_counter() - start, "rss_mb": _peak_rss_mb()}
+
+
+def main(argv):
+    command, args = argv[0], argv[1:]
+    result = {"queries": lambda: queries(args), "purge-batches": purge_batches, "raw-delete": raw_delete}[command]()
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
