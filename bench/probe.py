@@ -146,7 +146,7 @@ def purge_batches():
 
     A batch runs from the end of the previous on_batch callback to its own callback,
     which delete_in_batches calls right after the batch's transaction commits: its
-    SELECT of the keys, the DELETE and the COMMIT, plus a little Python.
+    one bounded DELETE and the COMMIT, plus a little Python.
     """
     from django.utils import timezone
 
