@@ -560,7 +560,7 @@ def report(info, rows, probe, live, purged, started):
             f"{b['rss_mb']:.0f} MB",
             ms(b["max_batch"]),
             f"{b['batches']} batches of {b['batch_size']}: median {ms(b['median_batch'])}, "
-            f"first {ms(b['first_batch'])}, last {ms(b['last_batch'])}; a batch = one DELETE ... WHERE pk IN (SELECT ... LIMIT n) and its COMMIT",
+            f"first {ms(b['first_batch'])}, last {ms(b['last_batch'])}; a batch = one bounded DELETE and its COMMIT",
         ),
         md_row(
             "one `DELETE ... WHERE expire_date < now()`",
