@@ -59,7 +59,7 @@ run: $(RUNTIME_STAMP)
 	@echo "  ------------------------------------------------------------------"
 	@echo "  shopdemo is starting."
 	@echo "  Open http://127.0.0.1:8000 and sign in as demo / alice / bob"
-	@echo "  with password: $(DEMO_PASSWORD)"
+	@echo "  with password: $(DEMO_PASSWORD)   (demo is staff: http://127.0.0.1:8000/admin/)"
 	@echo "  (change it with: make run DEMO_PASSWORD=...)   Stop with Ctrl-C."
 	@echo "  ------------------------------------------------------------------"
 	@echo ""
