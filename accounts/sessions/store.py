@@ -164,12 +164,10 @@ class SessionStore(DBStore):
         Everything that ends sessions in bulk goes through here, so that a
         cached variant can forget them too.
         """
-        rows = list(queryset.values_list("session_key", "public_id"))
-        public_ids = {public_id for _, public_id in rows}
-        keys = [key for key, _ in rows] + list(
-            cls.get_model_class().objects.filter(public_id__in=public_ids).values_list("session_key", flat=True)
-        )
-        cls.get_model_class().objects.filter(session_key__in=keys).delete()
+        public_ids = set(queryset.values_list("public_id", flat=True))
+        rows = cls.get_model_class().objects.filter(public_id__in=public_ids)
+        keys = list(rows.values_list("session_key", flat=True))
+        rows.delete()
         cls.forget(keys)
         return public_ids
 
