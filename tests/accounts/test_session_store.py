@@ -10,7 +10,7 @@ from accounts.models import Session
 from accounts.sessions.store import SessionStore
 from tests.factories import CartItemFactory, SessionFactory, UserFactory
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db
 
 
 def test_engine_is_the_projects_store():
