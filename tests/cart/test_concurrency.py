@@ -144,3 +144,28 @@ def test_parallel_checkouts_for_the_last_unit_make_exactly_one_order(serve):
     product.refresh_from_db()
     assert product.stock == 0
     assert Order.objects.count() == 1 and Order.objects.get().lines.get().quantity == 1
+
+
+def test_parallel_requests_straddling_a_rotation_are_all_served_as_the_user(serve):
+    """With rotation due on every request, 20 tabs sending the same key at once all stay signed in."""
+    url = serve(SESSION_ROTATE_INTERVAL="0")
+    browser = signed_in_browser(url, server_user("alice").username)
+    cookies, headers = browser.cookies.get_dict(), dict(browser.headers)
+    start = threading.Barrier(CHECKOUT_RACERS)
+
+    def tab(_):
+        start.wait(timeout=TIMEOUT)
+        return requests.get(f"{url}/cart/", cookies=cookies, headers=headers, timeout=TIMEOUT)
+
+    with ThreadPoolExecutor(max_workers=CHECKOUT_RACERS) as pool:
+        pages = list(pool.map(tab, range(CHECKOUT_RACERS)))
+
+    assert [page.status_code for page in pages] == [200] * CHECKOUT_RACERS
+    assert all("Signed in as <strong>alice</strong>" in page.text for page in pages)
+    new_keys = {page.cookies["sessionid"] for page in pages if "sessionid" in page.cookies} - {cookies["sessionid"]}
+    assert new_keys, "the key was rotated"
+    # A tab carrying whichever new key it was given is still alice.
+    follow_up = requests.get(
+        f"{url}/cart/", cookies={**cookies, "sessionid": new_keys.pop()}, headers=headers, timeout=TIMEOUT
+    )
+    assert "Signed in as <strong>alice</strong>" in follow_up.text
