@@ -7,17 +7,30 @@ simply redone, a POST comes back as a filled form to confirm.
 """
 
 import functools
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
 from django.shortcuts import redirect
-from django.urls import reverse
+from django.urls import resolve, reverse
 from django.utils import timezone
 
 from accounts.sessions.policy import AUTH_AT, REAUTH_AT, RESUME
 
 # Never held in the session while the user re-authenticates.
 NOT_KEPT = ("csrfmiddlewaretoken", "password", "old_password", "new_password1", "new_password2", "otp_token")
+
+
+# What the held POST does, by URL name, so the confirm button can say it.
+RESUME_LABELS = {
+    "checkout": "Place the order",
+    "email_change": "Change the email address",
+    "mfa": "Turn on two-factor authentication",
+    "mfa_disable": "Turn off two-factor authentication",
+    "mfa_recovery_codes": "Make new recovery codes",
+    "session_revoke": "Sign out that device",
+    "session_revoke_others": "Sign out all other devices",
+    "delete": "Delete the account",
+}
 
 
 def recently_authenticated(request) -> bool:
@@ -44,7 +57,10 @@ def reauth_required(view):
     return guarded
 
 
-def resume_for(request, path: str) -> list | None:
-    """Return (and forget) the POST held for `path`, as [key, values] pairs, if any."""
+def resume_for(request, path: str) -> tuple[list, str] | None:
+    """Return (and forget) the POST held for `path` as [key, values] pairs, with what it does."""
     held = request.session.pop(RESUME, None)
-    return held["data"] if held and held["path"] == path else None
+    if not held or held["path"] != path:
+        return None
+    match = resolve(urlsplit(path).path)
+    return held["data"], RESUME_LABELS.get(match.url_name, "Continue")

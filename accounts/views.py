@@ -140,7 +140,8 @@ class ReauthView(NextFormView):
         held = resume_for(self.request, target)
         if held is not None:
             # The critical POST that sent the user here comes back filled, to confirm.
-            return render(self.request, "accounts/resume.html", {"action": target, "fields": held})
+            fields, label = held
+            return render(self.request, "accounts/resume.html", {"action": target, "fields": fields, "label": label})
         return HttpResponseRedirect(target)
 
 

@@ -95,6 +95,7 @@ def test_held_post_comes_back_filled_and_then_places_the_order(stale, user):
     stale.post("/checkout/", {"address": "1 Main St\nSpringfield"})
     page = reauth(stale, "/checkout/").content.decode()
     assert 'name="address" value="1 Main St\nSpringfield"' in page and 'action="/checkout/"' in page
+    assert ">Place the order</button>" in page
     response = stale.post("/checkout/", {"address": "1 Main St\nSpringfield"})
     order = Order.objects.get()
     assert response["Location"] == f"/orders/{order.number}/" and order.address == "1 Main St\nSpringfield"
