@@ -5,6 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.template.defaultfilters import pluralize
 from django.urls import reverse_lazy
 from django.utils import timezone
 from django.utils.decorators import method_decorator
@@ -26,10 +27,6 @@ MSG_MFA_LOST = (
     "Without MFA, anyone who learns your password can sign in as you: the code from your "
     "phone is no longer asked for, and your recovery codes stop working."
 )
-
-
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}{'s' if count != 1 else ''}"
 
 
 def _account_page(request, *, email_form=None, delete_form=None, status=200):
@@ -89,7 +86,7 @@ class PasswordChangeView(auth_views.PasswordChangeView):
             ended = security.end_user_sessions(
                 user=user, reason="password_change", request=request, keep_public_id=request.session.public_id
             )
-            messages.success(request, f"Password changed. Signed out {_plural(ended, 'other session')}.")
+            messages.success(request, f"Password changed. Signed out {ended} other session{pluralize(ended)}.")
         security.notify_user(
             user=user,
             subject="Your password was changed",

@@ -7,6 +7,7 @@ from django.contrib.auth import HASH_SESSION_KEY, get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.db.models import IntegerField, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
+from django.template.defaultfilters import pluralize
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
@@ -99,7 +100,7 @@ class SessionAdmin(admin.ModelAdmin):
                 "session_expired", request=request, user=row.user, public_id=row.public_id, reason="ended_by_staff"
             )
         ended = len(rows)
-        self.message_user(request, f"Ended {ended} session{'s' if ended != 1 else ''}.", messages.SUCCESS)
+        self.message_user(request, f"Ended {ended} session{pluralize(ended)}.", messages.SUCCESS)
 
     @admin.display(description="kind")
     def kind(self, obj):
@@ -169,4 +170,4 @@ class ShopUserAdmin(UserAdmin):
         ended = sum(
             security.end_user_sessions(user=user, reason="ended_by_staff", request=request) for user in queryset
         )
-        self.message_user(request, f"Ended {ended} session{'s' if ended != 1 else ''}.", messages.SUCCESS)
+        self.message_user(request, f"Ended {ended} session{pluralize(ended)}.", messages.SUCCESS)

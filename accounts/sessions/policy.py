@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY
+from django.template.defaultfilters import pluralize
 
 # Keys the lifecycle keeps in the session data (seconds since the epoch).
 AUTH_AT = "_auth_at"  # sign-in: the absolute limit counts from here
@@ -92,5 +93,5 @@ def duration_text(seconds: int) -> str:
     for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
         if seconds >= size and seconds % size == 0:
             count = seconds // size
-            return f"{count} {unit}{'s' if count != 1 else ''}"
-    return f"{seconds} second{'s' if seconds != 1 else ''}"
+            return f"{count} {unit}{pluralize(count)}"
+    return f"{seconds} second{pluralize(seconds)}"

@@ -54,7 +54,7 @@ class SessionStore(DBStore):
         return Session
 
     def _reset_metadata(self):
-        self.public_id = new_public_id()
+        self.public_id = None  # drawn when the row is first written: browsing costs nothing
         self.created_at = None
         self.last_activity = None
         self.row = None
@@ -107,6 +107,7 @@ class SessionStore(DBStore):
         # (a rotation, a status poll) must not keep an idle session alive.
         self.created_at = self.created_at or now
         self.last_activity = self.last_activity or now
+        self.public_id = self.public_id or new_public_id()
         obj.public_id = self.public_id
         obj.user_id = get_user_model()._meta.pk.to_python(user_id) if user_id else None
         obj.ip = self.ip

@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
+from django.template.defaultfilters import pluralize
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
@@ -62,7 +63,7 @@ def session_revoke_others(request):
     ended = security.end_user_sessions(
         user=request.user, reason="revoked", request=request, keep_public_id=request.session.public_id
     )
-    messages.success(request, f"Signed out {ended} other session{'s' if ended != 1 else ''}.")
+    messages.success(request, f"Signed out {ended} other session{pluralize(ended)}.")
     return redirect("accounts:sessions")
 
 
