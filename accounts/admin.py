@@ -143,7 +143,7 @@ class SessionAdmin(admin.ModelAdmin):
 @admin.register(AuditEvent)
 class AuditEventAdmin(admin.ModelAdmin):
     list_display = ["created_at", "event", "level", "username", "ip", "session_public_id", "path"]
-    list_filter = ["event", "level", ("user", admin.RelatedOnlyFieldListFilter), "created_at"]
+    list_filter = ["event", "level", ("user", admin.RelatedOnlyFieldListFilter), "ip", "created_at"]
     search_fields = ["username", "ip", "session_public_id"]
     date_hierarchy = "created_at"
     list_select_related = ["user"]

@@ -122,6 +122,8 @@ class TestSessionConsole:
         Client().post("/accounts/login/", {"username": "alice", "password": "wrong"})
         page = staff_client.get("/admin/accounts/auditevent/?event__exact=authn_login_fail").content.decode()
         assert "authn_login_fail" in page and "alice" in page
+        by_ip = staff_client.get("/admin/accounts/auditevent/?ip__exact=127.0.0.1&event__exact=authn_login_fail")
+        assert "1 audit event" in by_ip.content.decode()
         event = AuditEvent.objects.get(event="authn_login_fail")
         assert staff_client.post(f"/admin/accounts/auditevent/{event.pk}/delete/", {"post": "yes"}).status_code == 403
         assert AuditEvent.objects.filter(pk=event.pk).exists()
