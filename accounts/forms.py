@@ -40,6 +40,13 @@ class OTPForm(forms.Form):
     )
 
 
+class PasskeyNameForm(forms.Form):
+    """What the user calls a passkey, to tell several apart."""
+
+    name = forms.CharField(max_length=64)
+    added = forms.BooleanField(required=False)  # set by the form that names a passkey just added
+
+
 class ReauthForm(forms.Form):
     """The password again, and a code when MFA is on; failures count toward the lockout."""
 

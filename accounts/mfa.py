@@ -12,7 +12,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.safestring import mark_safe
-from django_otp import devices_for_user, user_has_device
+from django_otp import user_has_device
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -22,6 +22,11 @@ RECOVERY_NAME = "Recovery codes"
 
 def mfa_enabled(user) -> bool:
     return user_has_device(user, confirmed=True)
+
+
+def totp_enabled(user) -> bool:
+    """An authenticator app is confirmed (passkeys are the user's other second factor)."""
+    return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
 
 
 class Throttled(Exception):
@@ -95,9 +100,9 @@ def mfa_regenerate_recovery_codes(*, user) -> list[str]:
 
 
 def mfa_disable(*, user) -> None:
-    """Remove every OTP device of the user."""
-    for device in devices_for_user(user, confirmed=None):
-        device.delete()
+    """Remove the authenticator app and the recovery codes; passkeys stay (each is removed on its own)."""
+    TOTPDevice.objects.filter(user=user).delete()
+    StaticDevice.objects.filter(user=user).delete()
 
 
 def recovery_codes(user) -> list[str]:

@@ -1,6 +1,7 @@
 from django.urls import path
+from django.views.i18n import JavaScriptCatalog
 
-from accounts import account_views, views
+from accounts import account_views, passkey_views, views
 from accounts.sessions import views as session_views
 
 app_name = "accounts"
@@ -16,6 +17,12 @@ urlpatterns = [
     path("mfa/disable/", account_views.mfa_disable, name="mfa_disable"),
     path("mfa/recovery-codes/", account_views.mfa_recovery_codes, name="mfa_recovery_codes"),
     path("mfa/recovery-codes.txt", account_views.mfa_recovery_codes_download, name="mfa_recovery_codes_download"),
+    path("mfa/passkeys/<int:pk>/rename/", account_views.passkey_rename, name="passkey_rename"),
+    path("mfa/passkeys/<int:pk>/remove/", account_views.passkey_remove, name="passkey_remove"),
+    path("passkeys/register/begin/", passkey_views.RegisterBegin.as_view(), name="passkey_register_begin"),
+    path("passkeys/register/complete/", passkey_views.RegisterComplete.as_view(), name="passkey_register_complete"),
+    # The translations django-otp-webauthn's script asks for (its global gettext).
+    path("passkeys/jsi18n/", JavaScriptCatalog.as_view(packages=["django_otp_webauthn"]), name="passkey_jsi18n"),
     path("logout/", views.LogoutView.as_view(), name="logout"),
     path("register/", views.RegisterView.as_view(), name="register"),
     path("password/", account_views.PasswordChangeView.as_view(), name="password_change"),

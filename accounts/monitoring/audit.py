@@ -28,6 +28,7 @@ EVENTS = {
     "authn_password_change": "INFO",
     "authn_reauthenticated": "INFO",
     "authn_mfa_change": "INFO",
+    "authn_mfa_change_fail": "WARNING",
     "authn_email_change": "INFO",
     "account_deleted": "INFO",
     "authn_new_device": "INFO",
