@@ -4,16 +4,21 @@ The library's own URLs are not installed: its views sign users in by themselves.
 These subclass its JSON base (body parsing, error answers) and call one flow each.
 """
 
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib import messages
 from django.http import JsonResponse
 from django.middleware.csrf import get_token
+from django.shortcuts import resolve_url
 from django.urls import reverse
 from django.utils.decorators import method_decorator
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django_otp_webauthn import exceptions
 from django_otp_webauthn.views import BaseWebAuthnView
 
-from accounts.flows import passkeys
+from accounts.flows import passkeys, sign_in
+from shopdemo.redirects import safe_next
 
 # The sign-in page's "remember me" box: the library's script posts only the
 # passkey's answer, so static/js/passkeys.js sets this cookie as the ceremony starts.
@@ -63,15 +68,14 @@ class PasskeyView(BaseWebAuthnView):
         if not self.request.user.is_authenticated:
             raise exceptions.NotAuthenticated()
 
-    def next_url(self, default: str) -> str:
-        target = self.request.GET.get("next", "")
-        safe = url_has_allowed_host_and_scheme(
-            target, allowed_hosts={self.request.get_host()}, require_https=self.request.is_secure()
-        )
-        return target if safe and target else default
+    def done(self, redirect_url: str) -> JsonResponse:
+        """What the library's script expects: the passkey used, and where to go next."""
+        return JsonResponse({"id": self.request.user.otp_device.pk, "redirect_url": redirect_url})
 
 
 class RegisterBegin(PasskeyView):
+    purpose = "register"
+
     def record(self, error):
         passkeys.passkey_register_refused(request=self.request, error=error)
 
@@ -85,3 +89,81 @@ class RegisterComplete(RegisterBegin):
         self.signed_in_only()
         device = passkeys.passkey_add(request=request, data=request.data)
         return JsonResponse({"id": device.pk, "name": device.name})
+
+
+def _welcome(request, report) -> None:
+    messages.success(request, f"Welcome back, {request.user.get_username()}.")
+    if report.message:
+        messages.info(request, report.message)
+
+
+class SignInBegin(PasskeyView):
+    """The sign-in page's "Sign in with a passkey": any discoverable passkey of this site."""
+
+    purpose = passkeys.SIGN_IN
+
+    def post(self, request):
+        return JsonResponse(passkeys.passkey_authenticate_begin(request=request, purpose=self.purpose))
+
+
+class SignInComplete(SignInBegin):
+    def post(self, request):
+        remember = request.COOKIES.get(REMEMBER_COOKIE) == "1"
+        report = passkeys.passkey_sign_in(request=request, data=request.data, remember=remember)
+        _welcome(request, report)
+        response = self.done(safe_next(request, default=resolve_url(settings.LOGIN_REDIRECT_URL)))
+        response.delete_cookie(REMEMBER_COOKIE, path=REMEMBER_COOKIE_PATH, samesite="Strict")
+        return response
+
+
+class SecondStepBegin(PasskeyView):
+    """The OTP step's passkey: one of the passkeys of the account whose password was right."""
+
+    purpose = passkeys.SECOND_STEP
+
+    def initial(self, request, *args, **kwargs):
+        self.pending = sign_in.sign_in_pending_mfa(request=request)
+        if self.pending is None:
+            raise passkeys.Refused("expired")
+
+    def record(self, error):
+        user = getattr(self, "pending", None) and self.pending.user
+        passkeys.passkey_refused(request=self.request, purpose=self.purpose, error=error, data=None, user=user)
+
+    def post(self, request):
+        return JsonResponse(
+            passkeys.passkey_authenticate_begin(request=request, purpose=self.purpose, user=self.pending.user)
+        )
+
+
+class SecondStepComplete(SecondStepBegin):
+    def post(self, request):
+        report = passkeys.passkey_second_step(request=request, pending=self.pending, data=request.data)
+        _welcome(request, report)
+        return self.done(safe_next(request, default=resolve_url(settings.LOGIN_REDIRECT_URL)))
+
+
+class ReauthBegin(PasskeyView):
+    """Re-authentication with a passkey of the signed-in user, user verification required."""
+
+    purpose = passkeys.REAUTH
+
+    def initial(self, request, *args, **kwargs):
+        self.signed_in_only()
+
+    def record(self, error):
+        user = self.request.user if self.request.user.is_authenticated else None
+        passkeys.passkey_refused(request=self.request, purpose=self.purpose, error=error, data=None, user=user)
+
+    def post(self, request):
+        return JsonResponse(
+            passkeys.passkey_authenticate_begin(request=request, purpose=self.purpose, user=request.user)
+        )
+
+
+class ReauthComplete(ReauthBegin):
+    def post(self, request):
+        passkeys.passkey_reauthenticate(request=request, data=request.data)
+        # The held critical POST, if any, comes back filled to confirm, as after the password.
+        target = safe_next(request, default=reverse("accounts:account"))
+        return self.done(f"{reverse('accounts:reauth_resume')}?{urlencode({'next': target})}")

@@ -50,7 +50,7 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "accounts.sessions.middleware.SecurityHeadersMiddleware",
+    "shopdemo.middleware.SecurityHeadersMiddleware",
     # Last, as axes documents: it turns a lockout into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -125,8 +125,8 @@ SESSION_COOKIE_SAMESITE = env.str("SESSION_COOKIE_SAMESITE", default="Strict")
 if SESSION_COOKIE_SAMESITE not in ("Strict", "Lax"):
     # None would send the session cookie on cross-site requests (ASVS V3.3.2).
     raise ImproperlyConfigured("SESSION_COOKIE_SAMESITE must be Strict or Lax.")
-# Server-side limits, enforced from the timestamps in the session row (the
-# README explains each value). A guest's cart lives GUEST_SESSION_AGE.
+# Server-side limits, enforced from the timestamps in the session row (docs/sessions.md
+# explains each value). A guest's cart lives GUEST_SESSION_AGE.
 GUEST_SESSION_AGE = env.int("GUEST_SESSION_AGE", default=14 * 24 * 3600)
 SESSION_COOKIE_AGE = GUEST_SESSION_AGE
 SESSION_IDLE_TIMEOUT = env.int("SESSION_IDLE_TIMEOUT", default=30 * 60)  # ASVS L2 V7.3.1
@@ -175,7 +175,7 @@ CSRF_COOKIE_NAME = "__Host-csrftoken" if HTTPS else "csrftoken"
 CSRF_COOKIE_SECURE = HTTPS
 CSRF_COOKIE_HTTPONLY = True
 CSRF_COOKIE_SAMESITE = SESSION_COOKIE_SAMESITE
-CSRF_FAILURE_VIEW = "accounts.views.csrf_failure"
+CSRF_FAILURE_VIEW = "shopdemo.views.csrf_failure"
 SECURE_SSL_REDIRECT = HTTPS
 SECURE_HSTS_SECONDS = 365 * 24 * 3600 if HTTPS else 0
 SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
@@ -184,7 +184,7 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if TRUSTED_PROXY_C
 X_FRAME_OPTIONS = "DENY"
 
 # ------------------------------------------------------------------------------
-# AUDIT, DETECTION AND ALERTS (each rule is described in the README)
+# AUDIT, DETECTION AND ALERTS (each rule is described in docs/security.md)
 # ------------------------------------------------------------------------------
 AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=90)
 ALERT_THROTTLE_SECONDS = env.int("ALERT_THROTTLE_SECONDS", default=3600)

@@ -41,7 +41,8 @@ class SoftAuthenticator:
 
     def _auth_data(self, flags: int, extra: bytes = b"") -> bytes:
         flags |= UP | (UV if self.user_verified else 0)
-        return hashlib.sha256(self.rp_id.encode()).digest() + bytes([flags]) + struct.pack(">I", self.sign_count) + extra
+        rp_id_hash = hashlib.sha256(self.rp_id.encode()).digest()
+        return rp_id_hash + bytes([flags]) + struct.pack(">I", self.sign_count) + extra
 
     def _client_data(self, kind: str, challenge: str, origin: str | None) -> bytes:
         return json.dumps({"type": kind, "challenge": challenge, "origin": origin or self.origin}).encode()
@@ -50,7 +51,8 @@ class SoftAuthenticator:
         """Answer registration options with a new credential, as navigator.credentials.create() would."""
         self.user_handle = unb64url(options["user"]["id"])
         numbers = self.key.public_key().public_numbers()
-        cose_key = cbor2.dumps({1: 2, 3: -7, -1: 1, -2: numbers.x.to_bytes(32, "big"), -3: numbers.y.to_bytes(32, "big")})
+        x, y = numbers.x.to_bytes(32, "big"), numbers.y.to_bytes(32, "big")
+        cose_key = cbor2.dumps({1: 2, 3: -7, -1: 1, -2: x, -3: y})  # EC2, ES256, P-256
         attested = bytes(16) + struct.pack(">H", len(self.credential_id)) + self.credential_id + cose_key
         auth_data = self._auth_data(AT, attested)
         client_data = self._client_data("webauthn.create", options["challenge"], origin)

@@ -6,6 +6,7 @@ happen when and for whom, and owns what each one entails: the sign-in, the audit
 records, the mails, the sessions ended.
 """
 
+from axes.handlers.proxy import AxesProxyHandler
 from django.contrib.auth.signals import user_login_failed
 from django.db import transaction
 from django_otp import login as otp_login
@@ -16,9 +17,14 @@ from django_otp_webauthn.utils import rewrite_exceptions
 from webauthn.helpers import parse_authentication_credential_json
 from webauthn.helpers.exceptions import InvalidJSONStructure
 
-from accounts.monitoring import audit, security
-from accounts.reauth import recently_authenticated
-from accounts.sessions.devices import describe
+from accounts.devices import describe
+from accounts.flows import sign_in
+from accounts.flows.reauth import reauthenticate, recently_authenticated
+from accounts.flows.sessions import sessions_end_others
+from accounts.monitoring import audit
+from accounts.monitoring.security import notify_user
+from accounts.sessions import policy as session_policy
+from cart.services import MergeReport
 
 # What an authentication ceremony is for. Each has its own rules, and an answer
 # to one ceremony is never accepted by another (the state records which it was).
@@ -32,6 +38,7 @@ USER_VERIFICATION = {SIGN_IN: True, SECOND_STEP: False, REAUTH: True}
 REGISTER_STATE = "_passkey_register"
 AUTH_STATE = "_passkey_authenticate"
 NAME_MAX_LENGTH = 64  # django-otp's Device.name
+PASSKEY_BACKEND = "django_otp_webauthn.backends.WebAuthnBackend"
 
 # What the user is told when a passkey answer is refused, by reason (recorded too).
 REFUSALS = {
@@ -175,11 +182,9 @@ def _changed(*, request, change: str, name: str) -> None:
     """As for any MFA change: a new key, the other sessions ended (V7.4.3), a record and a mail."""
     request.session.cycle_key()
     audit.record("authn_mfa_change", request=request, change=change, name=name)
-    security.end_user_sessions(
-        user=request.user, reason="mfa_change", request=request, keep_public_id=request.session.public_id
-    )
+    sessions_end_others(user=request.user, reason="mfa_change", request=request)
     what = "added to" if change == "passkey_added" else "removed from"
-    security.notify_user(
+    notify_user(
         user=request.user,
         subject=f"A passkey was {what} your account",
         body=f'The passkey "{name}" was {what} your shopdemo account.',
@@ -210,6 +215,32 @@ def passkey_verify(*, request, purpose: str, data: dict, user=None) -> WebAuthnC
     if not device.confirmed or not device.user.is_active:
         raise Refused("disabled", 403)
     return device
+
+
+def passkey_sign_in(*, request, data: dict, remember: bool) -> MergeReport:
+    """Sign in the owner of a discoverable passkey, no username typed: a sign-in like any other."""
+    device = passkey_verify(request=request, purpose=SIGN_IN, data=data)
+    user = device.user
+    # A lockout of this account from this address holds for every way of signing in.
+    if not AxesProxyHandler.is_allowed(request, {"username": user.get_username()}):
+        raise Refused("locked", 429)
+    user.backend = PASSKEY_BACKEND
+    report = sign_in.sign_in(request=request, user=user, remember=remember, method=session_policy.PASSKEY)
+    # A passkey that verified its user is both factors: the session is verified as after a code.
+    otp_login(request, device)
+    return report
+
+
+def passkey_second_step(*, request, pending: sign_in.PendingMFA, data: dict) -> MergeReport:
+    """Complete a sign-in whose password was right with one of that account's passkeys."""
+    device = passkey_verify(request=request, purpose=SECOND_STEP, data=data, user=pending.user)
+    return sign_in.sign_in_second_factor(request=request, pending=pending, device=device)
+
+
+def passkey_reauthenticate(*, request, data: dict) -> None:
+    """Re-authenticate the signed-in user with one of their passkeys, user verification required."""
+    device = passkey_verify(request=request, purpose=REAUTH, data=data, user=request.user)
+    reauthenticate(request=request, device=device, method=session_policy.PASSKEY)
 
 
 def passkey_register_refused(*, request, error: Refused) -> None:
