@@ -15,7 +15,7 @@ from django_otp_webauthn.helpers import WebAuthnHelper
 from django_otp_webauthn.models import WebAuthnCredential
 from django_otp_webauthn.utils import rewrite_exceptions
 from webauthn.helpers import parse_authentication_credential_json
-from webauthn.helpers.exceptions import InvalidJSONStructure
+from webauthn.helpers.exceptions import InvalidAuthenticationResponse, InvalidJSONStructure
 
 from accounts.devices import describe
 from accounts.flows import sign_in
@@ -55,6 +55,7 @@ REFUSALS = {
     ),
     "user_not_verified": "Your passkey did not confirm it is you (PIN, fingerprint or face). Please try again.",
     "disabled": "This passkey or its account cannot be used to sign in.",
+    "signed_out": "You are not signed in (any more): sign in first.",
     "locked": "Too many failed sign-ins: wait a few minutes, then try again.",
     "reauth": "Confirm it's you again before adding a passkey: reload this page.",
     "invalid": "The passkey's answer could not be verified, so nobody was signed in. Please try again.",
@@ -65,6 +66,7 @@ LIBRARY_REASONS = {
     exceptions.CredentialUserMismatch: "wrong_account",
     exceptions.CredentialDisabled: "disabled",
     exceptions.UserDisabled: "disabled",
+    exceptions.NotAuthenticated: "signed_out",
 }
 # py_webauthn says what failed in its message; these words pick the reason.
 CAUSES = [
@@ -251,10 +253,11 @@ def passkey_refused(*, request, purpose: str, error: Refused, data, user=None) -
     """Record a refused answer; when the account is known it counts like a wrong password (axes)."""
     owner = user or _owner(data)
     details = {"method": "passkey", "purpose": purpose, "reason": error.code}
-    if owner is not None:
+    # Refused because of a lockout: no new failure (it would only extend the lockout).
+    if owner is not None and error.code != "locked":
         user_login_failed.send(__name__, credentials={"username": owner.get_username(), **details}, request=request)
     else:
-        audit.record("authn_login_fail", request=request, **details)
+        audit.record("authn_login_fail", request=request, username=owner.get_username() if owner else "", **details)
 
 
 def _owner(data):
@@ -262,5 +265,11 @@ def _owner(data):
     try:
         credential = parse_authentication_credential_json(data)
         return WebAuthnCredential.get_by_credential_id(credential.raw_id).user
-    except (InvalidJSONStructure, ValueError, TypeError, WebAuthnCredential.DoesNotExist):
+    except (
+        InvalidJSONStructure,
+        InvalidAuthenticationResponse,
+        ValueError,
+        TypeError,
+        WebAuthnCredential.DoesNotExist,
+    ):
         return None  # unparsable or unknown: it names nobody
