@@ -8,6 +8,7 @@ from django.utils import timezone
 from django_otp import login as otp_login
 
 from accounts.monitoring import audit, security
+from accounts.sessions import dbsc
 from accounts.sessions.policy import MFA_PENDING, REAUTH_AT, REMEMBER
 from cart.services import CART_SESSION_KEY, MergeReport, cart_merge_into_user
 
@@ -25,6 +26,7 @@ def account_sign_in(*, request, user, remember: bool) -> MergeReport:
     # decides whether the browser keeps the session when it closes.
     request.session[REMEMBER] = remember
     request.session.set_expiry(settings.SESSION_REMEMBER_IDLE if remember else 0)
+    dbsc.offer_registration(request)
     if guest_cart_id is None:
         return MergeReport()
     return cart_merge_into_user(guest_cart_id=guest_cart_id, user=user)

@@ -22,6 +22,7 @@ RESUME = "_resume"  # a critical POST held while the user re-authenticates
 # Why a session ended; the sign-in page turns these into a sentence.
 IDLE, ABSOLUTE, HIJACK = "idle", "absolute", "hijack"
 ROTATED = "rotated"  # an old key presented after its grace
+UNPROVEN = "device"  # a device-bound session without its DBSC proof
 
 
 @dataclass(frozen=True)

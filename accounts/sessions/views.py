@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.models import AuditEvent
 from accounts.monitoring import audit, security
 from accounts.reauth import reauth_required
+from accounts.sessions import dbsc
 from accounts.sessions import policy as session_policy
 from accounts.sessions.devices import describe
 from accounts.sessions.middleware import not_activity
@@ -134,5 +135,8 @@ def session_inspector(request):
             "keys": [(key, SESSION_KEY_MEANINGS.get(key, "")) for key in sorted(data)],
             "events": AuditEvent.objects.filter(session_public_id=row.public_id)[:10],
             "device": describe(row.user_agent),
+            "dbsc_thumbprint": dbsc.thumbprint(row.device_key) if row.device_bound else None,
+            "dbsc_age": session_policy.duration_text(settings.DBSC_BOUND_COOKIE_AGE),
+            "dbsc_cookie": settings.DBSC_COOKIE_NAME,
         }
     return render(request, "accounts/inspector.html", context)
