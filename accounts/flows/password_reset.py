@@ -26,8 +26,8 @@ from accounts.models import AuditEvent
 from accounts.monitoring import audit, security
 from accounts.sessions.policy import duration_text
 
-REQUESTED = "authn_password_reset_request"
-THROTTLED = "authn_password_reset_throttled"
+REQUESTED = "authn_reset_request"
+THROTTLED = "authn_reset_throttled"
 RESET = "authn_password_reset"
 MAILED, NO_ACCOUNT = "mailed", "no_account"
 

@@ -136,7 +136,7 @@ class TestTheLink:
         ]
         assert mailoutbox[1].to == ["alice@example.com"] and mailoutbox[1].alternatives
         events = set(AuditEvent.objects.values_list("event", flat=True))
-        assert {"authn_password_reset_request", "authn_password_reset"} <= events
+        assert {"authn_reset_request", "authn_password_reset"} <= events
 
     def test_a_weak_password_is_refused_with_the_rules_and_nothing_changes(self, client, user, mailoutbox):
         ask(client, "alice@example.com")
@@ -250,7 +250,7 @@ class TestThrottles:
         assert {(answer.status_code, answer["Location"]) for answer in answers} == {
             (302, "/accounts/password/reset/done/")
         }
-        assert AuditEvent.objects.filter(event="authn_password_reset_throttled", user=user).count() == 2
+        assert AuditEvent.objects.filter(event="authn_reset_throttled", user=user).count() == 2
         clock.shift(3601)
         ask(client, "alice@example.com")
         assert len(mailoutbox) == 4
@@ -261,7 +261,7 @@ class TestThrottles:
         answer = ask(client, "alice@example.com")
         assert answer["Location"] == "/accounts/password/reset/done/"
         assert mailoutbox == []
-        assert AuditEvent.objects.filter(event="authn_password_reset_throttled").count() == 1
+        assert AuditEvent.objects.filter(event="authn_reset_throttled").count() == 1
         ask(client, "alice@example.com", REMOTE_ADDR="10.1.1.1")  # another address is not held back
         assert len(mailoutbox) == 1
         clock.shift(3601)
