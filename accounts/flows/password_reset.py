@@ -23,7 +23,8 @@ from django.utils.http import urlsafe_base64_encode
 from accounts.ip import client_ip
 from accounts.mail import after_response, mail_send
 from accounts.models import AuditEvent
-from accounts.monitoring import audit, security
+from accounts.flows.sessions import sessions_end
+from accounts.monitoring import audit
 from accounts.sessions.policy import duration_text
 
 REQUESTED = "authn_reset_request"
@@ -92,7 +93,7 @@ def password_reset_complete(*, request, form) -> None:
     Nobody is signed in: the user signs in afresh, so MFA's code step still follows.
     """
     user = form.save()
-    security.end_user_sessions(user=user, reason="password_reset", request=request)
+    sessions_end(user.sessions.all(), reason="password_reset", request=request)
     # This browser's session held the token; it goes too, and a new key comes with the next sign-in.
     request.session.flush()
     AxesProxyHandler.reset_attempts(username=user.get_username())

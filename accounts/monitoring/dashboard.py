@@ -21,7 +21,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
-from accounts.models import AuditEvent, Session
+from accounts.models import AuditEvent, Session, live_condition
 from accounts.monitoring.audit import EVENTS
 from accounts.monitoring.security import SUCCESS_EVENTS
 
@@ -72,10 +72,7 @@ class SessionCounts:
 
 def session_counts(now: datetime) -> SessionCounts:
     """Count active sessions by kind and expired rows awaiting purge, in one query."""
-    # A rotated key's row is not a session of its own: during its grace it only
-    # points to the successor, and afterwards it is expired like any other row
-    # (rotate() sets its expire_date to the end of the grace).
-    active = Q(expire_date__gt=now, successor_key__isnull=True)
+    active = live_condition(now)
     counts = Session.objects.aggregate(
         guest=Count("pk", filter=active & Q(user__isnull=True)),
         signed_in=Count("pk", filter=active & Q(user__isnull=False)),
