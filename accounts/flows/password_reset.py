@@ -20,10 +20,10 @@ from django.utils.crypto import salted_hmac
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
+from accounts.flows.sessions import sessions_end
 from accounts.ip import client_ip
 from accounts.mail import after_response, mail_send
 from accounts.models import AuditEvent
-from accounts.flows.sessions import sessions_end
 from accounts.monitoring import audit
 from accounts.sessions.policy import duration_text
 
