@@ -122,8 +122,8 @@ SESSION_COOKIE_SAMESITE = env.str("SESSION_COOKIE_SAMESITE", default="Strict")
 if SESSION_COOKIE_SAMESITE not in ("Strict", "Lax"):
     # None would send the session cookie on cross-site requests (ASVS V3.3.2).
     raise ImproperlyConfigured("SESSION_COOKIE_SAMESITE must be Strict or Lax.")
-# Server-side limits, enforced from the timestamps in the session row (the
-# README explains each value). A guest's cart lives GUEST_SESSION_AGE.
+# Server-side limits, enforced from the timestamps in the session row (docs/sessions.md
+# explains each value). A guest's cart lives GUEST_SESSION_AGE.
 GUEST_SESSION_AGE = env.int("GUEST_SESSION_AGE", default=14 * 24 * 3600)
 SESSION_COOKIE_AGE = GUEST_SESSION_AGE
 SESSION_IDLE_TIMEOUT = env.int("SESSION_IDLE_TIMEOUT", default=30 * 60)  # ASVS L2 V7.3.1
@@ -173,7 +173,7 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if TRUSTED_PROXY_C
 X_FRAME_OPTIONS = "DENY"
 
 # ------------------------------------------------------------------------------
-# AUDIT, DETECTION AND ALERTS (each rule is described in the README)
+# AUDIT, DETECTION AND ALERTS (each rule is described in docs/security.md)
 # ------------------------------------------------------------------------------
 AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=90)
 ALERT_THROTTLE_SECONDS = env.int("ALERT_THROTTLE_SECONDS", default=3600)

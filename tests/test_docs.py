@@ -27,6 +27,10 @@ HEADING = re.compile(r"^#{1,6}[ \t]+(.+?)[ \t#]*$", re.M)
 # What settings.py reads: env("NAME"), env.int("NAME", ...), env.db("NAME"), ...
 SETTING_READ = re.compile(r"\benv(?:\.\w+)?\(\s*[\"']([A-Z][A-Z0-9_]*)[\"']")
 ENV_LINE = re.compile(r"^#?\s?([A-Z][A-Z0-9_]*)=", re.M)
+# A repository path named in a code span, e.g. `accounts/flows/sign_in.py` or `tests/browser/`.
+REPO_DIRS = ("accounts", "cart", "shopdemo", "templates", "static", "tests", "bench", "scripts", "docs", ".ci")
+REPO_PATH = re.compile(r"`((?:%s)/[\w./-]*)`" % "|".join(re.escape(d) for d in REPO_DIRS))
+FILE_NAME = re.compile(r"[\w/-]+\.(?:py|html|md|sh|css|js|txt)\b")
 
 
 def prose(text: str) -> str:
@@ -85,6 +89,23 @@ def outside_mentions(text: str) -> list[str]:
     return found
 
 
+def missing_paths(text: str) -> list[str]:
+    """Repository paths named in code spans that do not exist."""
+    return [path for path in REPO_PATH.findall(FENCE.sub("", text)) if not (ROOT / path).exists()]
+
+
+def layout_problems(text: str) -> list[str]:
+    """Files named in the README's layout map that are not in the folder whose line names them."""
+    section = text.split("## Where things are", 1)[1].split("\n## ", 1)[0]
+    block = FENCE.search(section).group(0).splitlines()[1:-1]
+    problems, folder = [], ""
+    for line in block:
+        heading = re.match(r"^(\S+/)\s", line)
+        folder = heading.group(1) if heading else folder
+        problems += [folder + file for file in FILE_NAME.findall(line) if not (ROOT / folder / file).exists()]
+    return problems
+
+
 def settings_read() -> set[str]:
     return set(SETTING_READ.findall(SETTINGS.read_text()))
 
@@ -107,6 +128,15 @@ def test_every_link_resolves_inside_the_repository(document):
 @pytest.mark.parametrize("document", DOCS, ids=name)
 def test_no_url_or_path_outside_the_repository(document):
     assert outside_mentions(document.read_text()) == []
+
+
+@pytest.mark.parametrize("document", DOCS, ids=name)
+def test_every_repository_path_named_exists(document):
+    assert missing_paths(document.read_text()) == []
+
+
+def test_layout_map_names_files_that_exist():
+    assert layout_problems(README.read_text()) == []
 
 
 def test_readme_links_every_document_in_docs():
@@ -151,6 +181,11 @@ class TestTheChecksCatch:
         assert slug("The values, and why [V7.1.1]") == "the-values-and-why-v711"
         assert slug("Watch it live: `/session/`") == "watch-it-live-session"
         assert anchors("# A\n## A\n```\n# not a heading\n```\n") == {"a", "a-1"}
+
+    def test_a_path_or_layout_entry_that_moved(self):
+        assert missing_paths("see `accounts/services.py` and `accounts/flows/sign_in.py`") == ["accounts/services.py"]
+        layout = "## Where things are\n```text\naccounts/   models.py, services.py\n  reauth.py  x\n```\n"
+        assert layout_problems(layout) == ["accounts/services.py", "accounts/reauth.py"]
 
     def test_settings_reads_are_found(self):
         found = SETTING_READ.findall('X = env.int("SESSION_IDLE_TIMEOUT", default=1)\nY = env("DEBUG")')

@@ -1,6 +1,6 @@
 """What happened to a session or sign-in: record it, apply the detection rules, alert.
 
-Each rule is documented in the README with its setting. Alerts are throttled
+Each rule is documented in docs/security.md with its setting. Alerts are throttled
 to one mail per rule and subject per ALERT_THROTTLE_SECONDS, so an attack
 cannot flood a mailbox. Nothing here may break the request it describes.
 """

@@ -14,6 +14,8 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts.models import AuditEvent, Session
 from accounts.recovery_views import MSG_BAD_LINK
+from tests.accounts.test_mfa import enrol
+from tests.conftest import SESSION_COOKIE, is_signed_in, sign_in
 from tests.factories import PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -37,10 +39,6 @@ def reset(client, path, password=NEW_PASSWORD):
     """Open the link (Django moves the token into the session) and set `password`; return the POST's answer."""
     form_url = client.get(path)["Location"]
     return client.post(form_url, {"new_password1": password, "new_password2": password})
-
-
-def sign_in(client, username="alice", password=NEW_PASSWORD):
-    return client.post("/accounts/login/", {"username": username, "password": password})
 
 
 def page_text(response) -> str:
@@ -128,8 +126,8 @@ class TestTheLink:
         done = client.post(opened["Location"], {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD})
         assert done.status_code == 302 and done["Location"] == "/accounts/login/"
         assert "Your password was reset" in client.get("/accounts/login/").content.decode()
-        assert sign_in(Client(), password=PASSWORD).status_code == 200  # the old password is refused
-        assert sign_in(client).status_code == 302
+        assert sign_in(Client()).status_code == 200  # the old password is refused
+        assert sign_in(client, password=NEW_PASSWORD).status_code == 302
         assert [m.subject for m in mailoutbox] == [
             "[shopdemo] Reset your password",
             "[shopdemo] Your password was reset",
@@ -192,54 +190,52 @@ class TestTheLink:
 
     def test_a_sign_in_after_the_request_voids_the_link(self, client, user, mailoutbox):
         ask(client, "alice@example.com")
-        sign_in(Client(), password=PASSWORD)
+        sign_in(Client())
         assert client.get(link_in(mailoutbox[0])).status_code == 400
 
 
 class TestWhatAResetDoes:
     def test_every_session_of_the_account_ends(self, client, user, mailoutbox):
         phone, laptop = Client(), Client()
-        sign_in(phone, password=PASSWORD)
-        sign_in(laptop, password=PASSWORD)
+        sign_in(phone)
+        sign_in(laptop)
         ask(client, "alice@example.com")
         reset(client, link_in(mailoutbox[0]))
         assert not Session.objects.filter(user=user).exists()
         for device in (phone, laptop):
-            assert "Signed in as" not in device.get("/").content.decode()
+            assert not is_signed_in(device)
         ended = AuditEvent.objects.filter(event="session_expired", details__reason="password_reset")
         assert ended.count() == 2
 
     def test_the_browser_that_resets_is_not_signed_in_and_keeps_no_session(self, client, user, mailoutbox):
-        sign_in(client, password=PASSWORD)
-        before = client.cookies["sessionid"].value
+        sign_in(client)
+        before = client.cookies[SESSION_COOKIE].value
         ask(client, "alice@example.com")
         reset(client, link_in(mailoutbox[0]))
-        assert "Signed in as" not in client.get("/").content.decode()
-        assert client.cookies["sessionid"].value != before
+        assert not is_signed_in(client)
+        assert client.cookies[SESSION_COOKIE].value != before
         assert not Session.objects.exists()
 
     def test_mfa_still_applies_after_a_reset(self, client, user, mailoutbox):
-        from tests.accounts.test_mfa import enrol
-
-        sign_in(client, password=PASSWORD)
+        sign_in(client)
         enrol(client)
         client.post("/accounts/logout/")
         mailoutbox.clear()
         ask(client, "alice@example.com")
         reset(client, link_in(mailoutbox[0]))
-        response = sign_in(client)
+        response = sign_in(client, password=NEW_PASSWORD)
         assert response.status_code == 302 and response["Location"].startswith("/accounts/login/otp/")
         otp_step = client.get(response["Location"]).content.decode()
         assert "Enter your code" in otp_step and RESET in otp_step
-        assert "Signed in as" not in client.get("/").content.decode()
+        assert not is_signed_in(client)
 
     def test_the_lockout_of_the_username_is_lifted(self, client, user, mailoutbox):
         for _ in range(settings.AXES_FAILURE_LIMIT):
             sign_in(client, password="wrong")
-        assert sign_in(client, password=PASSWORD).status_code == 429
+        assert sign_in(client).status_code == 429
         ask(client, "alice@example.com")
         reset(client, link_in(mailoutbox[0]))
-        assert sign_in(client).status_code == 302
+        assert sign_in(client, password=NEW_PASSWORD).status_code == 302
 
 
 class TestThrottles:
