@@ -17,6 +17,10 @@ from accounts.models import AuditEvent
 
 logger = logging.getLogger("shopdemo.audit")
 
+USER_AGENT_MAX_LENGTH = AuditEvent._meta.get_field("user_agent").max_length
+PATH_MAX_LENGTH = AuditEvent._meta.get_field("path").max_length
+USERNAME_MAX_LENGTH = AuditEvent._meta.get_field("username").max_length
+
 LEVELS = {"INFO": logging.INFO, "WARNING": logging.WARNING, "CRITICAL": logging.CRITICAL}
 
 # The vocabulary used here, with the level each is recorded at.
@@ -54,8 +58,8 @@ def record(event: str, *, request=None, user=None, username: str = "", public_id
         "user": username or (user.get_username() if user else ""),
         "session": public_id or (session.public_id if session is not None and session.session_key else ""),
         "ip": client_ip(request) if request is not None else None,
-        "user_agent": request.META.get("HTTP_USER_AGENT", "")[:300] if request is not None else "",
-        "path": request.path[:300] if request is not None else "",
+        "user_agent": request.META.get("HTTP_USER_AGENT", "")[:USER_AGENT_MAX_LENGTH] if request is not None else "",
+        "path": request.path[:PATH_MAX_LENGTH] if request is not None else "",
         "details": details,
     }
     level = EVENTS[event]
@@ -70,7 +74,7 @@ def record(event: str, *, request=None, user=None, username: str = "", public_id
                 event=event,
                 level=level,
                 user=user,
-                username=fields["user"][:150],
+                username=fields["user"][:USERNAME_MAX_LENGTH],
                 session_public_id=fields["session"],
                 ip=fields["ip"] or None,
                 user_agent=fields["user_agent"],
