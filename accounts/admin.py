@@ -5,18 +5,16 @@ import json
 from django.contrib import admin, messages
 from django.contrib.auth import HASH_SESSION_KEY, get_user_model
 from django.contrib.auth.admin import UserAdmin
-from django.db.models import IntegerField, OuterRef, Q, Subquery, Sum
+from django.db.models import IntegerField, OuterRef, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.template.defaultfilters import pluralize
-from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from accounts.models import AuditEvent, Session
-from accounts.monitoring import audit, security
+from accounts.devices import describe
+from accounts.flows.sessions import sessions_end
+from accounts.models import AuditEvent, Session, live_condition
 from accounts.sessions import dbsc
 from accounts.sessions import policy as session_policy
-from accounts.sessions.devices import describe
-from accounts.sessions.store import engine_store
 from cart.models import Cart, CartItem
 
 User = get_user_model()
@@ -36,11 +34,10 @@ class ActiveFilter(admin.SimpleListFilter):
         return [("active", "active"), ("expired", "expired, waiting for purge")]
 
     def queryset(self, request, queryset):
-        now = timezone.now()
         if self.value() == "active":
-            return queryset.filter(expire_date__gt=now, successor_key__isnull=True)
+            return queryset.live()
         if self.value() == "expired":
-            return queryset.filter(Q(expire_date__lte=now) | Q(successor_key__isnull=False))
+            return queryset.exclude(live_condition())
         return queryset
 
 
@@ -107,13 +104,7 @@ class SessionAdmin(admin.ModelAdmin):
 
     @admin.action(description="End selected sessions", permissions=["delete"])
     def end_sessions(self, request, queryset):
-        rows = list(queryset.select_related("user"))
-        engine_store().end(queryset)
-        for row in rows:
-            audit.record(
-                "session_expired", request=request, user=row.user, public_id=row.public_id, reason="ended_by_staff"
-            )
-        ended = len(rows)
+        ended = sessions_end(queryset, reason="ended_by_staff", request=request)
         self.message_user(request, f"Ended {ended} session{pluralize(ended)}.", messages.SUCCESS)
 
     @admin.display(description="kind")
@@ -193,7 +184,5 @@ class ShopUserAdmin(UserAdmin):
 
     @admin.action(description="End all sessions of this user")
     def end_all_sessions(self, request, queryset):
-        ended = sum(
-            security.end_user_sessions(user=user, reason="ended_by_staff", request=request) for user in queryset
-        )
+        ended = sessions_end(Session.objects.filter(user__in=queryset), reason="ended_by_staff", request=request)
         self.message_user(request, f"Ended {ended} session{pluralize(ended)}.", messages.SUCCESS)

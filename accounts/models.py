@@ -13,8 +13,24 @@ def new_public_id() -> str:
     return secrets.token_urlsafe(16)
 
 
+def live_condition(now=None) -> models.Q:
+    """Sessions the server still accepts at `now`.
+
+    A rotated key's row is not a session of its own: during its grace it only
+    points to the successor, and afterwards it is expired like any other row.
+    """
+    return models.Q(expire_date__gt=now or timezone.now(), successor_key__isnull=True)
+
+
+class SessionQuerySet(models.QuerySet):
+    def live(self):
+        return self.filter(live_condition())
+
+
 class Session(AbstractBaseSession):
     """A session row; the key is the secret, `public_id` is what pages and logs show."""
+
+    objects = SessionQuerySet.as_manager()
 
     # Not unique: a rotated session keeps its public id, and for a short grace
     # the previous key's row exists beside the new one.

@@ -8,11 +8,8 @@ from django.db import transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 
+from accounts.sessions.policy import CART_SESSION_KEY
 from cart.models import Cart, CartItem, Order, OrderLine, Product
-
-# The session holds only this: the guest cart's id, never the cart itself
-# (concurrent requests would overwrite each other's session).
-CART_SESSION_KEY = "cart_id"
 
 ORDER_NUMBER_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I lookalikes
 ORDER_NUMBER_LENGTH = 10

@@ -18,17 +18,6 @@ from accounts.sessions import dbsc
 from accounts.sessions import policy as session_policy
 from accounts.sessions.store import USER_AGENT_MAX_LENGTH
 
-CONTENT_SECURITY_POLICY = "; ".join(
-    [
-        "default-src 'self'",
-        "img-src 'self' data:",
-        "object-src 'none'",
-        "base-uri 'none'",
-        "frame-ancestors 'none'",
-        "form-action 'self'",
-    ]
-)
-
 
 def wants_json(request) -> bool:
     return "application/json" in request.headers.get("Accept", "")
@@ -146,15 +135,3 @@ class SessionMiddleware(DjangoSessionMiddleware):
                 request=request,
                 because=getattr(request, "session_renewed_because", "authentication"),
             )
-
-
-class SecurityHeadersMiddleware:
-    """Add the Content-Security-Policy: scripts and styles only from this site, no framing."""
-
-    def __init__(self, get_response):
-        self.get_response = get_response
-
-    def __call__(self, request):
-        response = self.get_response(request)
-        response.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-        return response

@@ -19,7 +19,6 @@ from django.utils import timezone
 
 from accounts.models import Session, new_public_id
 from accounts.sessions import policy as session_policy
-from cart.services import CART_SESSION_KEY
 
 USER_AGENT_MAX_LENGTH = Session._meta.get_field("user_agent").max_length
 
@@ -117,7 +116,7 @@ class SessionStore(DBStore):
         obj.ip = self.ip
         obj.user_agent = self.user_agent
         obj.remember = bool(data.get(session_policy.REMEMBER))
-        obj.guest_cart_id = data.get(CART_SESSION_KEY)
+        obj.guest_cart_id = data.get(session_policy.CART_SESSION_KEY)
         obj.created_at = self.created_at
         obj.last_activity = self.last_activity
         obj.device_key = self.device_key
@@ -149,7 +148,7 @@ class SessionStore(DBStore):
         """Give the session a new key; the old one keeps working for `grace` seconds only."""
         old_key = self.session_key
         now = timezone.now()
-        self[session_policy.ROTATED_AT] = now.timestamp()
+        session_policy.mark_rotated(self)
         self.create()
         claimed = self.model.objects.filter(session_key=old_key, successor_key__isnull=True).update(
             successor_key=self.session_key, expire_date=now + timedelta(seconds=grace)
@@ -162,12 +161,11 @@ class SessionStore(DBStore):
             self._session_key = winner
 
     def cycle_key(self):
-        # Every new key (sign-in, password change) restarts the rotation timer.
-        self[session_policy.ROTATED_AT] = timezone.now().timestamp()
+        session_policy.mark_rotated(self)
         super().cycle_key()
 
     async def acycle_key(self):
-        await self.aset(session_policy.ROTATED_AT, timezone.now().timestamp())
+        await session_policy.amark_rotated(self)
         await super().acycle_key()
 
     @classmethod

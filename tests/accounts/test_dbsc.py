@@ -17,6 +17,7 @@ from jwt.algorithms import get_default_algorithms
 
 from accounts.models import AuditEvent, BindingChallenge, Session
 from accounts.sessions import dbsc
+from tests.conftest import sign_in
 from tests.factories import PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -62,8 +63,8 @@ class DBSCBrowser:
         self.session_id = None
         self.last_proof = None
 
-    def sign_in(self, user, password=PASSWORD, **data):
-        return self.client.post("/accounts/login/", {"username": user.username, "password": password, **data})
+    def sign_in(self, user):
+        return sign_in(self.client, user.username)
 
     def register(self, offered):
         offer = registration_offer(offered)
@@ -114,16 +115,16 @@ def row_of(client) -> Session | None:
 # -- registration ----------------------------------------------------------------
 
 
-def test_sign_in_offers_registration_with_both_algorithms_the_path_and_a_challenge(client, user, sign_in):
-    offer = registration_offer(sign_in(user))
+def test_sign_in_offers_registration_with_both_algorithms_the_path_and_a_challenge(client, user):
+    offer = registration_offer(sign_in(client, user.username))
     assert offer["algorithms"] == ["ES256", "RS256"]
     assert offer["path"] == REGISTER_URL
     assert BindingChallenge.objects.filter(value=offer["challenge"], purpose="registration").count() == 1
 
 
-def test_visitors_who_do_not_sign_in_are_offered_nothing(client, user, product, password):
+def test_visitors_who_do_not_sign_in_are_offered_nothing(client, user, product):
     assert dbsc.REGISTRATION_HEADER not in client.get("/")
-    assert dbsc.REGISTRATION_HEADER not in client.post("/accounts/login/", {"username": "alice", "password": "wrong"})
+    assert dbsc.REGISTRATION_HEADER not in sign_in(client, user.username, "wrong")
 
 
 def test_registration_binds_the_session_to_the_public_key_only(bound, client, user):
@@ -172,10 +173,10 @@ def test_an_rs256_key_registers_and_refreshes(client, user, clock):
     assert client.get("/accounts/").status_code == 200
 
 
-def test_the_otp_step_offers_registration_and_the_password_step_does_not(client, password, clock):
+def test_the_otp_step_offers_registration_and_the_password_step_does_not(client, clock):
     user = UserFactory(username="mfa-user")
     device = TOTPDevice.objects.create(user=user, name="app", confirmed=True)
-    password_step = client.post("/accounts/login/", {"username": user.username, "password": password})
+    password_step = sign_in(client, user.username)
     assert dbsc.REGISTRATION_HEADER not in password_step  # not signed in yet: nothing to bind
     code = pyotp.TOTP(base64.b32encode(device.bin_key).decode()).now()
     otp_step = client.post("/accounts/login/otp/", {"otp_token": code})
@@ -281,7 +282,7 @@ def test_a_replayed_registration_proof_is_refused(bound, client, user):
     headers = {dbsc.RESPONSE_HEADER: sf(bound.last_proof)}
     assert client.post(REGISTER_URL, headers=headers).status_code == 403  # already bound, key kept
     other = Client()
-    other.post("/accounts/login/", {"username": user.username, "password": PASSWORD})
+    sign_in(other)
     assert other.post(REGISTER_URL, headers=headers).status_code == 403  # that challenge was not this session's
     assert row_of(other).device_key is None
 
@@ -438,15 +439,15 @@ def test_the_user_agent_rule_still_applies_to_bound_sessions(bound, client):
     assert response.status_code == 302 and "ended=hijack" in response["Location"]
 
 
-def test_sessions_that_never_registered_keep_todays_behaviour(client, user, sign_in, clock):
-    sign_in(user)  # the offer is ignored, as by a browser without DBSC
+def test_sessions_that_never_registered_keep_todays_behaviour(client, user, clock):
+    sign_in(client)  # the offer is ignored, as by a browser without DBSC
     clock.shift(AGE + 1)
     assert client.get("/accounts/").status_code == 200
     copy = thief_with(client.cookies)
     assert copy.get("/accounts/").status_code == 200  # no binding to lose: today's rules only
 
 
-def test_dbsc_disabled_offers_nothing_and_refuses_no_one(client, user, sign_in, settings, clock):
+def test_dbsc_disabled_offers_nothing_and_refuses_no_one(client, user, settings, clock):
     dbsc_browser = DBSCBrowser(client)
     offered = dbsc_browser.sign_in(user)
     assert dbsc_browser.register(offered).status_code == 200
@@ -455,14 +456,12 @@ def test_dbsc_disabled_offers_nothing_and_refuses_no_one(client, user, sign_in, 
     assert client.get("/accounts/").status_code == 200  # switching DBSC off locks no one out
     refresh = client.post(REFRESH_URL, headers={dbsc.SESSION_ID_HEADER: sf(dbsc_browser.session_id)})
     assert refresh.status_code == 404 and refresh.json()["continue"] is False  # browsers drop their sessions
-    assert dbsc.REGISTRATION_HEADER not in Client().post(
-        "/accounts/login/", {"username": user.username, "password": PASSWORD}
-    )
+    assert dbsc.REGISTRATION_HEADER not in sign_in(Client())
 
 
 def test_a_bound_session_costs_no_extra_query(bound, client, user):
     unbound = Client()
-    unbound.post("/accounts/login/", {"username": user.username, "password": PASSWORD})
+    sign_in(unbound)
     counts = []
     for each in (client, unbound):
         each.get("/accounts/session/status/")  # settle any first-request writes
@@ -476,7 +475,7 @@ def test_a_bound_session_costs_no_extra_query(bound, client, user):
 
 
 def test_the_devices_page_says_which_sessions_are_bound(bound, client, user):
-    Client().post("/accounts/login/", {"username": user.username, "password": PASSWORD})
+    sign_in(Client())
     page = client.get("/accounts/sessions/").content.decode()
     assert page.count('data-bound="yes"') == 1 and page.count('data-bound="no"') == 1
 
@@ -499,7 +498,7 @@ def test_the_thumbprint_is_rfc_7638s():
 
 
 def test_the_admin_session_list_says_which_sessions_are_bound_and_filters_on_it(bound, user):
-    Client().post("/accounts/login/", {"username": user.username, "password": PASSWORD})
+    sign_in(Client())
     staff = Client()
     staff.force_login(UserFactory(username="staffer", is_staff=True, is_superuser=True))
     page = staff.get("/admin/accounts/session/").content.decode()
@@ -512,7 +511,7 @@ def test_the_admin_session_list_says_which_sessions_are_bound_and_filters_on_it(
 
 
 def test_the_dashboard_counts_bound_and_unbound_sessions(bound, user):
-    Client().post("/accounts/login/", {"username": user.username, "password": PASSWORD})
+    sign_in(Client())
     staff = Client()
     staff.force_login(UserFactory(username="staffer", is_staff=True, is_superuser=True))
     page = staff.get("/admin/dashboard/").content.decode()
