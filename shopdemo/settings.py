@@ -148,6 +148,15 @@ RECOVERY_CODES_COUNT = 10
 OTP_TOTP_ISSUER = "shopdemo"
 
 # ------------------------------------------------------------------------------
+# ACCOUNT RECOVERY AND EMAIL CONFIRMATION (docs/recovery.md)
+# ------------------------------------------------------------------------------
+PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=3600)  # Django's own setting
+# ASVS V6.4: reset mails per account, and reset requests per IP address, in any hour.
+PASSWORD_RESET_PER_HOUR = env.int("PASSWORD_RESET_PER_HOUR", default=3)
+PASSWORD_RESET_PER_IP_PER_HOUR = env.int("PASSWORD_RESET_PER_IP_PER_HOUR", default=10)
+EMAIL_VERIFY_TIMEOUT = env.int("EMAIL_VERIFY_TIMEOUT", default=3 * 24 * 3600)
+
+# ------------------------------------------------------------------------------
 # SECURITY
 # ------------------------------------------------------------------------------
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
@@ -229,9 +238,24 @@ LOGGING = {
             "timestamp": True,
         },
         "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "server": {"()": "django.utils.log.ServerFormatter", "format": "[{server_time}] {message}", "style": "{"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout", "formatter": LOG_FORMAT}},
+    # Emailed links carry their token in the path: no log line may show it.
+    "filters": {"redact_secrets": {"()": "accounts.monitoring.redact.RedactSecrets"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stdout",
+            "formatter": LOG_FORMAT,
+            "filters": ["redact_secrets"],
+        },
+        # runserver's request lines, as Django prints them, but redacted.
+        "server": {"class": "logging.StreamHandler", "formatter": "server", "filters": ["redact_secrets"]},
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    # axes narrates every attempt at INFO; its warnings (failures, lockouts) are what matter.
-    "loggers": {"axes": {"level": "WARNING"}},
+    "loggers": {
+        # axes narrates every attempt at INFO; its warnings (failures, lockouts) are what matter.
+        "axes": {"level": "WARNING"},
+        "django.server": {"handlers": ["server"], "level": "INFO", "propagate": False},
+    },
 }
