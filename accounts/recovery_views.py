@@ -17,11 +17,17 @@ MSG_RESET_DONE = "Your password was reset, and every device was signed out. Sign
 
 
 def no_referrer(view):
-    """Send Referrer-Policy: no-referrer, so no page reached from here learns the link (ASVS V6.4)."""
+    """Send Referrer-Policy: no-referrer with the link's redirect, so no Referer ever carries the token (ASVS V6.4).
+
+    Only the redirect: a page with a form must keep the site's same-origin
+    policy, or Chromium posts the form with Origin: null, which Django's CSRF
+    check refuses. Those pages' URLs hold no token anyway, or a dead one.
+    """
 
     def wrapped(request, *args, **kwargs):
         response = view(request, *args, **kwargs)
-        response["Referrer-Policy"] = "no-referrer"
+        if response.status_code == 302:
+            response["Referrer-Policy"] = "no-referrer"
         return response
 
     return wrapped

@@ -7,10 +7,10 @@ from django.core.signals import request_finished, request_started
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
-from accounts import mail
 from accounts.flows.sessions import sessions_end
 from accounts.monitoring import security
 from accounts.sessions import policy as session_policy
+from shopdemo import mail
 
 
 @receiver(user_logged_in)

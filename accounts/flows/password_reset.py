@@ -22,10 +22,10 @@ from django.utils.http import urlsafe_base64_encode
 
 from accounts.flows.sessions import sessions_end
 from accounts.ip import client_ip
-from accounts.mail import after_response, mail_send
 from accounts.models import AuditEvent
 from accounts.monitoring import audit
 from accounts.sessions.policy import duration_text
+from shopdemo.mail import after_response, mail_send
 
 REQUESTED = "authn_reset_request"
 THROTTLED = "authn_reset_throttled"

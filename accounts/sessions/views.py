@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.devices import describe
 from accounts.flows.reauth import reauth_required
-from accounts.flows.sessions import sessions_end_others, sessions_revoke
+from accounts.flows.sessions import sessions_end_others, sessions_extend, sessions_revoke
 from accounts.models import AuditEvent
 from accounts.sessions import dbsc
 from accounts.sessions import policy as session_policy
@@ -71,8 +71,7 @@ def session_status(request):
 @require_POST
 def session_extend(request):
     if request.user.is_authenticated:
-        request.session.record_activity()  # the absolute limit still holds (session_policy.expiry)
-        request.session.save()
+        sessions_extend(request=request)
     return JsonResponse(session_state(request))
 
 
