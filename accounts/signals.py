@@ -3,12 +3,14 @@
 from axes.signals import user_locked_out
 from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_in, user_login_failed
+from django.core.signals import request_finished, request_started
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
 from accounts.flows.sessions import sessions_end
 from accounts.monitoring import security
 from accounts.sessions import policy as session_policy
+from shopdemo import mail
 
 
 @receiver(user_logged_in)
@@ -37,3 +39,14 @@ def end_sessions_of_deactivated_user(sender, instance, **kwargs):
     # ASVS V7.4.2: a deactivated account keeps no live session.
     if not instance.is_active:
         sessions_end(instance.sessions.all(), reason="deactivated")
+
+
+@receiver(request_started)
+def hold_work_until_answered(sender, **kwargs):
+    mail.after_response_open()
+
+
+@receiver(request_finished)
+def run_work_held_until_answered(sender, **kwargs):
+    # request_finished fires when the response is closed, after its last byte.
+    mail.after_response_run()

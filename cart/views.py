@@ -124,7 +124,11 @@ def cart_summary(request):
 
 def _place_order(request):
     try:
-        order = services.order_place(user=request.user, address=request.POST.get("address", "").strip()[:500])
+        order = services.order_place(
+            user=request.user,
+            address=request.POST.get("address", "").strip()[:500],
+            site_url=request.build_absolute_uri("/").rstrip("/"),
+        )
     except services.CartError as error:
         return render(request, "cart/checkout.html", _cart_context(request, error=str(error)), status=409)
     messages.success(request, f"Thank you! Order {order.number} is placed.")

@@ -138,6 +138,12 @@ SESSION_ROTATE_GRACE = env.int("SESSION_ROTATE_GRACE", default=30)
 SESSION_WARNING_BEFORE = env.int("SESSION_WARNING_BEFORE", default=120)
 SESSION_BIND_USER_AGENT = env.bool("SESSION_BIND_USER_AGENT", default=True)
 SESSION_BIND_IP = env.bool("SESSION_BIND_IP", default=False)
+# Device Bound Session Credentials (docs/dbsc.md): browsers that support them
+# bind a signed-in session to a key that never leaves the device; the bound
+# cookie proving it lives DBSC_BOUND_COOKIE_AGE seconds between refreshes.
+DBSC_ENABLED = env.bool("DBSC_ENABLED", default=True)
+DBSC_BOUND_COOKIE_AGE = env.int("DBSC_BOUND_COOKIE_AGE", default=600)
+DBSC_COOKIE_NAME = "__Host-dbsc" if HTTPS else "dbsc"
 # Messages travel in a signed cookie: storing them in the session would give a
 # session to every visitor who sees a message, including bots.
 MESSAGE_STORAGE = "django.contrib.messages.storage.cookie.CookieStorage"
@@ -149,6 +155,15 @@ REAUTH_WINDOW = env.int("REAUTH_WINDOW", default=300)  # ASVS V7.5.1/V7.5.3
 MFA_PENDING_SECONDS = env.int("MFA_PENDING_SECONDS", default=300)  # 4:V3.7.1: no half-open sessions
 RECOVERY_CODES_COUNT = 10
 OTP_TOTP_ISSUER = "shopdemo"
+
+# ------------------------------------------------------------------------------
+# ACCOUNT RECOVERY AND EMAIL CONFIRMATION (docs/recovery.md)
+# ------------------------------------------------------------------------------
+PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=3600)  # Django's own setting
+# ASVS V6.4: reset mails per account, and reset requests per IP address, in any hour.
+PASSWORD_RESET_PER_HOUR = env.int("PASSWORD_RESET_PER_HOUR", default=3)
+PASSWORD_RESET_PER_IP_PER_HOUR = env.int("PASSWORD_RESET_PER_IP_PER_HOUR", default=10)
+EMAIL_VERIFY_TIMEOUT = env.int("EMAIL_VERIFY_TIMEOUT", default=3 * 24 * 3600)
 
 # ------------------------------------------------------------------------------
 # PASSKEYS (WebAuthn through django-otp-webauthn; docs/passkeys.md)
@@ -249,9 +264,24 @@ LOGGING = {
             "timestamp": True,
         },
         "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "server": {"()": "django.utils.log.ServerFormatter", "format": "[{server_time}] {message}", "style": "{"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout", "formatter": LOG_FORMAT}},
+    # Emailed links carry their token in the path: no log line may show it.
+    "filters": {"redact_secrets": {"()": "accounts.monitoring.redact.RedactSecrets"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stdout",
+            "formatter": LOG_FORMAT,
+            "filters": ["redact_secrets"],
+        },
+        # runserver's request lines, as Django prints them, but redacted.
+        "server": {"class": "logging.StreamHandler", "formatter": "server", "filters": ["redact_secrets"]},
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    # axes narrates every attempt at INFO; its warnings (failures, lockouts) are what matter.
-    "loggers": {"axes": {"level": "WARNING"}},
+    "loggers": {
+        # axes narrates every attempt at INFO; its warnings (failures, lockouts) are what matter.
+        "axes": {"level": "WARNING"},
+        "django.server": {"handlers": ["server"], "level": "INFO", "propagate": False},
+    },
 }

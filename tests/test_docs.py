@@ -11,6 +11,7 @@ README = ROOT / "README.md"
 DOCS = [README, *sorted((ROOT / "docs").rglob("*.md"))]
 ENV_EXAMPLE = ROOT / ".env.example"
 SETTINGS = ROOT / "shopdemo" / "settings.py"
+MAKEFILE = ROOT / "Makefile"
 
 README_MAX_LINES = 250  # the README is the front door; the rest belongs in docs/
 # Hosts a document may spell out in full: this machine, and the names reserved for examples.
@@ -137,6 +138,16 @@ def test_every_repository_path_named_exists(document):
 
 def test_layout_map_names_files_that_exist():
     assert layout_problems(README.read_text()) == []
+
+
+def test_readme_quotes_what_make_run_prints():
+    makefile = MAKEFILE.read_text()
+    password = re.search(r"^DEMO_PASSWORD\s*\?=\s*(\S+)", makefile, re.M).group(1)
+    recipe = re.search(r"^run:.*?\n(?:\t.*\n)+", makefile, re.M).group(0)
+    banner = [line.replace("$(DEMO_PASSWORD)", password) for line in re.findall(r'^\t@echo "(.+)"$', recipe, re.M)]
+    assert banner, "make run prints no banner any more"
+    readme = README.read_text()
+    assert [line for line in banner if line not in readme] == []
 
 
 def test_readme_links_every_document_in_docs():

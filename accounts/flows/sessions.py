@@ -38,6 +38,12 @@ def sessions_keep_others(*, user, request) -> None:
             store.save()
 
 
+def sessions_extend(*, request) -> None:
+    """The user asked to stay signed in: restart the idle timer now (never past the absolute limit)."""
+    request.session.record_activity()  # policy.expiry() still caps it at the absolute deadline
+    request.session.save()
+
+
 def sessions_revoke(*, request, public_id: str) -> bool:
     """End one of the signed-in user's sessions (a device); False, recorded, if it is not theirs."""
     # Ownership in the queryset: another user's public id is simply not found.

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from accounts.ip import client_ip
 from accounts.models import AuditEvent
+from accounts.monitoring.redact import redact
 
 logger = logging.getLogger("shopdemo.audit")
 
@@ -34,6 +35,9 @@ EVENTS = {
     "authn_mfa_change": "INFO",
     "authn_mfa_change_fail": "WARNING",
     "authn_email_change": "INFO",
+    "authn_reset_request": "INFO",
+    "authn_reset_throttled": "WARNING",
+    "authn_password_reset": "INFO",
     "account_deleted": "INFO",
     "authn_new_device": "INFO",
     "session_created": "INFO",
@@ -43,6 +47,8 @@ EVENTS = {
     "session_logout": "INFO",
     "session_ip_changed": "INFO",
     "session_hijack_suspected": "CRITICAL",
+    "session_device_bound": "INFO",  # DBSC: the browser registered a key for the session
+    "session_binding_failed": "WARNING",  # DBSC: a registration or refresh proof was refused
     "authz_fail": "WARNING",
     "malicious_csrf": "WARNING",
     "security_alert": "CRITICAL",
@@ -60,7 +66,8 @@ def record(event: str, *, request=None, user=None, username: str = "", public_id
         "session": public_id or (session.public_id if session is not None and session.session_key else ""),
         "ip": client_ip(request) if request is not None else None,
         "user_agent": request.META.get("HTTP_USER_AGENT", "")[:USER_AGENT_MAX_LENGTH] if request is not None else "",
-        "path": request.path[:PATH_MAX_LENGTH] if request is not None else "",
+        # An emailed link's token must not outlive the link in the trail.
+        "path": redact(request.path)[:PATH_MAX_LENGTH] if request is not None else "",
         "details": details,
     }
     level = EVENTS[event]

@@ -37,6 +37,7 @@ AUTH_METHODS = {
 # Why a session ended; the sign-in page turns these into a sentence.
 IDLE, ABSOLUTE, HIJACK = "idle", "absolute", "hijack"
 ROTATED = "rotated"  # an old key presented after its grace
+UNPROVEN = "device"  # a device-bound session without its DBSC proof
 
 
 @dataclass(frozen=True)

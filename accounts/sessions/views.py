@@ -13,8 +13,9 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.devices import describe
 from accounts.flows.reauth import reauth_required
-from accounts.flows.sessions import sessions_end_others, sessions_revoke
+from accounts.flows.sessions import sessions_end_others, sessions_extend, sessions_revoke
 from accounts.models import AuditEvent
+from accounts.sessions import dbsc
 from accounts.sessions import policy as session_policy
 from accounts.sessions.middleware import not_activity
 from accounts.sessions.state import session_state
@@ -71,8 +72,7 @@ def session_status(request):
 @require_POST
 def session_extend(request):
     if request.user.is_authenticated:
-        request.session.record_activity()  # the absolute limit still holds (session_policy.expiry)
-        request.session.save()
+        sessions_extend(request=request)
     return JsonResponse(session_state(request))
 
 
@@ -134,5 +134,8 @@ def session_inspector(request):
             "keys": [(key, SESSION_KEY_MEANINGS.get(key, "")) for key in sorted(data)],
             "events": AuditEvent.objects.filter(session_public_id=row.public_id)[:10],
             "device": describe(row.user_agent),
+            "dbsc_thumbprint": dbsc.thumbprint(row.device_key) if row.device_bound else None,
+            "dbsc_age": session_policy.duration_text(settings.DBSC_BOUND_COOKIE_AGE),
+            "dbsc_cookie": settings.DBSC_COOKIE_NAME,
         }
     return render(request, "accounts/inspector.html", context)
