@@ -28,7 +28,8 @@ def _account_page(request, *, email_form=None, delete_form=None, status=200):
     context = {
         "email_form": email_form or EmailChangeForm(initial={"email": request.user.email}),
         "delete_form": delete_form or DeleteAccountForm(user=request.user),
-        "mfa_enabled": mfa.mfa_enabled(request.user),
+        "mfa_enabled": mfa.totp_enabled(request.user),
+        "passkeys": passkeys.passkeys_of(request.user).count(),
         "devices": request.user.sessions.live().count(),
     }
     return render(request, "accounts/account.html", context, status=status)
