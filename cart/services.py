@@ -6,13 +6,12 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F
+from django.urls import reverse
 from django.utils import timezone
 
+from accounts.sessions.policy import CART_SESSION_KEY
 from cart.models import Cart, CartItem, Order, OrderLine, Product
-
-# The session holds only this: the guest cart's id, never the cart itself
-# (concurrent requests would overwrite each other's session).
-CART_SESSION_KEY = "cart_id"
+from shopdemo.mail import after_response, mail_send
 
 ORDER_NUMBER_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I lookalikes
 ORDER_NUMBER_LENGTH = 10
@@ -226,8 +225,13 @@ def _new_order_number() -> str:
     return "".join(secrets.choice(ORDER_NUMBER_ALPHABET) for _ in range(ORDER_NUMBER_LENGTH))
 
 
-def order_place(*, user, address: str = "") -> Order:
-    """Turn the available lines of the user's cart into an order and take them from stock."""
+def order_place(*, user, address: str = "", site_url: str = "") -> Order:
+    """Turn the available lines of the user's cart into an order and take them from stock.
+
+    Once committed, the order confirmation is mailed after the response, with
+    links under `site_url` (the request's scheme and host). A mail that fails
+    is logged; the order stands.
+    """
     with transaction.atomic():
         cart = Cart.objects.select_for_update().filter(user=user, status=Cart.Status.OPEN).first()
         all_lines = list(cart.items.select_related("product").order_by("product_id")) if cart else []
@@ -259,4 +263,18 @@ def order_place(*, user, address: str = "") -> Order:
             for line in lines
         )
         CartItem.objects.filter(pk__in=[line.pk for line in lines]).delete()
+        transaction.on_commit(lambda: after_response(lambda: _order_mail(order=order, site_url=site_url)), robust=True)
     return order
+
+
+def _order_mail(*, order: Order, site_url: str) -> None:
+    mail_send(
+        to=[order.user.email],
+        subject=f"Your order {order.number}",
+        template="order_confirmation",
+        context={
+            "order": order,
+            "lines": order.lines.all(),
+            "order_url": site_url + reverse("cart:order_detail", kwargs={"number": order.number}),
+        },
+    )

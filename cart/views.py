@@ -8,14 +8,14 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.reauth import reauth_required
+from accounts.flows.reauth import reauth_required
 from cart import selectors, services
 from cart.context_processors import visitor_cart_quantities
 from cart.forms import CartLineForm, CatalogForm
 from cart.models import Product
+from shopdemo.redirects import safe_next
 
 MSG_UNKNOWN_PRODUCT = "That product does not exist or is no longer sold."
 MSG_UNKNOWN_LINE = "That product is not in your cart."
@@ -44,14 +44,6 @@ def _cart_error(request, message: str, status: int):
     return render(request, "cart/cart.html", _cart_context(request, error=message), status=status)
 
 
-def _safe_next(request, default: str) -> str:
-    """Return the posted `next` if it stays on this site, else `default` (no open redirect)."""
-    target = request.POST.get("next", "")
-    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
-        return target
-    return default
-
-
 def _change_cart(request, change, *, default_quantity: int, success: str, not_found: str):
     """Parse a cart line form, apply the `change` service to the visitor's cart, and answer."""
     form = CartLineForm(request.POST, default_quantity=default_quantity)
@@ -69,7 +61,7 @@ def _change_cart(request, change, *, default_quantity: int, success: str, not_fo
     except services.CartError as error:
         return _cart_error(request, str(error), status=400)
     messages.success(request, success)
-    return HttpResponseRedirect(_safe_next(request, reverse("cart:detail")))
+    return HttpResponseRedirect(safe_next(request, default=reverse("cart:detail")))
 
 
 def _with_room(request, products):
@@ -166,7 +158,7 @@ def cart_add(request):
             return _cart_error(request, str(error), status=400)
         return _product_page(request, product, status=400, error=str(error))
     messages.success(request, MSG_ADDED.format(quantity=quantity, name=product.name), extra_tags=ADDED_TAG)
-    return HttpResponseRedirect(_safe_next(request, reverse("cart:detail")))
+    return HttpResponseRedirect(safe_next(request, default=reverse("cart:detail")))
 
 
 @require_POST
@@ -210,7 +202,11 @@ def cart_summary(request):
 
 def _place_order(request):
     try:
-        order = services.order_place(user=request.user, address=request.POST.get("address", "").strip()[:500])
+        order = services.order_place(
+            user=request.user,
+            address=request.POST.get("address", "").strip()[:500],
+            site_url=request.build_absolute_uri("/").rstrip("/"),
+        )
     except services.CartError as error:
         return render(request, "cart/checkout.html", _cart_context(request, error=str(error)), status=409)
     messages.success(request, f"Thank you! Order {order.number} is placed.")

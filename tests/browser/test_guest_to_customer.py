@@ -6,11 +6,10 @@ from decimal import Decimal
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.conftest import SESSION_COOKIE
 from tests.factories import PASSWORD, ProductFactory, UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-SESSION_COOKIE = "sessionid"
 
 
 def _cookie(context, name):
