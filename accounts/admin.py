@@ -13,6 +13,7 @@ from django.utils.html import format_html, format_html_join
 from accounts.devices import describe
 from accounts.flows.sessions import sessions_end
 from accounts.models import AuditEvent, Session, live_condition
+from accounts.sessions import dbsc
 from accounts.sessions import policy as session_policy
 from cart.models import Cart, CartItem
 
@@ -53,13 +54,26 @@ class KindFilter(admin.SimpleListFilter):
         return queryset
 
 
+class DeviceBindingFilter(admin.SimpleListFilter):
+    title = "device binding (DBSC)"
+    parameter_name = "bound"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "bound to a device key"), ("no", "not bound")]
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(device_key__isnull=self.value() == "no")
+        return queryset
+
+
 @admin.register(Session)
 class SessionAdmin(admin.ModelAdmin):
     list_display = [
-        "public_id", "user", "kind", "remember", "ip", "device", "created_at", "last_activity",
+        "public_id", "user", "kind", "remember", "device_bound", "ip", "device", "created_at", "last_activity",
         "expire_date", "absolute_expiry", "cart_units",
     ]  # fmt: skip
-    list_filter = [ActiveFilter, KindFilter, "remember"]
+    list_filter = [ActiveFilter, KindFilter, "remember", DeviceBindingFilter]
     search_fields = ["user__username", "ip"]
     list_select_related = ["user"]
     ordering = ["-last_activity"]
@@ -67,8 +81,8 @@ class SessionAdmin(admin.ModelAdmin):
     # The key is the bearer credential (ASVS V14.2.1): only the public id is
     # displayed; the key is in this admin's own links only because it is the pk.
     fields = [
-        "public_id", "user", "ip", "user_agent", "remember", "created_at", "last_activity", "expire_date",
-        "data", "events",
+        "public_id", "user", "ip", "user_agent", "remember", "device_binding", "created_at", "last_activity",
+        "expire_date", "data", "events",
     ]  # fmt: skip
     readonly_fields = fields
 
@@ -100,6 +114,18 @@ class SessionAdmin(admin.ModelAdmin):
     @admin.display(description="device")
     def device(self, obj):
         return format_html('<span title="{}">{}</span>', obj.user_agent, describe(obj.user_agent))
+
+    @admin.display(description="device-bound", boolean=True)
+    def device_bound(self, obj):
+        return obj.device_bound
+
+    @admin.display(description="device binding (DBSC)")
+    def device_binding(self, obj):
+        if not obj.device_bound:
+            return "not bound"
+        return (
+            f"bound since {obj.device_bound_at:%Y-%m-%d %H:%M:%S} UTC; key thumbprint {dbsc.thumbprint(obj.device_key)}"
+        )
 
     @admin.display(description="absolute limit")
     def absolute_expiry(self, obj):

@@ -53,6 +53,11 @@ class Session(AbstractBaseSession):
     # Set on a rotated key's row: requests still carrying it are served from
     # the successor until the row's short grace expiry.
     successor_key = models.CharField(max_length=40, null=True, blank=True, editable=False)
+    # Device Bound Session Credentials (accounts.sessions.dbsc): the public JWK
+    # the browser registered for this session, and when. Nothing else about the
+    # device is kept; a rotated key's row carries it on like the public id.
+    device_key = models.JSONField(null=True, blank=True, editable=False)
+    device_bound_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     @classmethod
     def get_session_store_class(cls):
@@ -64,8 +69,28 @@ class Session(AbstractBaseSession):
     def is_guest(self) -> bool:
         return self.user_id is None
 
+    @property
+    def device_bound(self) -> bool:
+        return self.device_key is not None
+
     def __str__(self):
         return f"{self.user or 'guest'} session {self.public_id}"
+
+
+class BindingChallenge(models.Model):
+    """A challenge the server issued for a DBSC proof: for one session and purpose, single-use, short-lived."""
+
+    class Purpose(models.TextChoices):
+        REGISTRATION = "registration"
+        REFRESH = "refresh"
+
+    value = models.CharField(max_length=64, unique=True)
+    session_public_id = models.CharField(max_length=32)
+    purpose = models.CharField(max_length=12, choices=Purpose.choices)
+    expires_at = models.DateTimeField(db_index=True)
+
+    def __str__(self):
+        return f"{self.purpose} challenge for session {self.session_public_id}"
 
 
 class AuditEvent(models.Model):

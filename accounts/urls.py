@@ -1,6 +1,7 @@
 from django.urls import path
 
 from accounts import account_views, recovery_views, views
+from accounts.sessions import dbsc_views
 from accounts.sessions import views as session_views
 
 app_name = "accounts"
@@ -36,4 +37,6 @@ urlpatterns = [
     path("sessions/<str:public_id>/revoke/", session_views.session_revoke, name="session_revoke"),
     path("session/status/", session_views.session_status, name="session_status"),
     path("session/extend/", session_views.session_extend, name="session_extend"),
+    path("session/dbsc/register/", dbsc_views.dbsc_register, name="dbsc_register"),
+    path("session/dbsc/refresh/", dbsc_views.dbsc_refresh, name="dbsc_refresh"),
 ]

@@ -41,6 +41,11 @@ def ended_message(reason: str, *, remember: bool) -> str | None:
         return f"You were signed out because your sign-in is more than {limit} old. Please sign in again."
     if reason == session_policy.HIJACK:
         return "Your session was ended because it was used from another browser. Please sign in again."
+    if reason == session_policy.UNPROVEN:
+        return (
+            "Your session was ended because the request did not prove it came from the device you signed in on. "
+            "Please sign in again."
+        )
     return None
 
 

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Sum
+from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
@@ -18,6 +18,7 @@ ORDER_NUMBER_LENGTH = 10
 
 MSG_QUANTITY_RANGE = "Quantity must be a whole number from 1 to {max}."
 MSG_LINE_CAP = "You can have at most {cap} of {name} in your cart ({reason})."
+MSG_LINE_HELD = " It holds {held} already."
 MSG_UNAVAILABLE = "{name} is no longer available; you can only remove it from your cart."
 MSG_SOLD_OUT = "{name} is sold out."
 MSG_EMPTY_ORDER = "Your cart has nothing that can be ordered."
@@ -38,6 +39,18 @@ def _line_cap(product: Product) -> tuple[int, str]:
     if product.stock < settings.MAX_LINE_QUANTITY:
         return product.stock, f"only {product.stock} in stock"
     return settings.MAX_LINE_QUANTITY, "the limit per product"
+
+
+def line_room(*, product: Product, in_cart: int) -> int:
+    """Return how many more units of `product` a cart holding `in_cart` of it may take."""
+    return max(0, _line_cap(product)[0] - in_cart)
+
+
+def _refuse_over_cap(product: Product, *, held: int, quantity: int) -> None:
+    cap, reason = _line_cap(product)
+    if held + quantity > cap:
+        held_text = MSG_LINE_HELD.format(held=held) if held else ""
+        raise CartError(MSG_LINE_CAP.format(cap=cap, name=product.name, reason=reason) + held_text)
 
 
 def _check_quantity(quantity: int) -> None:
@@ -72,14 +85,17 @@ def cart_get_or_create(*, user, session) -> Cart:
     return cart
 
 
-def cart_add_item(*, user, session, product_id: int, quantity: int) -> None:
-    """Add `quantity` units of an active product to the visitor's cart, creating it if needed."""
+def cart_add_item(*, user, session, product_id: int, quantity: int) -> Product:
+    """Add `quantity` units of an active product to the visitor's cart, creating it if needed; return the product."""
     product = Product.objects.filter(pk=product_id, is_active=True).first()
     if product is None:
         raise NotFound
     _check_quantity(quantity)
     if not product.stock:
         raise CartError(MSG_SOLD_OUT.format(name=product.name))
+    # More than the cap is refused whatever the cart holds: checked before a
+    # guest's cart exists, so a refused add never creates a session.
+    _refuse_over_cap(product, held=0, quantity=quantity)
     # Only now, with the input known good, may a guest's cart and session be created.
     cart = cart_get_or_create(user=user, session=session)
     with transaction.atomic():
@@ -87,13 +103,12 @@ def cart_add_item(*, user, session, product_id: int, quantity: int) -> None:
         # instead of reading the same line and losing each other's units.
         Cart.objects.filter(pk=cart.pk).update(updated_at=timezone.now())
         line = CartItem.objects.filter(cart=cart, product=product).first()
-        cap, reason = _line_cap(product)
-        if (line.quantity if line else 0) + quantity > cap:
-            raise CartError(MSG_LINE_CAP.format(cap=cap, name=product.name, reason=reason))
+        _refuse_over_cap(product, held=line.quantity if line else 0, quantity=quantity)
         if line is None:
             CartItem.objects.create(cart=cart, product=product, quantity=quantity)
         else:
             CartItem.objects.filter(pk=line.pk).update(quantity=F("quantity") + quantity)
+    return product
 
 
 def _existing_cart(*, user, session) -> Cart:
@@ -196,10 +211,14 @@ def cart_merge_into_user(*, guest_cart_id: int, user) -> MergeReport:
     return report
 
 
-def cart_units(*, user, session) -> int:
-    """Return the number of units in the visitor's cart (the header badge), in one query (none without a cart)."""
+def cart_quantities(*, user, session) -> dict[int, int]:
+    """Return {product id: units} of the visitor's cart, in one query (none without a cart).
+
+    One read serves both the header badge (their sum) and the add-to-cart
+    forms' bounds, so neither costs a query of its own.
+    """
     carts = _open_carts(user=user, session=session)
-    return CartItem.objects.filter(cart__in=carts).aggregate(units=Sum("quantity"))["units"] or 0
+    return dict(CartItem.objects.filter(cart__in=carts).values_list("product_id", "quantity"))
 
 
 def _new_order_number() -> str:

@@ -135,6 +135,12 @@ SESSION_ROTATE_GRACE = env.int("SESSION_ROTATE_GRACE", default=30)
 SESSION_WARNING_BEFORE = env.int("SESSION_WARNING_BEFORE", default=120)
 SESSION_BIND_USER_AGENT = env.bool("SESSION_BIND_USER_AGENT", default=True)
 SESSION_BIND_IP = env.bool("SESSION_BIND_IP", default=False)
+# Device Bound Session Credentials (docs/dbsc.md): browsers that support them
+# bind a signed-in session to a key that never leaves the device; the bound
+# cookie proving it lives DBSC_BOUND_COOKIE_AGE seconds between refreshes.
+DBSC_ENABLED = env.bool("DBSC_ENABLED", default=True)
+DBSC_BOUND_COOKIE_AGE = env.int("DBSC_BOUND_COOKIE_AGE", default=600)
+DBSC_COOKIE_NAME = "__Host-dbsc" if HTTPS else "dbsc"
 # Messages travel in a signed cookie: storing them in the session would give a
 # session to every visitor who sees a message, including bots.
 MESSAGE_STORAGE = "django.contrib.messages.storage.cookie.CookieStorage"

@@ -9,6 +9,7 @@ from django_otp import login as otp_login
 
 from accounts.flows.mfa import mfa_check_code
 from accounts.monitoring import audit
+from accounts.sessions import dbsc
 from accounts.sessions import policy as session_policy
 from cart.services import MergeReport, cart_merge_into_user
 
@@ -25,6 +26,9 @@ def sign_in(*, request, user, remember: bool) -> MergeReport:
     # The server enforces the limits (accounts.sessions.policy); the cookie only
     # decides whether the browser keeps the session when it closes.
     session_policy.mark_remember(request.session, remember)
+    # Every sign-in (password, OTP step, passkey) comes through here, so every
+    # one offers Device Bound Session Credentials.
+    dbsc.offer_registration(request)
     if guest_cart_id is None:
         return MergeReport()
     return cart_merge_into_user(guest_cart_id=guest_cart_id, user=user)

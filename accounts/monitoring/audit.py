@@ -49,6 +49,8 @@ EVENTS = {
     "session_logout": "INFO",
     "session_ip_changed": "INFO",
     "session_hijack_suspected": "CRITICAL",
+    "session_device_bound": "INFO",  # DBSC: the browser registered a key for the session
+    "session_binding_failed": "WARNING",  # DBSC: a registration or refresh proof was refused
     "authz_fail": "WARNING",
     "malicious_csrf": "WARNING",
     "security_alert": "CRITICAL",

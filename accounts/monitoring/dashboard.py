@@ -61,11 +61,16 @@ class SessionCounts:
     guest: int
     signed_in: int
     remember_me: int  # signed-in sessions with "remember me"
+    device_bound: int  # signed-in sessions bound to a DBSC key
     expired: int  # past expire_date, awaiting purge_sessions
 
     @property
     def active(self) -> int:
         return self.guest + self.signed_in
+
+    @property
+    def unbound(self) -> int:
+        return self.signed_in - self.device_bound
 
 
 def session_counts(now: datetime) -> SessionCounts:
@@ -75,6 +80,7 @@ def session_counts(now: datetime) -> SessionCounts:
         guest=Count("pk", filter=active & Q(user__isnull=True)),
         signed_in=Count("pk", filter=active & Q(user__isnull=False)),
         remember_me=Count("pk", filter=active & Q(user__isnull=False, remember=True)),
+        device_bound=Count("pk", filter=active & Q(user__isnull=False, device_key__isnull=False)),
         expired=Count("pk", filter=Q(expire_date__lte=now)),
     )
     return SessionCounts(**counts)
@@ -97,7 +103,13 @@ def session_report(now: datetime | None = None) -> dict:
     now = now or timezone.now()
     sessions = session_counts(now)
     return {
-        "active": {"guest": sessions.guest, "signed_in": sessions.signed_in, "remember_me": sessions.remember_me},
+        "active": {
+            "guest": sessions.guest,
+            "signed_in": sessions.signed_in,
+            "remember_me": sessions.remember_me,
+            "device_bound": sessions.device_bound,
+            "unbound": sessions.unbound,
+        },
         "expired_waiting_for_purge": sessions.expired,
         "events_24h": event_counts(since=now - timedelta(hours=24), until=now),
         "generated_at": now.astimezone(UTC).isoformat(timespec="seconds"),

@@ -133,9 +133,17 @@ def record_lockout(*, request, username: str) -> None:
     )
 
 
+# How each hijack reason reads in an alert ("Session of alice presented ...").
+HIJACK_PHRASES = {
+    "browser": "by another browser",
+    "address": "from another address",
+    "device binding": "without its device-bound cookie (DBSC)",
+}
+
+
 @never_breaks
 def record_hijack(*, request, row, reason: str) -> None:
-    """Record a signed-in session presented by another browser or address (it has been ended)."""
+    """Record a signed-in session presented by another browser or address, or without its DBSC proof (now ended)."""
     audit.record(
         "session_hijack_suspected",
         request=request,
@@ -148,8 +156,8 @@ def record_hijack(*, request, row, reason: str) -> None:
     alert(
         "hijack",
         str(row.user_id),
-        f"Session of {row.user} presented by another {reason}",
-        f"A signed-in session of {row.user} was presented by another {reason} "
+        f"Session of {row.user} presented {HIJACK_PHRASES[reason]}",
+        f"A signed-in session of {row.user} was presented {HIJACK_PHRASES[reason]} "
         f"({client_ip(request)}); it has been ended.",
         request=request,
     )

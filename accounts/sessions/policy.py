@@ -26,6 +26,7 @@ CART_SESSION_KEY = "cart_id"
 # Why a session ended; the sign-in page turns these into a sentence.
 IDLE, ABSOLUTE, HIJACK = "idle", "absolute", "hijack"
 ROTATED = "rotated"  # an old key presented after its grace
+UNPROVEN = "device"  # a device-bound session without its DBSC proof
 
 
 @dataclass(frozen=True)

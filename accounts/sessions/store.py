@@ -56,6 +56,8 @@ class SessionStore(DBStore):
         self.public_id = None  # drawn when the row is first written: browsing costs nothing
         self.created_at = None
         self.last_activity = None
+        self.device_key = None  # the DBSC public key, once the browser registered one
+        self.device_bound_at = None
         self.row = None
 
     # -- loading --------------------------------------------------------------
@@ -90,6 +92,8 @@ class SessionStore(DBStore):
         self.public_id = row.public_id
         self.created_at = row.created_at
         self.last_activity = row.last_activity
+        self.device_key = row.device_key
+        self.device_bound_at = row.device_bound_at
         self.ip = self.ip or row.ip
         self.user_agent = self.user_agent or row.user_agent
         return row
@@ -115,6 +119,8 @@ class SessionStore(DBStore):
         obj.guest_cart_id = data.get(session_policy.CART_SESSION_KEY)
         obj.created_at = self.created_at
         obj.last_activity = self.last_activity
+        obj.device_key = self.device_key
+        obj.device_bound_at = self.device_bound_at
         obj.expire_date = session_policy.expiry(data, self.last_activity)
         self.row = obj
         return obj
@@ -128,6 +134,12 @@ class SessionStore(DBStore):
     def record_activity(self):
         """Count this request as the user's activity: the idle timer restarts when saved."""
         self.last_activity = timezone.now()
+        self.modified = True
+
+    def bind_device(self, public_jwk: dict) -> None:
+        """Bind the session to the browser's DBSC key: from now on it needs the bound cookie."""
+        self.device_key = public_jwk
+        self.device_bound_at = timezone.now()
         self.modified = True
 
     # -- key changes ----------------------------------------------------------

@@ -15,6 +15,7 @@ from accounts.devices import describe
 from accounts.flows.reauth import reauth_required
 from accounts.flows.sessions import sessions_end_others, sessions_extend, sessions_revoke
 from accounts.models import AuditEvent
+from accounts.sessions import dbsc
 from accounts.sessions import policy as session_policy
 from accounts.sessions.middleware import not_activity
 from accounts.sessions.state import session_state
@@ -129,5 +130,8 @@ def session_inspector(request):
             "keys": [(key, SESSION_KEY_MEANINGS.get(key, "")) for key in sorted(data)],
             "events": AuditEvent.objects.filter(session_public_id=row.public_id)[:10],
             "device": describe(row.user_agent),
+            "dbsc_thumbprint": dbsc.thumbprint(row.device_key) if row.device_bound else None,
+            "dbsc_age": session_policy.duration_text(settings.DBSC_BOUND_COOKIE_AGE),
+            "dbsc_cookie": settings.DBSC_COOKIE_NAME,
         }
     return render(request, "accounts/inspector.html", context)

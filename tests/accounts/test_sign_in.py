@@ -53,7 +53,7 @@ class TestSignIn:
     def test_header_shows_the_signed_in_state(self, client, user):
         assert 'data-testid="auth-state">Guest' in client.get("/").content.decode()
         sign_in(client, user.username)
-        assert "Signed in as <strong>alice</strong>" in client.get("/").content.decode()
+        assert '<span class="wide-only">Signed in as </span><strong>alice</strong>' in client.get("/").content.decode()
 
     def test_without_remember_me_the_cookie_is_a_browser_session_cookie(self, client, user):
         cookie = sign_in(client, user.username).cookies[SESSION_COOKIE]
