@@ -59,13 +59,13 @@ def reauth_required(view):
     return guarded
 
 
-def reauthenticate(*, request, device=None) -> None:
+def reauthenticate(*, request, device=None, method: str = session_policy.PASSWORD) -> None:
     """Mark the user as just authenticated for critical actions, on a new session key (V7.2.4)."""
     request.session.cycle_key()
     session_policy.mark_reauthenticated(request.session)
     if device is not None:
         otp_login(request, device)
-    audit.record("authn_reauthenticated", request=request, mfa=device is not None)
+    audit.record("authn_reauthenticated", request=request, mfa=device is not None, method=method)
 
 
 def resume_for(request, path: str) -> tuple[list, str] | None:

@@ -33,6 +33,7 @@ EVENTS = {
     "authn_password_change": "INFO",
     "authn_reauthenticated": "INFO",
     "authn_mfa_change": "INFO",
+    "authn_mfa_change_fail": "WARNING",
     "authn_email_change": "INFO",
     "authn_email_link_sent": "INFO",
     "authn_email_confirmed": "INFO",
