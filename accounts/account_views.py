@@ -11,6 +11,7 @@ from django.utils.decorators import method_decorator
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.flows import account as account_flow
+from accounts.flows import email as email_flow
 from accounts.flows import mfa, passkeys
 from accounts.flows.reauth import reauth_required
 from accounts.forms import DeleteAccountForm, EmailChangeForm, OTPForm, PasskeyNameForm, PasswordChangeForm
@@ -21,6 +22,9 @@ MSG_MFA_LOST = (
     "Without MFA, anyone who learns your password can sign in as you: the code from your "
     "phone is no longer asked for, and your recovery codes stop working."
 )
+MSG_CHANGE_MAILED = (
+    "We mailed a link to {email}. Your address changes when you open it; until then the current one stays."
+)
 MSG_ENROL_CODE = "That code is not valid. Check the time on your phone and try the current code."
 
 
@@ -28,6 +32,8 @@ def _account_page(request, *, email_form=None, delete_form=None, status=200):
     context = {
         "email_form": email_form or EmailChangeForm(initial={"email": request.user.email}),
         "delete_form": delete_form or DeleteAccountForm(user=request.user),
+        "email_confirmed": email_flow.email_confirmed(request.user),
+        "email_pending": email_flow.email_state(request.user).pending,
         "mfa_enabled": mfa.totp_enabled(request.user),
         "passkeys": passkeys.passkeys_of(request.user).count(),
         "devices": request.user.sessions.live().count(),
@@ -48,8 +54,8 @@ def email_change(request):
     form = EmailChangeForm(request.POST)
     if not form.is_valid():
         return _account_page(request, email_form=form, status=400)
-    account_flow.account_change_email(request=request, email=form.cleaned_data["email"])
-    messages.success(request, "Email address changed.")
+    email_flow.email_change_request(request=request, email=form.cleaned_data["email"])
+    messages.success(request, MSG_CHANGE_MAILED.format(email=form.cleaned_data["email"]))
     return redirect("accounts:account")
 
 

@@ -14,6 +14,10 @@ urlpatterns = [
     path("reauth/", views.ReauthView.as_view(), name="reauth"),
     path("reauth/resume/", views.reauth_resume, name="reauth_resume"),
     path("email/", account_views.email_change, name="email_change"),
+    path("email/resend/", recovery_views.email_link_resend, name="email_resend"),
+    path("email/cancel/", recovery_views.email_change_cancel, name="email_cancel"),
+    # Token route, like the reset link: accounts.monitoring.redact keeps the token out of logs.
+    path("email/verify/<str:token>/", recovery_views.email_verify, name="email_verify"),
     path("delete/", account_views.account_delete_view, name="delete"),
     path("mfa/", account_views.mfa_settings, name="mfa"),
     path("mfa/disable/", account_views.mfa_disable, name="mfa_disable"),
