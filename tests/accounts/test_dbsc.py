@@ -145,7 +145,10 @@ def test_registration_answers_the_session_instructions_and_sets_the_bound_cookie
     row = row_of(client)
     assert instructions["session_identifier"] == row.public_id
     assert instructions["refresh_url"] == REFRESH_URL
-    assert instructions["scope"]["include_site"] is False
+    assert instructions["scope"] == {
+        "include_site": False,
+        "scope_specification": [{"type": "exclude", "path": "/static"}],
+    }
     assert instructions["credentials"] == [
         {"type": "cookie", "name": COOKIE, "attributes": "Path=/; HttpOnly; SameSite=Strict"}
     ]
@@ -418,6 +421,19 @@ def test_a_rotated_session_stays_bound_to_the_same_key(bound, client, clock, set
     clock.shift(AGE)
     assert bound.refresh().status_code == 200  # the same key still proves the rotated session
     assert client.get("/accounts/").status_code == 200
+
+
+def test_the_cached_engine_keeps_the_binding_through_rotation(client, user, clock, settings):
+    settings.SESSION_ENGINE = "accounts.sessions.cached_store"
+    dbsc_browser = DBSCBrowser(client)
+    assert dbsc_browser.register(dbsc_browser.sign_in(user)).status_code == 200
+    clock.shift(AGE + 1)
+    assert dbsc_browser.refresh().status_code == 200
+    clock.shift(settings.SESSION_ROTATE_INTERVAL - AGE)
+    assert client.get("/accounts/").status_code == 200  # rotated, read back from the cache
+    assert row_of(client).device_key is not None
+    clock.shift(AGE)
+    assert client.get("/accounts/").status_code == 302  # still enforced: the bound cookie expired
 
 
 def test_re_authentication_keeps_the_binding(bound, client):
