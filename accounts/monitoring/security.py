@@ -11,7 +11,7 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
-from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY
+from django.contrib.auth import HASH_SESSION_KEY
 from django.core.cache import cache
 from django.core.mail import mail_admins, send_mail
 from django.db import DatabaseError, transaction
@@ -198,11 +198,9 @@ def keep_user_sessions(*, user, keep_public_id: str) -> None:
 
     Django ties each session to a hash of the password; give them the new one.
     """
-    for session_key in user.sessions.exclude(public_id=keep_public_id).values_list("session_key", flat=True):
-        store = engine_store()(session_key)
-        if store.get(SESSION_KEY):
-            store[HASH_SESSION_KEY] = user.get_session_auth_hash()
-            store.save()
+    # Grace rows of rotated keys hold no data: their successors are rewritten.
+    for row in user.sessions.exclude(public_id=keep_public_id).filter(successor_key__isnull=True):
+        engine_store().rewrite(row, **{HASH_SESSION_KEY: user.get_session_auth_hash()})
 
 
 def mfa_changed(*, request, device, enabled: bool) -> None:
