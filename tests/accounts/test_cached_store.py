@@ -108,7 +108,10 @@ class TestAsyncTwins:
 
 
 def test_the_session_cache_alias_is_honoured(settings, client, user):
-    settings.CACHES = {**settings.CACHES, "sessions": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    settings.CACHES = {
+        **settings.CACHES,
+        "sessions": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "sessions"},
+    }
     settings.SESSION_CACHE_ALIAS = "sessions"
     sign_in(client)
     client.get("/")
