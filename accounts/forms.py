@@ -4,9 +4,8 @@ from django import forms
 from django.contrib.auth import authenticate
 from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
 from django.contrib.auth.forms import PasswordChangeForm as DjangoPasswordChangeForm
-from django.contrib.auth.signals import user_login_failed
 
-from accounts.mfa import Throttled, mfa_enabled, mfa_verify
+from accounts.flows.mfa import CodeRejected, mfa_check_code, mfa_enabled
 
 MSG_REAUTH_FAILED = "That did not match. Check your password (and code) and try again."
 
@@ -63,12 +62,9 @@ class ReauthForm(forms.Form):
             raise forms.ValidationError(MSG_REAUTH_FAILED)
         if self.mfa:
             try:
-                self.device = mfa_verify(user=user, token=self.cleaned_data.get("otp_token"))
-            except Throttled as wait:
-                raise forms.ValidationError(f"Too many wrong codes: wait {wait.seconds} seconds and try again.")
-            if self.device is None:
-                user_login_failed.send(__name__, credentials={"username": user.get_username()}, request=self.request)
-                raise forms.ValidationError(MSG_REAUTH_FAILED)
+                self.device = mfa_check_code(request=self.request, user=user, token=self.cleaned_data.get("otp_token"))
+            except CodeRejected as rejected:
+                raise forms.ValidationError(str(rejected))
         return self.cleaned_data
 
 

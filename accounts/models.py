@@ -24,11 +24,27 @@ def new_public_id() -> str:
     return secrets.token_urlsafe(16)
 
 
+def live_condition(now=None) -> models.Q:
+    """Sessions the server still accepts at `now`.
+
+    A rotated key's row is not a session of its own: during its grace it only
+    points to the successor, and afterwards it is expired like any other row.
+    """
+    return models.Q(expire_date__gt=now or timezone.now(), successor_key__isnull=True)
+
+
+class SessionQuerySet(models.QuerySet):
+    def live(self):
+        return self.filter(live_condition())
+
+
 class Session(AbstractBaseSession):
     """A session row, stored under a hash of its key; `public_id` is what pages and logs show."""
 
     # hash_key() of the cookie's key (64 hex digits); the key itself is only in the cookie.
     session_key = models.CharField("session key hash", max_length=64, primary_key=True)
+
+    objects = SessionQuerySet.as_manager()
 
     # Not unique: a rotated session keeps its public id, and for a short grace
     # the previous key's row exists beside the new one.
@@ -54,6 +70,11 @@ class Session(AbstractBaseSession):
     # The successor's key sealed with the old key (accounts.sessions.store.seal):
     # only a client that holds the old key can learn the new one, during the grace.
     successor_seal = models.CharField(max_length=64, blank=True, editable=False)
+    # Device Bound Session Credentials (accounts.sessions.dbsc): the public JWK
+    # the browser registered for this session, and when. Nothing else about the
+    # device is kept; a rotated key's row carries it on like the public id.
+    device_key = models.JSONField(null=True, blank=True, editable=False)
+    device_bound_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     @classmethod
     def get_session_store_class(cls):
@@ -65,8 +86,28 @@ class Session(AbstractBaseSession):
     def is_guest(self) -> bool:
         return self.user_id is None
 
+    @property
+    def device_bound(self) -> bool:
+        return self.device_key is not None
+
     def __str__(self):
         return f"{self.user or 'guest'} session {self.public_id}"
+
+
+class BindingChallenge(models.Model):
+    """A challenge the server issued for a DBSC proof: for one session and purpose, single-use, short-lived."""
+
+    class Purpose(models.TextChoices):
+        REGISTRATION = "registration"
+        REFRESH = "refresh"
+
+    value = models.CharField(max_length=64, unique=True)
+    session_public_id = models.CharField(max_length=32)
+    purpose = models.CharField(max_length=12, choices=Purpose.choices)
+    expires_at = models.DateTimeField(db_index=True)
+
+    def __str__(self):
+        return f"{self.purpose} challenge for session {self.session_public_id}"
 
 
 class AuditEvent(models.Model):

@@ -14,6 +14,9 @@ from pythonjsonlogger.json import JsonFormatter
 from tests.factories import PASSWORD, ProductFactory, UserFactory
 from tests.servers import start_gunicorn
 
+# The session cookie's name with HTTPS=false, as the tests run (the contract's `sessionid`).
+SESSION_COOKIE = "sessionid"
+
 
 def pytest_collection_modifyitems(config, items):
     # Some behaviour (row locks under real concurrency) only exists on PostgreSQL;
@@ -41,19 +44,19 @@ def product(db):
     return ProductFactory(name="Basalt Mug", slug="basalt-mug", price="12.50", stock=50)
 
 
-@pytest.fixture
-def sign_in(client, password):
-    """Sign in through the real form (axes and the cart merge run), return the response."""
+def sign_in(client, username="alice", password=PASSWORD, *, remember=False, next_url=None, **headers):
+    """Sign in through the real form (axes, the audit trail and the cart merge run); return the response."""
+    data = {"username": username, "password": password}
+    if remember:
+        data["remember_me"] = "on"
+    if next_url:
+        data["next"] = next_url
+    return client.post("/accounts/login/", data, **headers)
 
-    def _sign_in(user, *, remember=False, next_url=None, **extra):
-        data = {"username": user.username, "password": password}
-        if remember:
-            data["remember_me"] = "on"
-        if next_url:
-            data["next"] = next_url
-        return client.post("/accounts/login/", data, **extra)
 
-    return _sign_in
+def is_signed_in(client) -> bool:
+    """Whether the header of a page says the client is signed in."""
+    return "Signed in as" in client.get("/cart/").content.decode()
 
 
 @pytest.fixture(autouse=True)
@@ -107,5 +110,5 @@ def clock(time_machine):
 @pytest.fixture
 def signed_in(client, user, clock):
     """The test client, signed in as alice through the real form (a stopped clock)."""
-    client.post("/accounts/login/", {"username": user.username, "password": PASSWORD})
+    sign_in(client, user.username)
     return client

@@ -7,7 +7,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from accounts.models import Session, hash_key
-from cart.models import Cart, CartItem, Order, OrderLine, Product
+from cart.models import Cart, CartItem, Category, Order, OrderLine, Product
 
 PASSWORD = "correct-horse-battery-9"
 
@@ -26,6 +26,15 @@ class UserFactory(factory.django.DjangoModelFactory):
         user.set_password(extracted or PASSWORD)
         if create:
             user.save(update_fields=["password"])
+
+
+class CategoryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Category
+        django_get_or_create = ["slug"]
+
+    name = factory.Sequence(lambda n: f"Category {n}")
+    slug = factory.Sequence(lambda n: f"category-{n}")
 
 
 class ProductFactory(factory.django.DjangoModelFactory):

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY
 from django.template.defaultfilters import pluralize
+from django.utils import timezone
 
 # Keys the lifecycle keeps in the session data (seconds since the epoch).
 AUTH_AT = "_auth_at"  # sign-in: the absolute limit counts from here
@@ -21,10 +22,14 @@ RESUME = "_resume"  # a critical POST held while the user re-authenticates
 # Django's set_expiry(): seconds of inactivity (0: at browser close, the
 # cookie's business) or an ISO moment. It may shorten a session, never lengthen it.
 REQUESTED_EXPIRY = "_session_expiry"
+# The guest cart's id, never the cart itself (concurrent requests would
+# overwrite each other's session); the engine copies it to its row for the purge.
+CART_SESSION_KEY = "cart_id"
 
 # Why a session ended; the sign-in page turns these into a sentence.
 IDLE, ABSOLUTE, HIJACK = "idle", "absolute", "hijack"
 ROTATED = "rotated"  # an old key presented after its grace
+UNPROVEN = "device"  # a device-bound session without its DBSC proof
 
 
 @dataclass(frozen=True)
@@ -90,6 +95,29 @@ def expiry(data, last_activity: datetime) -> datetime:
 def end_reason(data, now: datetime) -> str:
     absolute = absolute_deadline(data)
     return ABSOLUTE if absolute and now >= absolute else IDLE
+
+
+# -- the keys above, written only here --------------------------------------
+
+
+def mark_signed_in(session) -> None:
+    """Whatever signed the user in (shop, admin), the absolute limit counts from now."""
+    session[AUTH_AT] = timezone.now().timestamp()
+
+
+def mark_remember(session, remember: bool) -> None:
+    """Choose the limits for "remember me"; the cookie then only decides whether the browser keeps it."""
+    session[REMEMBER] = remember
+    session.set_expiry(settings.SESSION_REMEMBER_IDLE if remember else 0)
+
+
+def mark_reauthenticated(session) -> None:
+    session[REAUTH_AT] = timezone.now().timestamp()
+
+
+def mark_rotated(session) -> None:
+    """Every new key (rotation, sign-in, password change) restarts the rotation timer."""
+    session[ROTATED_AT] = timezone.now().timestamp()
 
 
 def rotation_due(data, now: datetime) -> bool:

@@ -34,7 +34,6 @@ from django.utils import timezone
 
 from accounts.models import Session, hash_key, new_public_id
 from accounts.sessions import policy as session_policy
-from cart.services import CART_SESSION_KEY
 
 USER_AGENT_MAX_LENGTH = Session._meta.get_field("user_agent").max_length
 SEAL_CONTEXT = b"shopdemo.session.successor"
@@ -95,6 +94,8 @@ class SessionStore(DBStore):
         self.public_id = None  # drawn when the row is first written: browsing costs nothing
         self.created_at = None
         self.last_activity = None
+        self.device_key = None  # the DBSC public key, once the browser registered one
+        self.device_bound_at = None
         self.row = None
 
     # -- loading --------------------------------------------------------------
@@ -132,6 +133,8 @@ class SessionStore(DBStore):
         self.public_id = row.public_id
         self.created_at = row.created_at
         self.last_activity = row.last_activity
+        self.device_key = row.device_key
+        self.device_bound_at = row.device_bound_at
         self.ip = self.ip or row.ip
         self.user_agent = self.user_agent or row.user_agent
         return row
@@ -154,9 +157,11 @@ class SessionStore(DBStore):
         obj.ip = self.ip
         obj.user_agent = self.user_agent
         obj.remember = bool(data.get(session_policy.REMEMBER))
-        obj.guest_cart_id = data.get(CART_SESSION_KEY)
+        obj.guest_cart_id = data.get(session_policy.CART_SESSION_KEY)
         obj.created_at = self.created_at
         obj.last_activity = self.last_activity
+        obj.device_key = self.device_key
+        obj.device_bound_at = self.device_bound_at
         obj.expire_date = session_policy.expiry(data, self.last_activity)
         self.row = obj
         return obj
@@ -180,13 +185,19 @@ class SessionStore(DBStore):
         self.last_activity = timezone.now()
         self.modified = True
 
+    def bind_device(self, public_jwk: dict) -> None:
+        """Bind the session to the browser's DBSC key: from now on it needs the bound cookie."""
+        self.device_key = public_jwk
+        self.device_bound_at = timezone.now()
+        self.modified = True
+
     # -- key changes ----------------------------------------------------------
 
     def rotate(self, *, grace: int):
         """Give the session a new key; the old one keeps working for `grace` seconds only."""
         old_key = self.session_key
         now = timezone.now()
-        self[session_policy.ROTATED_AT] = now.timestamp()
+        session_policy.mark_rotated(self)
         self.create()
         claimed = self.model.objects.filter(session_key=hash_key(old_key), successor_key__isnull=True).update(
             successor_key=hash_key(self.session_key),
@@ -203,8 +214,7 @@ class SessionStore(DBStore):
             )
 
     def cycle_key(self):
-        # Every new key (sign-in, password change) restarts the rotation timer.
-        self[session_policy.ROTATED_AT] = timezone.now().timestamp()
+        session_policy.mark_rotated(self)
         super().cycle_key()
 
     @classmethod

@@ -11,21 +11,16 @@ from django.utils import timezone
 
 from accounts.models import Session, hash_key
 from accounts.sessions.cached_store import SessionStore
-from tests.factories import PASSWORD
+from tests.conftest import SESSION_COOKIE, sign_in
 
 pytestmark = pytest.mark.django_db
 
-COOKIE = "sessionid"
 SIGNED_IN = "Signed in as"
 
 
 @pytest.fixture(autouse=True)
 def cached_engine(settings):
     settings.SESSION_ENGINE = "accounts.sessions.cached_store"
-
-
-def sign_in(client):
-    client.post("/accounts/login/", {"username": "alice", "password": PASSWORD})
 
 
 def session_selects(queries):
@@ -39,7 +34,7 @@ def test_signed_in_pages_read_the_session_from_the_cache(client, user):
         page = client.get("/").content.decode()
     assert SIGNED_IN in page
     assert session_selects(queries.captured_queries) == []
-    assert cache.get("shopdemo.session." + hash_key(client.cookies[COOKIE].value))["user_id"] == user.pk
+    assert cache.get("shopdemo.session." + hash_key(client.cookies[SESSION_COOKIE].value))["user_id"] == user.pk
 
 
 def test_a_cache_miss_falls_back_to_the_table(client, user):
@@ -53,29 +48,29 @@ def test_revoked_session_is_forgotten_by_the_cache(client, user):
     sign_in(other)
     other.get("/")  # now cached
     sign_in(client)
-    other_id = Session.objects.get(session_key=hash_key(other.cookies[COOKIE].value)).public_id
+    other_id = Session.objects.get(session_key=hash_key(other.cookies[SESSION_COOKIE].value)).public_id
     client.post(f"/accounts/sessions/{other_id}/revoke/")
     assert SIGNED_IN not in other.get("/").content.decode()
 
 
 def test_sign_out_is_not_undone_by_the_cache(client, user):
     sign_in(client)
-    key = client.cookies[COOKIE].value
+    key = client.cookies[SESSION_COOKIE].value
     client.post("/accounts/logout/")
     replay = Client()
-    replay.cookies[COOKIE] = key
+    replay.cookies[SESSION_COOKIE] = key
     assert SIGNED_IN not in replay.get("/").content.decode()
 
 
 def test_idle_timeout_and_rotation_hold_with_the_cache(client, user, time_machine):
     time_machine.move_to(timezone.now(), tick=False)
     sign_in(client)
-    old_key = client.cookies[COOKIE].value
+    old_key = client.cookies[SESSION_COOKIE].value
     time_machine.shift(15 * 60)
     client.get("/")
-    assert client.cookies[COOKIE].value != old_key
+    assert client.cookies[SESSION_COOKIE].value != old_key
     stale = Client()
-    stale.cookies[COOKIE] = old_key
+    stale.cookies[SESSION_COOKIE] = old_key
     time_machine.shift(31)
     assert SIGNED_IN not in stale.get("/").content.decode()
     time_machine.shift(31 * 60 + 1)
@@ -89,7 +84,7 @@ class TestAsyncTwins:
     def cached_signed_in(self, client, user):
         sign_in(client)
         assert SIGNED_IN in client.get("/").content.decode()  # the row is now cached
-        return client.cookies[COOKIE].value
+        return client.cookies[SESSION_COOKIE].value
 
     @pytest.mark.parametrize("method", ["adelete", "aflush", "acycle_key"])
     def test_the_old_key_stops_working_after_an_async_key_change(self, cached_signed_in, method):
@@ -97,7 +92,7 @@ class TestAsyncTwins:
         async_to_sync(store.aload)()
         async_to_sync(getattr(store, method))()
         replay = Client()
-        replay.cookies[COOKIE] = cached_signed_in
+        replay.cookies[SESSION_COOKIE] = cached_signed_in
         assert SIGNED_IN not in replay.get("/").content.decode()
 
     def test_asave_is_seen_by_the_next_load(self, cached_signed_in):
@@ -115,7 +110,7 @@ def test_the_session_cache_alias_is_honoured(settings, client, user):
     settings.SESSION_CACHE_ALIAS = "sessions"
     sign_in(client)
     client.get("/")
-    key = "shopdemo.session." + hash_key(client.cookies[COOKIE].value)
+    key = "shopdemo.session." + hash_key(client.cookies[SESSION_COOKIE].value)
     assert caches["sessions"].get(key) is not None
     assert cache.get(key) is None
 
@@ -136,8 +131,8 @@ def test_a_failing_default_cache_costs_speed_not_availability(settings, client, 
     settings.CACHES = {"default": {"BACKEND": f"{__name__}.BrokenCache"}}
     sign_in(client)
     assert SIGNED_IN in client.get("/").content.decode()
-    key = client.cookies[COOKIE].value
+    key = client.cookies[SESSION_COOKIE].value
     client.post("/accounts/logout/")
     replay = Client()
-    replay.cookies[COOKIE] = key
+    replay.cookies[SESSION_COOKIE] = key
     assert SIGNED_IN not in replay.get("/").content.decode()

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from accounts.models import Session, hash_key
 from accounts.sessions.store import SessionStore
+from tests.conftest import SESSION_COOKIE
 from tests.factories import CartItemFactory, SessionFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -99,6 +100,6 @@ def test_query_parameter_is_not_a_session_key(client):
     live.save()
     response = client.get(f"/cart/summary/?sessionid={live.session_key}")
     assert response.json()["count"] == 0
-    assert "sessionid" not in response.cookies
-    client.cookies["sessionid"] = live.session_key
+    assert SESSION_COOKIE not in response.cookies
+    client.cookies[SESSION_COOKIE] = live.session_key
     assert client.get("/cart/summary/").json()["count"] == 3  # the same key as a cookie works

@@ -25,11 +25,11 @@ import pyotp
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.conftest import SESSION_COOKIE
 from tests.factories import PASSWORD, ProductFactory, UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-SESSION_COOKIE = "sessionid"
 OTP_PATH = "/accounts/login/otp/"
 REAUTH_PATH = "/accounts/reauth/"
 # django-otp's throttle after one wrong code is 1 s (factor 1 × 2**0); a little slack.

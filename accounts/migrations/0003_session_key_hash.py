@@ -33,7 +33,7 @@ def hash_keys(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("accounts", "0001_initial")]
+    dependencies = [("accounts", "0002_device_bound_sessions")]
 
     operations = [
         migrations.AlterField(
