@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db
 
 COOKIE = "sessionid"
 SIGNED_IN = "Signed in as"
-BEFORE, AFTER = ("accounts", "0002_device_bound_sessions"), ("accounts", "0003_session_key_hash")
+BEFORE, AFTER = ("accounts", "0003_email_state"), ("accounts", "0004_session_key_hash")
 
 
 def sha256(key: str) -> str:

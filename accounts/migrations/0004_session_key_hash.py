@@ -33,7 +33,7 @@ def hash_keys(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("accounts", "0002_device_bound_sessions")]
+    dependencies = [("accounts", "0003_email_state")]
 
     operations = [
         migrations.AlterField(
