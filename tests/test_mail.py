@@ -1,6 +1,7 @@
 """shopdemo/mail.py: every mail to a user is text plus HTML; work held until the response has gone."""
 
 import logging
+import threading
 
 import pytest
 
@@ -31,6 +32,18 @@ def test_outside_a_request_held_work_runs_at_once(mailoutbox):
     ran = []
     mail.after_response(lambda: ran.append(True))
     assert ran == [True]
+
+
+def test_held_work_runs_in_the_background_thread_once_the_response_is_done(monkeypatch):
+    """Not in the request's thread: under gthread the next request on a kept-alive connection would wait for it."""
+    monkeypatch.undo()  # the real hand-off, not the suite's in-thread one
+    done, threads = threading.Event(), []
+    mail.after_response_open()
+    mail.after_response(lambda: (threads.append(threading.current_thread()), done.set()))
+    assert not done.is_set()
+    mail.after_response_run()
+    assert done.wait(timeout=10)
+    assert threads[0] is not threading.current_thread() and threads[0].name.startswith("after-response")
 
 
 def test_held_work_that_fails_is_logged_and_the_rest_still_runs(caplog):
