@@ -223,9 +223,7 @@ def passkey_sign_in(*, request, data: dict, remember: bool) -> MergeReport:
     """Sign in the owner of a discoverable passkey, no username typed: a sign-in like any other."""
     device = passkey_verify(request=request, purpose=SIGN_IN, data=data)
     user = device.user
-    # A lockout of this account from this address holds for every way of signing in.
-    if not AxesProxyHandler.is_allowed(request, {"username": user.get_username()}):
-        raise Refused("locked", 429)
+    _not_locked_out(request, user)
     user.backend = PASSKEY_BACKEND
     report = sign_in.sign_in(request=request, user=user, remember=remember, method=session_policy.PASSKEY)
     # A passkey that verified its user is both factors: the session is verified as after a code.
@@ -233,8 +231,16 @@ def passkey_sign_in(*, request, data: dict, remember: bool) -> MergeReport:
     return report
 
 
+def _not_locked_out(request, user) -> None:
+    # A lockout of this account from this address (wrong passwords or codes)
+    # holds for every way of signing in.
+    if not AxesProxyHandler.is_allowed(request, {"username": user.get_username()}):
+        raise Refused("locked", 429)
+
+
 def passkey_second_step(*, request, pending: sign_in.PendingMFA, data: dict) -> MergeReport:
     """Complete a sign-in whose password was right with one of that account's passkeys."""
+    _not_locked_out(request, pending.user)
     device = passkey_verify(request=request, purpose=SECOND_STEP, data=data, user=pending.user)
     return sign_in.sign_in_second_factor(request=request, pending=pending, device=device)
 

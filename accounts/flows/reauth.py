@@ -29,6 +29,7 @@ RESUME_LABELS = {
     "mfa": "Turn on two-factor authentication",
     "mfa_disable": "Turn off two-factor authentication",
     "mfa_recovery_codes": "Make new recovery codes",
+    "passkey_remove": "Remove the passkey",
     "session_revoke": "Sign out that device",
     "session_revoke_others": "Sign out all other devices",
     "delete": "Delete the account",

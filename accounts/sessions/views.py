@@ -90,6 +90,8 @@ SESSION_KEY_MEANINGS = {
     session_policy.REMEMBER: 'whether you ticked "remember me", which chooses the longer limits',
     session_policy.ROTATED_AT: "when the session key last changed; the next rotation counts from here",
     session_policy.AUTH_METHOD: "how you signed in: password, password and a code or passkey, or a passkey alone",
+    "_passkey_authenticate": "the challenge of a passkey sign-in in progress; it works once, then is deleted",
+    "_passkey_register": "the challenge of adding a passkey in progress; it works once, then is deleted",
     "otp_device_id": "which second factor (authenticator app, recovery code or passkey) confirmed this sign-in",
     "_session_expiry": "how long the browser keeps the cookie (0: until it closes); the server's limits are separate",
 }

@@ -20,6 +20,7 @@ from accounts.models import AuditEvent, Session
 from accounts.sessions import policy as session_policy
 from accounts.sessions.store import engine_store
 from cart.models import CartItem
+from tests.accounts.test_mfa import enrol
 from tests.authenticator import ORIGIN, SoftAuthenticator, b64url
 from tests.conftest import SESSION_COOKIE, is_signed_in, sign_in
 from tests.factories import UserFactory
@@ -380,6 +381,28 @@ class TestSecondStep:
         assert response.status_code == 403 and response.json()["code"] == "wrong_account"
         assert not is_signed_in(client)
         assert AuditEvent.objects.filter(event="authn_login_fail", username="alice").exists()
+
+    def test_with_an_app_too_the_passkey_comes_first_and_a_code_is_the_alternative(self, client, user, enrolled):
+        sign_in(client, user.username)
+        options = post_json(client, "/accounts/passkeys/second-step/begin/").json()
+        post_json(client, "/accounts/passkeys/second-step/complete/", enrolled.get(options))
+        _secret, codes = enrol(client)
+        client.post("/accounts/logout/")
+
+        page = client.get(sign_in(client, user.username)["Location"]).content.decode()
+        assert page.index("Use a passkey") < page.index('name="otp_token"')
+        client.post("/accounts/login/otp/", {"otp_token": codes[0]})
+        assert is_signed_in(client)
+        assert client.session[session_policy.AUTH_METHOD] == "password+recovery_code"
+
+    def test_a_lockout_from_wrong_codes_holds_for_the_passkey_too(self, client, user, enrolled, settings):
+        sign_in(client, user.username)
+        options = post_json(client, "/accounts/passkeys/second-step/begin/").json()
+        for _ in range(settings.AXES_FAILURE_LIMIT):
+            client.post("/accounts/login/otp/", {"otp_token": "000000"})
+        response = post_json(client, "/accounts/passkeys/second-step/complete/", enrolled.get(options))
+        assert response.status_code == 429 and response.json()["code"] == "locked"
+        assert not is_signed_in(client)
 
     def test_no_second_step_without_a_correct_password(self, client, enrolled):
         response = post_json(client, "/accounts/passkeys/second-step/begin/")
