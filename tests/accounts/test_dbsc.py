@@ -15,7 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from jwt.algorithms import get_default_algorithms
 
-from accounts.models import AuditEvent, BindingChallenge, Session
+from accounts.models import AuditEvent, BindingChallenge, Session, hash_key
 from accounts.sessions import dbsc
 from tests.conftest import sign_in
 from tests.factories import PASSWORD, UserFactory
@@ -109,7 +109,7 @@ def thief_with(cookies) -> Client:
 
 def row_of(client) -> Session | None:
     key = client.cookies.get("sessionid")
-    return Session.objects.filter(session_key=key.value).first() if key else None
+    return Session.objects.filter(session_key=hash_key(key.value)).first() if key else None
 
 
 # -- registration ----------------------------------------------------------------
@@ -506,7 +506,7 @@ def test_the_admin_session_list_says_which_sessions_are_bound_and_filters_on_it(
     only_bound = staff.get("/admin/accounts/session/?bound=yes").content.decode()
     assert bound.session_id in only_bound and only_bound.count('class="field-device_bound"') == 1
     row = Session.objects.get(public_id=bound.session_id)
-    detail = staff.get(f"/admin/accounts/session/{row.pk}/change/").content.decode()
+    detail = staff.get(f"/admin/accounts/session/{row.public_id}/change/").content.decode()
     assert dbsc.thumbprint(row.device_key) in detail
 
 
