@@ -68,8 +68,8 @@ run: $(RUNTIME_STAMP)
 # --- tests ---------------------------------------------------------------------
 
 lint: $(DEV_STAMP)
-	$(VENV)/bin/ruff check accounts cart shopdemo tests bench manage.py
-	$(VENV)/bin/ruff format --check accounts cart shopdemo tests bench manage.py
+	$(VENV)/bin/ruff check accounts cart shopdemo tests bench manage.py gunicorn.conf.py
+	$(VENV)/bin/ruff format --check accounts cart shopdemo tests bench manage.py gunicorn.conf.py
 
 test: $(DEV_STAMP) lint
 	bash scripts/ensure-chromium.sh

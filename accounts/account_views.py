@@ -3,38 +3,40 @@
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import pluralize
 from django.urls import reverse_lazy
-from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts import mfa
-from accounts.forms import (
-    DeleteAccountForm,
-    EmailChangeForm,
-    OTPForm,
-    PasswordChangeForm,
-)
-from accounts.monitoring import audit, security
-from accounts.reauth import reauth_required
-from accounts.services import account_delete
+from accounts.flows import account as account_flow
+from accounts.flows import email as email_flow
+from accounts.flows import mfa, passkeys
+from accounts.flows.reauth import reauth_required
+from accounts.forms import DeleteAccountForm, EmailChangeForm, OTPForm, PasskeyNameForm, PasswordChangeForm
+from accounts.passkey_views import script_config
 from accounts.views import CLEAR_SITE_DATA
 
 MSG_MFA_LOST = (
     "Without MFA, anyone who learns your password can sign in as you: the code from your "
     "phone is no longer asked for, and your recovery codes stop working."
 )
+MSG_CHANGE_MAILED = (
+    "We mailed a link to {email}. Your address changes when you open it; until then the current one stays."
+)
+MSG_ENROL_CODE = "That code is not valid. Check the time on your phone and try the current code."
 
 
 def _account_page(request, *, email_form=None, delete_form=None, status=200):
     context = {
         "email_form": email_form or EmailChangeForm(initial={"email": request.user.email}),
         "delete_form": delete_form or DeleteAccountForm(user=request.user),
-        "mfa_enabled": mfa.mfa_enabled(request.user),
-        "devices": request.user.sessions.filter(expire_date__gt=timezone.now(), successor_key__isnull=True).count(),
+        "email_confirmed": email_flow.email_confirmed(request.user),
+        "email_pending": email_flow.email_state(request.user).pending,
+        "mfa_enabled": mfa.totp_enabled(request.user),
+        "passkeys": passkeys.passkeys_of(request.user).count(),
+        "devices": request.user.sessions.live().count(),
     }
     return render(request, "accounts/account.html", context, status=status)
 
@@ -52,18 +54,8 @@ def email_change(request):
     form = EmailChangeForm(request.POST)
     if not form.is_valid():
         return _account_page(request, email_form=form, status=400)
-    old = request.user.email
-    request.user.email = form.cleaned_data["email"]
-    request.user.save(update_fields=["email"])
-    audit.record("authn_email_change", request=request)
-    # Both addresses hear of it: the old one is where the owner still reads mail.
-    security.notify_user(
-        user=request.user,
-        subject="Your email address was changed",
-        body=f"The email address of your account is now {request.user.email}.",
-        extra_to=[old],
-    )
-    messages.success(request, "Email address changed.")
+    email_flow.email_change_request(request=request, email=form.cleaned_data["email"])
+    messages.success(request, MSG_CHANGE_MAILED.format(email=form.cleaned_data["email"]))
     return redirect("accounts:account")
 
 
@@ -74,45 +66,81 @@ class PasswordChangeView(auth_views.PasswordChangeView):
     success_url = reverse_lazy("accounts:sessions")
 
     def form_valid(self, form):
-        # Django gives this session a new key (update_session_auth_hash).
+        # Django saves the password and gives this session a new key (update_session_auth_hash).
         response = super().form_valid(form)
-        request, user = self.request, self.request.user
-        audit.record("authn_password_change", request=request)
-        if form.cleaned_data["keep_other_sessions"]:
-            security.keep_user_sessions(user=user, keep_public_id=request.session.public_id)
-            messages.success(request, "Password changed. Your other devices stay signed in.")
+        keep = form.cleaned_data["keep_other_sessions"]
+        ended = account_flow.account_password_changed(request=self.request, keep_other_sessions=keep)
+        if keep:
+            messages.success(self.request, "Password changed. Your other devices stay signed in.")
         else:
-            # ASVS V7.4.3, on by default: the others, possibly an attacker's, end now.
-            ended = security.end_user_sessions(
-                user=user, reason="password_change", request=request, keep_public_id=request.session.public_id
-            )
-            messages.success(request, f"Password changed. Signed out {ended} other session{pluralize(ended)}.")
-        security.notify_user(
-            user=user,
-            subject="Your password was changed",
-            body="The password of your shopdemo account was just changed.",
-        )
+            messages.success(self.request, f"Password changed. Signed out {ended} other session{pluralize(ended)}.")
         return response
+
+
+def _security_page(request, *, form=None, name_error=None, status=200):
+    """The sign-in security page: passkeys, then the authenticator app (on, or its enrolment)."""
+    user = request.user
+    context = {
+        "passkeys": passkeys.passkeys_of(user),
+        "default_name": passkeys.default_name(request),
+        "passkey_config": script_config(request),
+        "name_error": name_error,
+        "enabled": mfa.totp_enabled(user),
+    }
+    if context["enabled"]:
+        context["codes_left"] = len(mfa.recovery_codes(user))
+    else:
+        device = mfa.mfa_pending_device(user=user)
+        context |= {"form": form or OTPForm(), "secret": mfa.mfa_secret(device), "qr": mfa.mfa_qr_svg(device)}
+    return render(request, "accounts/mfa.html", context, status=status)
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 @reauth_required
 def mfa_settings(request):
-    """Enrol (scan, confirm with a first code, get recovery codes) or see MFA's state."""
-    user = request.user
-    if mfa.mfa_enabled(user):
-        return render(request, "accounts/mfa.html", {"enabled": True, "codes_left": len(mfa.recovery_codes(user))})
-    device = mfa.mfa_pending_device(user=user)
-    form = OTPForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        codes = mfa.mfa_confirm(user=user, token=form.cleaned_data["otp_token"])
+    """Passkeys and the authenticator app: enrol the app (scan, confirm with a first code, get recovery codes)."""
+    if request.method == "GET" or mfa.totp_enabled(request.user):
+        return _security_page(request)
+    form = OTPForm(request.POST)
+    if form.is_valid():
+        codes = mfa.mfa_enable(request=request, token=form.cleaned_data["otp_token"])
         if codes is not None:
-            security.mfa_changed(request=request, device=user.totpdevice_set.get(confirmed=True), enabled=True)
             return render(request, "accounts/recovery_codes.html", {"codes": codes})
-        form.add_error("otp_token", "That code is not valid. Check the time on your phone and try the current code.")
-    context = {"enabled": False, "form": form, "secret": mfa.mfa_secret(device), "qr": mfa.mfa_qr_svg(device)}
-    return render(request, "accounts/mfa.html", context, status=400 if form.errors else 200)
+        form.add_error("otp_token", MSG_ENROL_CODE)
+    return _security_page(request, form=form, status=400)
+
+
+@login_required
+@require_POST
+def passkey_rename(request, pk):
+    """Name a passkey: right after adding it (the name typed beside "Add a passkey"), or later."""
+    form = PasskeyNameForm(request.POST)
+    if not form.is_valid():
+        return _security_page(request, name_error=form.errors["name"][0], status=400)
+    device = passkeys.passkey_rename(user=request.user, pk=pk, name=form.cleaned_data["name"])
+    if device is None:
+        raise Http404("No such passkey.")
+    if form.cleaned_data["added"]:
+        messages.success(request, f"Passkey “{device.name}” added: you can now sign in with it, without a password.")
+    else:
+        messages.success(request, f"Passkey renamed to “{device.name}”.")
+    return redirect("accounts:mfa")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+@reauth_required
+def passkey_remove(request, pk):
+    """Confirm first (the passkey stops signing in), then remove it on a separate POST."""
+    device = passkeys.passkeys_of(request.user).filter(pk=pk).first()
+    if device is None:
+        raise Http404("No such passkey.")
+    if request.method == "POST":
+        passkeys.passkey_remove(request=request, pk=pk)
+        messages.success(request, f"Passkey “{device.name}” removed: it no longer signs you in.")
+        return redirect("accounts:mfa")
+    return render(request, "accounts/passkey_remove.html", {"passkey": device})
 
 
 @login_required
@@ -120,16 +148,9 @@ def mfa_settings(request):
 @reauth_required
 def mfa_recovery_codes(request):
     """Replace the recovery codes; the new ones are shown once."""
-    if not mfa.mfa_enabled(request.user):
+    if not mfa.totp_enabled(request.user):
         return redirect("accounts:mfa")
-    codes = mfa.mfa_regenerate_recovery_codes(user=request.user)
-    audit.record("authn_mfa_change", request=request, change="recovery_codes_regenerated")
-    security.notify_user(
-        user=request.user,
-        subject="New recovery codes",
-        body="New recovery codes were made for your account; the old ones no longer work.",
-    )
-    return render(request, "accounts/recovery_codes.html", {"codes": codes})
+    return render(request, "accounts/recovery_codes.html", {"codes": mfa.mfa_new_recovery_codes(request=request)})
 
 
 @login_required
@@ -150,8 +171,7 @@ def mfa_recovery_codes_download(request):
 def mfa_disable(request):
     """Confirm first: say what protection is lost, then remove the devices on a separate POST."""
     if request.method == "POST":
-        mfa.mfa_disable(user=request.user)
-        security.mfa_changed(request=request, device=None, enabled=False)
+        mfa.mfa_disable(request=request)
         messages.success(request, "Two-factor authentication is off.")
         return redirect("accounts:account")
     return render(request, "accounts/mfa_disable.html", {"lost": MSG_MFA_LOST})
@@ -164,7 +184,7 @@ def account_delete_view(request):
     form = DeleteAccountForm(request.POST, user=request.user)
     if not form.is_valid():
         return _account_page(request, delete_form=form, status=400)
-    account_delete(request=request)
+    account_flow.account_delete(request=request)
     response = redirect("cart:catalog")
     response["Clear-Site-Data"] = CLEAR_SITE_DATA
     return response

@@ -2,20 +2,23 @@
 
 import json
 
+from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.admin.views.main import ChangeList
 from django.contrib.auth import HASH_SESSION_KEY, get_user_model
 from django.contrib.auth.admin import UserAdmin
-from django.db.models import IntegerField, OuterRef, Q, Subquery, Sum
+from django.db.models import IntegerField, OuterRef, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.template.defaultfilters import pluralize
-from django.utils import timezone
+from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
-from accounts.models import AuditEvent, Session
-from accounts.monitoring import audit, security
+from accounts.devices import describe
+from accounts.flows.sessions import sessions_end
+from accounts.models import AuditEvent, Session, live_condition
+from accounts.sessions import dbsc
 from accounts.sessions import policy as session_policy
-from accounts.sessions.devices import describe
-from accounts.sessions.store import engine_store
 from cart.models import Cart, CartItem
 
 User = get_user_model()
@@ -35,11 +38,10 @@ class ActiveFilter(admin.SimpleListFilter):
         return [("active", "active"), ("expired", "expired, waiting for purge")]
 
     def queryset(self, request, queryset):
-        now = timezone.now()
         if self.value() == "active":
-            return queryset.filter(expire_date__gt=now, successor_key__isnull=True)
+            return queryset.live()
         if self.value() == "expired":
-            return queryset.filter(Q(expire_date__lte=now) | Q(successor_key__isnull=False))
+            return queryset.exclude(live_condition())
         return queryset
 
 
@@ -56,22 +58,40 @@ class KindFilter(admin.SimpleListFilter):
         return queryset
 
 
+class PublicIdChangeList(ChangeList):
+    def url_for_result(self, result):
+        return reverse("admin:accounts_session_change", args=[result.public_id])
+
+
+class DeviceBindingFilter(admin.SimpleListFilter):
+    title = "device binding (DBSC)"
+    parameter_name = "bound"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "bound to a device key"), ("no", "not bound")]
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(device_key__isnull=self.value() == "no")
+        return queryset
+
+
 @admin.register(Session)
 class SessionAdmin(admin.ModelAdmin):
     list_display = [
-        "public_id", "user", "kind", "remember", "ip", "device", "created_at", "last_activity",
+        "public_id", "user", "kind", "remember", "device_bound", "ip", "device", "created_at", "last_activity",
         "expire_date", "absolute_expiry", "cart_units",
     ]  # fmt: skip
-    list_filter = [ActiveFilter, KindFilter, "remember"]
+    list_filter = [ActiveFilter, KindFilter, "remember", DeviceBindingFilter]
     search_fields = ["user__username", "ip"]
     list_select_related = ["user"]
     ordering = ["-last_activity"]
     actions = ["end_sessions"]
-    # The key is the bearer credential (ASVS V14.2.1): only the public id is
-    # displayed; the key is in this admin's own links only because it is the pk.
+    # ASVS V14.2.1: the table holds only a hash of each key, and even that
+    # stays off the pages: links, checkboxes and actions go by public id.
     fields = [
-        "public_id", "user", "ip", "user_agent", "remember", "created_at", "last_activity", "expire_date",
-        "data", "events",
+        "public_id", "user", "ip", "user_agent", "remember", "device_binding", "created_at", "last_activity",
+        "expire_date", "data", "events",
     ]  # fmt: skip
     readonly_fields = fields
 
@@ -86,6 +106,31 @@ class SessionAdmin(admin.ModelAdmin):
             )
         )
 
+    def get_changelist(self, request, **kwargs):
+        return PublicIdChangeList
+
+    def get_object(self, request, object_id, from_field=None):
+        # The live row of that public id (a rotated key's grace row shares it).
+        queryset = self.get_queryset(request).filter(successor_key__isnull=True)
+        return queryset.filter(public_id=object_id).first()
+
+    def action_checkbox(self, obj):
+        attrs = {"class": "action-select", "aria-label": f"Select session {obj.public_id}"}
+        return forms.CheckboxInput(attrs, lambda value: False).render(ACTION_CHECKBOX_NAME, obj.public_id)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        # Ending a session is the end_sessions action (which records it); the
+        # delete link would also carry the primary key.
+        return super().change_view(request, object_id, form_url, {**(extra_context or {}), "show_delete": False})
+
+    def response_action(self, request, queryset):
+        # The checkboxes carry public ids; actions select every row of those sessions.
+        selected = request.POST.getlist(ACTION_CHECKBOX_NAME)
+        post = request.POST.copy()
+        post.setlist(ACTION_CHECKBOX_NAME, list(queryset.filter(public_id__in=selected).values_list("pk", flat=True)))
+        request.POST = post
+        return super().response_action(request, queryset)
+
     def get_actions(self, request):
         actions = super().get_actions(request)
         actions.pop("delete_selected", None)  # ending goes through end_sessions, which records it
@@ -93,13 +138,7 @@ class SessionAdmin(admin.ModelAdmin):
 
     @admin.action(description="End selected sessions", permissions=["delete"])
     def end_sessions(self, request, queryset):
-        rows = list(queryset.select_related("user"))
-        engine_store().end(queryset)
-        for row in rows:
-            audit.record(
-                "session_expired", request=request, user=row.user, public_id=row.public_id, reason="ended_by_staff"
-            )
-        ended = len(rows)
+        ended = sessions_end(queryset, reason="ended_by_staff", request=request)
         self.message_user(request, f"Ended {ended} session{pluralize(ended)}.", messages.SUCCESS)
 
     @admin.display(description="kind")
@@ -109,6 +148,18 @@ class SessionAdmin(admin.ModelAdmin):
     @admin.display(description="device")
     def device(self, obj):
         return format_html('<span title="{}">{}</span>', obj.user_agent, describe(obj.user_agent))
+
+    @admin.display(description="device-bound", boolean=True)
+    def device_bound(self, obj):
+        return obj.device_bound
+
+    @admin.display(description="device binding (DBSC)")
+    def device_binding(self, obj):
+        if not obj.device_bound:
+            return "not bound"
+        return (
+            f"bound since {obj.device_bound_at:%Y-%m-%d %H:%M:%S} UTC; key thumbprint {dbsc.thumbprint(obj.device_key)}"
+        )
 
     @admin.display(description="absolute limit")
     def absolute_expiry(self, obj):
@@ -167,7 +218,5 @@ class ShopUserAdmin(UserAdmin):
 
     @admin.action(description="End all sessions of this user")
     def end_all_sessions(self, request, queryset):
-        ended = sum(
-            security.end_user_sessions(user=user, reason="ended_by_staff", request=request) for user in queryset
-        )
+        ended = sessions_end(Session.objects.filter(user__in=queryset), reason="ended_by_staff", request=request)
         self.message_user(request, f"Ended {ended} session{pluralize(ended)}.", messages.SUCCESS)

@@ -3,10 +3,10 @@ from django.contrib.admin import apps as admin_apps
 
 
 class ShopAdminConfig(admin_apps.AdminConfig):
-    """django.contrib.admin with the operators' console site (accounts.monitoring.admin_site)."""
+    """django.contrib.admin with the operators' console site (accounts.admin_site)."""
 
     default = False  # accounts' own config below stays the app's default
-    default_site = "accounts.monitoring.admin_site.ShopAdminSite"
+    default_site = "accounts.admin_site.ShopAdminSite"
 
 
 class AccountsConfig(AppConfig):

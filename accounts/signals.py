@@ -3,24 +3,30 @@
 from axes.signals import user_locked_out
 from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_in, user_login_failed
+from django.core.signals import request_finished, request_started
 from django.db.models.signals import post_save
 from django.dispatch import receiver
-from django.utils import timezone
 
+from accounts.flows.sessions import sessions_end
 from accounts.monitoring import security
-from accounts.sessions.policy import AUTH_AT
+from accounts.sessions import policy as session_policy
+from shopdemo import mail
 
 
 @receiver(user_logged_in)
 def on_sign_in(sender, request, user, **kwargs):
-    # Whatever signed the user in (shop, admin), the absolute limit counts from now.
-    request.session[AUTH_AT] = timezone.now().timestamp()
+    session_policy.mark_signed_in(request.session)
     security.record_sign_in(request=request, user=user)
+
+
+# What a refused passkey answer adds to its failure record (accounts.flows.passkeys).
+FAILURE_DETAILS = ("method", "purpose", "reason")
 
 
 @receiver(user_login_failed)
 def on_sign_in_failure(sender, credentials, request=None, **kwargs):
-    security.record_login_failure(request=request, username=credentials.get("username") or "")
+    details = {key: credentials[key] for key in FAILURE_DETAILS if key in credentials}
+    security.record_login_failure(request=request, username=credentials.get("username") or "", **details)
 
 
 @receiver(user_locked_out)
@@ -32,4 +38,15 @@ def on_lockout(sender, request, username, ip_address, **kwargs):
 def end_sessions_of_deactivated_user(sender, instance, **kwargs):
     # ASVS V7.4.2: a deactivated account keeps no live session.
     if not instance.is_active:
-        security.end_user_sessions(user=instance, reason="deactivated")
+        sessions_end(instance.sessions.all(), reason="deactivated")
+
+
+@receiver(request_started)
+def hold_work_until_answered(sender, **kwargs):
+    mail.after_response_open()
+
+
+@receiver(request_finished)
+def run_work_held_until_answered(sender, **kwargs):
+    # request_finished fires when the response is closed, after its last byte.
+    mail.after_response_run()

@@ -78,8 +78,8 @@ def products(state):
 
 def new_guest_sessions(count: int) -> list[str]:
     """Create `count` guest sessions of the project's engine, each holding a 20-line cart."""
+    from accounts.sessions.policy import CART_SESSION_KEY
     from accounts.sessions.store import SessionStore
-    from cart.services import CART_SESSION_KEY
 
     items = bench_products()
     carts = Cart.objects.bulk_create(Cart() for _ in range(count))

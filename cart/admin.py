@@ -2,14 +2,22 @@
 
 from django.contrib import admin
 
-from cart.models import Cart, CartItem, Order, OrderLine, Product
+from cart.models import Cart, CartItem, Category, Order, OrderLine, Product
+
+
+@admin.register(Category)
+class CategoryAdmin(admin.ModelAdmin):
+    list_display = ["name", "position"]
+    list_editable = ["position"]
+    prepopulated_fields = {"slug": ["name"]}
 
 
 @admin.register(Product)
 class ProductAdmin(admin.ModelAdmin):
-    list_display = ["name", "price", "stock", "is_active"]
+    list_display = ["name", "category", "price", "stock", "is_active"]
     list_editable = ["price", "stock", "is_active"]
-    list_filter = ["is_active"]
+    list_filter = ["is_active", "category"]
+    list_select_related = ["category"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
 

@@ -3,12 +3,19 @@
 from django.conf import settings
 from django.utils.functional import SimpleLazyObject
 
-from cart.services import cart_units
+from cart.services import cart_quantities
+
+
+def visitor_cart_quantities(request) -> dict[int, int]:
+    """The visitor's {product id: units}, read at most once per request (the badge and add forms share it)."""
+    if not hasattr(request, "_cart_quantities"):
+        request._cart_quantities = cart_quantities(user=request.user, session=request.session)
+    return request._cart_quantities
 
 
 def storefront(request):
     """Expose the cart badge (counted only if a template shows it) and the line limit."""
     return {
-        "cart_units": SimpleLazyObject(lambda: cart_units(user=request.user, session=request.session)),
+        "cart_units": SimpleLazyObject(lambda: sum(visitor_cart_quantities(request).values())),
         "max_line_quantity": settings.MAX_LINE_QUANTITY,
     }

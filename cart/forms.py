@@ -3,10 +3,17 @@
 from django import forms
 from django.conf import settings
 
+from cart.selectors import SORTS
 from cart.services import MSG_QUANTITY_RANGE
 
 
-class CartLineForm(forms.Form):
+class FirstErrorMixin:
+    @property
+    def first_error(self) -> str:
+        return next(iter(self.errors.values()))[0]
+
+
+class CartLineForm(FirstErrorMixin, forms.Form):
     """A product id and a quantity, as posted by the add/update/remove forms."""
 
     product = forms.IntegerField(
@@ -34,6 +41,21 @@ class CartLineForm(forms.Form):
             raise forms.ValidationError(MSG_QUANTITY_RANGE.format(max=settings.MAX_LINE_QUANTITY))
         return quantity
 
-    @property
-    def first_error(self) -> str:
-        return next(iter(self.errors.values()))[0]
+
+class CatalogForm(FirstErrorMixin, forms.Form):
+    """The catalog's search box, category filter and sort order (all optional, from the query string)."""
+
+    q = forms.CharField(
+        required=False, max_length=100, error_messages={"max_length": "Search for at most 100 characters."}
+    )
+    category = forms.SlugField(required=False, error_messages={"invalid": "There is no category by that name."})
+    sort = forms.ChoiceField(
+        required=False,
+        choices=[(value, label) for value, (label, _) in SORTS.items()],
+        error_messages={"invalid_choice": "Sort by name or by price."},
+    )
+
+    def filters(self) -> dict[str, str]:
+        """The valid filters; an invalid one falls back to its default (the page says which was wrong)."""
+        self.is_valid()
+        return {"q": "", "category": "", "sort": "", **self.cleaned_data}

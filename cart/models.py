@@ -1,5 +1,7 @@
 """Catalog, carts and orders."""
 
+import colorsys
+import functools
 import hashlib
 from decimal import Decimal
 
@@ -7,10 +9,53 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+# WCAG 2.x AA for normal text: the initials on a product's picture stay readable.
+ART_MIN_CONTRAST = 4.5
+
+
+def _relative_luminance(rgb: tuple[float, float, float]) -> float:
+    """WCAG 2.x relative luminance of an sRGB colour with channels in 0..1."""
+    linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def contrast_with_white(rgb: tuple[float, float, float]) -> float:
+    return 1.05 / (_relative_luminance(rgb) + 0.05)
+
+
+@functools.cache
+def art_colour(hue: int) -> str:
+    """The lightest colour of `hue` on which white text still has AA contrast, as #rrggbb.
+
+    Yellows and greens are light at any given HSL lightness, so a fixed
+    lightness would leave some tiles unreadable; searching per hue keeps every
+    tile as bright as contrast allows.
+    """
+    for lightness in range(50, 0, -1):
+        rgb = colorsys.hls_to_rgb(hue / 360, lightness / 100, 0.6)
+        rgb = tuple(round(c * 255) / 255 for c in rgb)  # what #rrggbb can say
+        if contrast_with_white(rgb) >= ART_MIN_CONTRAST:
+            return "#" + "".join(f"{round(c * 255):02x}" for c in rgb)
+    raise AssertionError("black always contrasts with white")
+
+
+class Category(models.Model):
+    name = models.CharField(max_length=60, unique=True)
+    slug = models.SlugField(max_length=60, unique=True)
+    position = models.PositiveSmallIntegerField(default=0, help_text="Order in the catalog's filter (lowest first).")
+
+    class Meta:
+        ordering = ["position", "name"]
+        verbose_name_plural = "categories"
+
+    def __str__(self):
+        return self.name
+
 
 class Product(models.Model):
     name = models.CharField(max_length=120)
     slug = models.SlugField(max_length=140, unique=True)
+    category = models.ForeignKey(Category, null=True, blank=True, on_delete=models.SET_NULL, related_name="products")
     description = models.CharField(max_length=300)
     price = models.DecimalField(max_digits=8, decimal_places=2)
     stock = models.PositiveIntegerField(default=0)
@@ -31,11 +76,20 @@ class Product(models.Model):
     def initials(self) -> str:
         return "".join(word[0] for word in self.name.split()[:2]).upper()
 
+    @functools.cached_property
+    def _art_seed(self) -> bytes:
+        return hashlib.sha256(self.slug.encode()).digest()
+
     @property
     def colour(self) -> str:
-        """A stable colour for the product's picture, derived from its slug."""
-        hue = int(hashlib.sha256(self.slug.encode()).hexdigest()[:4], 16) % 360
-        return f"hsl({hue}, 55%, 45%)"
+        """A stable colour for the product's picture, derived from its slug (AA contrast with white)."""
+        return art_colour(int.from_bytes(self._art_seed[:2]) % 360)
+
+    @property
+    def art_shapes(self) -> list[tuple[int, int, int]]:
+        """Two circles (cx, cy, r) in the picture's 120×90 box that make each product's art its own."""
+        seed = self._art_seed
+        return [(seed[2 + i] % 120, seed[4 + i] % 90, 18 + seed[6 + i] % 30) for i in (0, 1)]
 
 
 class Cart(models.Model):

@@ -5,20 +5,20 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Sum
+from django.db.models import F
+from django.urls import reverse
 from django.utils import timezone
 
+from accounts.sessions.policy import CART_SESSION_KEY
 from cart.models import Cart, CartItem, Order, OrderLine, Product
-
-# The session holds only this: the guest cart's id, never the cart itself
-# (concurrent requests would overwrite each other's session).
-CART_SESSION_KEY = "cart_id"
+from shopdemo.mail import after_response, mail_send
 
 ORDER_NUMBER_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I lookalikes
 ORDER_NUMBER_LENGTH = 10
 
 MSG_QUANTITY_RANGE = "Quantity must be a whole number from 1 to {max}."
 MSG_LINE_CAP = "You can have at most {cap} of {name} in your cart ({reason})."
+MSG_LINE_HELD = " It holds {held} already."
 MSG_UNAVAILABLE = "{name} is no longer available; you can only remove it from your cart."
 MSG_SOLD_OUT = "{name} is sold out."
 MSG_EMPTY_ORDER = "Your cart has nothing that can be ordered."
@@ -39,6 +39,18 @@ def _line_cap(product: Product) -> tuple[int, str]:
     if product.stock < settings.MAX_LINE_QUANTITY:
         return product.stock, f"only {product.stock} in stock"
     return settings.MAX_LINE_QUANTITY, "the limit per product"
+
+
+def line_room(*, product: Product, in_cart: int) -> int:
+    """Return how many more units of `product` a cart holding `in_cart` of it may take."""
+    return max(0, _line_cap(product)[0] - in_cart)
+
+
+def _refuse_over_cap(product: Product, *, held: int, quantity: int) -> None:
+    cap, reason = _line_cap(product)
+    if held + quantity > cap:
+        held_text = MSG_LINE_HELD.format(held=held) if held else ""
+        raise CartError(MSG_LINE_CAP.format(cap=cap, name=product.name, reason=reason) + held_text)
 
 
 def _check_quantity(quantity: int) -> None:
@@ -73,14 +85,17 @@ def cart_get_or_create(*, user, session) -> Cart:
     return cart
 
 
-def cart_add_item(*, user, session, product_id: int, quantity: int) -> None:
-    """Add `quantity` units of an active product to the visitor's cart, creating it if needed."""
+def cart_add_item(*, user, session, product_id: int, quantity: int) -> Product:
+    """Add `quantity` units of an active product to the visitor's cart, creating it if needed; return the product."""
     product = Product.objects.filter(pk=product_id, is_active=True).first()
     if product is None:
         raise NotFound
     _check_quantity(quantity)
     if not product.stock:
         raise CartError(MSG_SOLD_OUT.format(name=product.name))
+    # More than the cap is refused whatever the cart holds: checked before a
+    # guest's cart exists, so a refused add never creates a session.
+    _refuse_over_cap(product, held=0, quantity=quantity)
     # Only now, with the input known good, may a guest's cart and session be created.
     cart = cart_get_or_create(user=user, session=session)
     with transaction.atomic():
@@ -88,13 +103,12 @@ def cart_add_item(*, user, session, product_id: int, quantity: int) -> None:
         # instead of reading the same line and losing each other's units.
         Cart.objects.filter(pk=cart.pk).update(updated_at=timezone.now())
         line = CartItem.objects.filter(cart=cart, product=product).first()
-        cap, reason = _line_cap(product)
-        if (line.quantity if line else 0) + quantity > cap:
-            raise CartError(MSG_LINE_CAP.format(cap=cap, name=product.name, reason=reason))
+        _refuse_over_cap(product, held=line.quantity if line else 0, quantity=quantity)
         if line is None:
             CartItem.objects.create(cart=cart, product=product, quantity=quantity)
         else:
             CartItem.objects.filter(pk=line.pk).update(quantity=F("quantity") + quantity)
+    return product
 
 
 def _existing_cart(*, user, session) -> Cart:
@@ -197,18 +211,27 @@ def cart_merge_into_user(*, guest_cart_id: int, user) -> MergeReport:
     return report
 
 
-def cart_units(*, user, session) -> int:
-    """Return the number of units in the visitor's cart (the header badge), in one query (none without a cart)."""
+def cart_quantities(*, user, session) -> dict[int, int]:
+    """Return {product id: units} of the visitor's cart, in one query (none without a cart).
+
+    One read serves both the header badge (their sum) and the add-to-cart
+    forms' bounds, so neither costs a query of its own.
+    """
     carts = _open_carts(user=user, session=session)
-    return CartItem.objects.filter(cart__in=carts).aggregate(units=Sum("quantity"))["units"] or 0
+    return dict(CartItem.objects.filter(cart__in=carts).values_list("product_id", "quantity"))
 
 
 def _new_order_number() -> str:
     return "".join(secrets.choice(ORDER_NUMBER_ALPHABET) for _ in range(ORDER_NUMBER_LENGTH))
 
 
-def order_place(*, user, address: str = "") -> Order:
-    """Turn the available lines of the user's cart into an order and take them from stock."""
+def order_place(*, user, address: str = "", site_url: str = "") -> Order:
+    """Turn the available lines of the user's cart into an order and take them from stock.
+
+    Once committed, the order confirmation is mailed after the response, with
+    links under `site_url` (the request's scheme and host). A mail that fails
+    is logged; the order stands.
+    """
     with transaction.atomic():
         cart = Cart.objects.select_for_update().filter(user=user, status=Cart.Status.OPEN).first()
         all_lines = list(cart.items.select_related("product").order_by("product_id")) if cart else []
@@ -240,4 +263,18 @@ def order_place(*, user, address: str = "") -> Order:
             for line in lines
         )
         CartItem.objects.filter(pk__in=[line.pk for line in lines]).delete()
+        transaction.on_commit(lambda: after_response(lambda: _order_mail(order=order, site_url=site_url)), robust=True)
     return order
+
+
+def _order_mail(*, order: Order, site_url: str) -> None:
+    mail_send(
+        to=[order.user.email],
+        subject=f"Your order {order.number}",
+        template="order_confirmation",
+        context={
+            "order": order,
+            "lines": order.lines.all(),
+            "order_url": site_url + reverse("cart:order_detail", kwargs={"number": order.number}),
+        },
+    )

@@ -1,27 +1,35 @@
 """Storefront pages: catalog, cart, checkout and orders."""
 
 from decimal import Decimal
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.reauth import reauth_required
-from cart import services
-from cart.forms import CartLineForm
+from accounts.flows.reauth import reauth_required
+from cart import selectors, services
+from cart.context_processors import visitor_cart_quantities
+from cart.forms import CartLineForm, CatalogForm
 from cart.models import Product
+from shopdemo.redirects import safe_next
 
 MSG_UNKNOWN_PRODUCT = "That product does not exist or is no longer sold."
 MSG_UNKNOWN_LINE = "That product is not in your cart."
+MSG_UNKNOWN_CATEGORY = "There is no category by that name."
+MSG_ADDED = "Added {quantity} × {name}."
+# The base template shows a "View cart" link beside messages with this tag.
+ADDED_TAG = "added-to-cart"
 
 
 def _cart_context(request, **extra):
     cart = services.cart_get(user=request.user, session=request.session)
     lines = list(cart.items.select_related("product")) if cart else []
+    for line in lines:
+        line.max_quantity = services.line_room(product=line.product, in_cart=0)
     orderable = [line for line in lines if line.product.is_available]
     return {
         "lines": lines,
@@ -34,14 +42,6 @@ def _cart_context(request, **extra):
 def _cart_error(request, message: str, status: int):
     """Show the cart, unchanged, with what was wrong with the request."""
     return render(request, "cart/cart.html", _cart_context(request, error=message), status=status)
-
-
-def _safe_next(request, default: str) -> str:
-    """Return the posted `next` if it stays on this site, else `default` (no open redirect)."""
-    target = request.POST.get("next", "")
-    if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
-        return target
-    return default
 
 
 def _change_cart(request, change, *, default_quantity: int, success: str, not_found: str):
@@ -61,18 +61,70 @@ def _change_cart(request, change, *, default_quantity: int, success: str, not_fo
     except services.CartError as error:
         return _cart_error(request, str(error), status=400)
     messages.success(request, success)
-    return HttpResponseRedirect(_safe_next(request, reverse("cart:detail")))
+    return HttpResponseRedirect(safe_next(request, default=reverse("cart:detail")))
+
+
+def _with_room(request, products):
+    """Mark each product with how many more units the visitor's cart can take (the add form's max)."""
+    held = visitor_cart_quantities(request)
+    for product in products:
+        product.in_cart = held.get(product.pk, 0)
+        product.room = services.line_room(product=product, in_cart=product.in_cart)
+    return products
 
 
 @require_GET
 def catalog(request):
-    return render(request, "cart/catalog.html", {"products": Product.objects.filter(is_active=True)})
+    form = CatalogForm(request.GET)
+    filters = form.filters()
+    error, status = (form.first_error, 400) if form.errors else (None, 200)
+    found = selectors.catalog_list(**filters)
+    current = next(
+        (choice.category for choice in found.categories if choice.category.slug == filters["category"]), None
+    )
+    if filters["category"] and current is None:
+        error, status = MSG_UNKNOWN_CATEGORY, 404
+
+    def chip(label, count, slug):
+        query = urlencode({key: value for key, value in {**filters, "category": slug}.items() if value})
+        return {
+            "label": label,
+            "count": count,
+            "url": f"?{query}" if query else reverse("cart:catalog"),
+            "current": slug == filters["category"],
+        }
+
+    chips = [
+        chip("All", found.matching, ""),
+        *(chip(c.category.name, c.count, c.category.slug) for c in found.categories),
+    ]
+    context = {
+        "filters": filters,
+        "catalog": found,
+        "chips": chips,
+        "products": _with_room(request, found.products),
+        "current_category": current,
+        "sorts": [(value, label) for value, (label, _) in selectors.SORTS.items()],
+        "error": error,
+    }
+    return render(request, "cart/catalog.html", context, status=status)
+
+
+def _product_page(request, product, *, status=200, **extra):
+    context = {
+        "product": _with_room(request, [product])[0],
+        "related": _with_room(request, selectors.product_related(product=product)),
+        "next_url": reverse("cart:product", args=[product.slug]),
+        **extra,
+    }
+    return render(request, "cart/product.html", context, status=status)
 
 
 @require_GET
 def product_detail(request, slug):
-    product = get_object_or_404(Product, slug=slug, is_active=True)
-    return render(request, "cart/product.html", {"product": product})
+    return _product_page(
+        request, get_object_or_404(Product.objects.select_related("category"), slug=slug, is_active=True)
+    )
 
 
 @require_GET
@@ -80,15 +132,33 @@ def cart_detail(request):
     return render(request, "cart/cart.html", _cart_context(request))
 
 
+def _posted_product(form) -> Product | None:
+    product_id = form.cleaned_data.get("product")
+    return (
+        Product.objects.select_related("category").filter(pk=product_id, is_active=True).first() if product_id else None
+    )
+
+
 @require_POST
 def cart_add(request):
-    return _change_cart(
-        request,
-        services.cart_add_item,
-        default_quantity=1,
-        success="Added to your cart.",
-        not_found=MSG_UNKNOWN_PRODUCT,
-    )
+    """Add to the cart; a refused add shows the product page again, with the reason (and creates no session)."""
+    form = CartLineForm(request.POST, default_quantity=1)
+    try:
+        if not form.is_valid():
+            raise services.CartError(form.first_error)
+        quantity = form.cleaned_data["quantity"]
+        product = services.cart_add_item(
+            user=request.user, session=request.session, product_id=form.cleaned_data["product"], quantity=quantity
+        )
+    except services.NotFound:
+        return _cart_error(request, MSG_UNKNOWN_PRODUCT, status=404)
+    except services.CartError as error:
+        product = _posted_product(form)
+        if product is None:
+            return _cart_error(request, str(error), status=400)
+        return _product_page(request, product, status=400, error=str(error))
+    messages.success(request, MSG_ADDED.format(quantity=quantity, name=product.name), extra_tags=ADDED_TAG)
+    return HttpResponseRedirect(safe_next(request, default=reverse("cart:detail")))
 
 
 @require_POST
@@ -132,7 +202,11 @@ def cart_summary(request):
 
 def _place_order(request):
     try:
-        order = services.order_place(user=request.user, address=request.POST.get("address", "").strip()[:500])
+        order = services.order_place(
+            user=request.user,
+            address=request.POST.get("address", "").strip()[:500],
+            site_url=request.build_absolute_uri("/").rstrip("/"),
+        )
     except services.CartError as error:
         return render(request, "cart/checkout.html", _cart_context(request, error=str(error)), status=409)
     messages.success(request, f"Thank you! Order {order.number} is placed.")

@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
+    "django_otp_webauthn",
     "accounts",
     "cart",
 ]
@@ -49,7 +50,7 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "accounts.sessions.middleware.SecurityHeadersMiddleware",
+    "shopdemo.middleware.SecurityHeadersMiddleware",
     # Last, as axes documents: it turns a lockout into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -96,6 +97,8 @@ AUTHENTICATION_BACKENDS = [
     # First, so that a locked-out username/IP pair never reaches the password check.
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
+    # Signs in the owner of a verified passkey (accounts.flows.passkeys).
+    "django_otp_webauthn.backends.WebAuthnBackend",
 ]
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "cart:catalog"
@@ -122,8 +125,8 @@ SESSION_COOKIE_SAMESITE = env.str("SESSION_COOKIE_SAMESITE", default="Strict")
 if SESSION_COOKIE_SAMESITE not in ("Strict", "Lax"):
     # None would send the session cookie on cross-site requests (ASVS V3.3.2).
     raise ImproperlyConfigured("SESSION_COOKIE_SAMESITE must be Strict or Lax.")
-# Server-side limits, enforced from the timestamps in the session row (the
-# README explains each value). A guest's cart lives GUEST_SESSION_AGE.
+# Server-side limits, enforced from the timestamps in the session row (docs/sessions.md
+# explains each value). A guest's cart lives GUEST_SESSION_AGE.
 GUEST_SESSION_AGE = env.int("GUEST_SESSION_AGE", default=14 * 24 * 3600)
 SESSION_COOKIE_AGE = GUEST_SESSION_AGE
 SESSION_IDLE_TIMEOUT = env.int("SESSION_IDLE_TIMEOUT", default=30 * 60)  # ASVS L2 V7.3.1
@@ -135,6 +138,12 @@ SESSION_ROTATE_GRACE = env.int("SESSION_ROTATE_GRACE", default=30)
 SESSION_WARNING_BEFORE = env.int("SESSION_WARNING_BEFORE", default=120)
 SESSION_BIND_USER_AGENT = env.bool("SESSION_BIND_USER_AGENT", default=True)
 SESSION_BIND_IP = env.bool("SESSION_BIND_IP", default=False)
+# Device Bound Session Credentials (docs/dbsc.md): browsers that support them
+# bind a signed-in session to a key that never leaves the device; the bound
+# cookie proving it lives DBSC_BOUND_COOKIE_AGE seconds between refreshes.
+DBSC_ENABLED = env.bool("DBSC_ENABLED", default=True)
+DBSC_BOUND_COOKIE_AGE = env.int("DBSC_BOUND_COOKIE_AGE", default=600)
+DBSC_COOKIE_NAME = "__Host-dbsc" if HTTPS else "dbsc"
 # Messages travel in a signed cookie: storing them in the session would give a
 # session to every visitor who sees a message, including bots.
 MESSAGE_STORAGE = "django.contrib.messages.storage.cookie.CookieStorage"
@@ -148,6 +157,32 @@ RECOVERY_CODES_COUNT = 10
 OTP_TOTP_ISSUER = "shopdemo"
 
 # ------------------------------------------------------------------------------
+# ACCOUNT RECOVERY AND EMAIL CONFIRMATION (docs/recovery.md)
+# ------------------------------------------------------------------------------
+PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=3600)  # Django's own setting
+# ASVS V6.4: reset mails per account, and reset requests per IP address, in any hour.
+PASSWORD_RESET_PER_HOUR = env.int("PASSWORD_RESET_PER_HOUR", default=3)
+PASSWORD_RESET_PER_IP_PER_HOUR = env.int("PASSWORD_RESET_PER_IP_PER_HOUR", default=10)
+EMAIL_VERIFY_TIMEOUT = env.int("EMAIL_VERIFY_TIMEOUT", default=3 * 24 * 3600)
+
+# ------------------------------------------------------------------------------
+# PASSKEYS (WebAuthn through django-otp-webauthn; docs/passkeys.md)
+# ------------------------------------------------------------------------------
+# The relying party: passkeys are bound to this domain (and its subdomains) and
+# cannot be moved to another one later. The site must be opened on this host.
+WEBAUTHN_RP_ID = env.str("WEBAUTHN_RP_ID", default="localhost")
+WEBAUTHN_RP_NAME = env.str("WEBAUTHN_RP_NAME", default="shopdemo")
+OTP_WEBAUTHN_RP_ID = WEBAUTHN_RP_ID
+OTP_WEBAUTHN_RP_NAME = WEBAUTHN_RP_NAME
+# The pages that may use them: the RP ID over HTTPS, and make run's address on localhost.
+OTP_WEBAUTHN_ALLOWED_ORIGINS = [f"https://{WEBAUTHN_RP_ID}"]
+if WEBAUTHN_RP_ID == "localhost":
+    OTP_WEBAUTHN_ALLOWED_ORIGINS.append("http://localhost:8000")
+OTP_WEBAUTHN_HELPER_CLASS = "accounts.flows.passkeys.PasskeyHelper"  # names new passkeys after the device
+# Refused answers are recorded as audit events instead of tracebacks (accounts.flows.passkeys).
+OTP_WEBAUTHN_EXCEPTION_LOGGER_NAME = ""
+
+# ------------------------------------------------------------------------------
 # SECURITY
 # ------------------------------------------------------------------------------
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
@@ -155,7 +190,7 @@ CSRF_COOKIE_NAME = "__Host-csrftoken" if HTTPS else "csrftoken"
 CSRF_COOKIE_SECURE = HTTPS
 CSRF_COOKIE_HTTPONLY = True
 CSRF_COOKIE_SAMESITE = SESSION_COOKIE_SAMESITE
-CSRF_FAILURE_VIEW = "accounts.views.csrf_failure"
+CSRF_FAILURE_VIEW = "shopdemo.views.csrf_failure"
 SECURE_SSL_REDIRECT = HTTPS
 SECURE_HSTS_SECONDS = 365 * 24 * 3600 if HTTPS else 0
 SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
@@ -164,7 +199,7 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if TRUSTED_PROXY_C
 X_FRAME_OPTIONS = "DENY"
 
 # ------------------------------------------------------------------------------
-# AUDIT, DETECTION AND ALERTS (each rule is described in the README)
+# AUDIT, DETECTION AND ALERTS (each rule is described in docs/security.md)
 # ------------------------------------------------------------------------------
 AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=90)
 ALERT_THROTTLE_SECONDS = env.int("ALERT_THROTTLE_SECONDS", default=3600)
@@ -229,9 +264,24 @@ LOGGING = {
             "timestamp": True,
         },
         "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "server": {"()": "django.utils.log.ServerFormatter", "format": "[{server_time}] {message}", "style": "{"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout", "formatter": LOG_FORMAT}},
+    # Emailed links carry their token in the path: no log line may show it.
+    "filters": {"redact_secrets": {"()": "accounts.monitoring.redact.RedactSecrets"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stdout",
+            "formatter": LOG_FORMAT,
+            "filters": ["redact_secrets"],
+        },
+        # runserver's request lines, as Django prints them, but redacted.
+        "server": {"class": "logging.StreamHandler", "formatter": "server", "filters": ["redact_secrets"]},
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    # axes narrates every attempt at INFO; its warnings (failures, lockouts) are what matter.
-    "loggers": {"axes": {"level": "WARNING"}},
+    "loggers": {
+        # axes narrates every attempt at INFO; its warnings (failures, lockouts) are what matter.
+        "axes": {"level": "WARNING"},
+        "django.server": {"handlers": ["server"], "level": "INFO", "propagate": False},
+    },
 }

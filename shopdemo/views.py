@@ -1,9 +1,12 @@
-"""Site-wide error pages."""
+"""Site-wide pages: errors, the CSRF failure page, the health check."""
 
 import sys
 
-from django.db import InterfaceError, OperationalError
+from django.db import DatabaseError, InterfaceError, OperationalError, connection
+from django.http import JsonResponse
 from django.shortcuts import render
+
+from accounts.monitoring import audit
 
 DATABASE_DOWN_RETRY_SECONDS = 30
 
@@ -20,3 +23,17 @@ def server_error(request):
         response["Retry-After"] = str(DATABASE_DOWN_RETRY_SECONDS)
         return response
     return render(request, "500.html", status=500)
+
+
+def csrf_failure(request, reason=""):
+    audit.record("malicious_csrf", request=request, reason=reason)
+    return render(request, "403_csrf.html", status=403)
+
+
+def healthz(request):
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    except DatabaseError:
+        return JsonResponse({"status": "unavailable"}, status=503)
+    return JsonResponse({"status": "ok"})

@@ -11,8 +11,12 @@ from django.db import connection
 from django.utils import timezone
 from pythonjsonlogger.json import JsonFormatter
 
+from shopdemo import mail
 from tests.factories import PASSWORD, ProductFactory, UserFactory
 from tests.servers import start_gunicorn
+
+# The session cookie's name with HTTPS=false, as the tests run (the contract's `sessionid`).
+SESSION_COOKIE = "sessionid"
 
 
 def pytest_collection_modifyitems(config, items):
@@ -41,25 +45,33 @@ def product(db):
     return ProductFactory(name="Basalt Mug", slug="basalt-mug", price="12.50", stock=50)
 
 
-@pytest.fixture
-def sign_in(client, password):
-    """Sign in through the real form (axes and the cart merge run), return the response."""
+def sign_in(client, username="alice", password=PASSWORD, *, remember=False, next_url=None, **headers):
+    """Sign in through the real form (axes, the audit trail and the cart merge run); return the response."""
+    data = {"username": username, "password": password}
+    if remember:
+        data["remember_me"] = "on"
+    if next_url:
+        data["next"] = next_url
+    return client.post("/accounts/login/", data, **headers)
 
-    def _sign_in(user, *, remember=False, next_url=None, **extra):
-        data = {"username": user.username, "password": password}
-        if remember:
-            data["remember_me"] = "on"
-        if next_url:
-            data["next"] = next_url
-        return client.post("/accounts/login/", data, **extra)
 
-    return _sign_in
+def is_signed_in(client) -> bool:
+    """Whether the header of a page says the client is signed in."""
+    return "Signed in as" in client.get("/cart/").content.decode()
 
 
 @pytest.fixture(autouse=True)
 def fast_password_hashing(settings):
     # Hashing strength is not under test; PBKDF2's 1M rounds would dominate the suite's time.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def mail_in_the_requests_thread(monkeypatch):
+    # Production sends held-back mail from a background thread (shopdemo/mail.py); here it goes
+    # as the response closes, so a test reads the outbox when the client returns.
+    # tests/test_mail.py covers the thread itself.
+    monkeypatch.setattr(mail, "_submit", mail._run_logged)
 
 
 @pytest.fixture(autouse=True)
@@ -107,5 +119,5 @@ def clock(time_machine):
 @pytest.fixture
 def signed_in(client, user, clock):
     """The test client, signed in as alice through the real form (a stopped clock)."""
-    client.post("/accounts/login/", {"username": user.username, "password": PASSWORD})
+    sign_in(client, user.username)
     return client

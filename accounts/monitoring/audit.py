@@ -14,8 +14,13 @@ from django.utils import timezone
 
 from accounts.ip import client_ip
 from accounts.models import AuditEvent
+from accounts.monitoring.redact import redact
 
 logger = logging.getLogger("shopdemo.audit")
+
+USER_AGENT_MAX_LENGTH = AuditEvent._meta.get_field("user_agent").max_length
+PATH_MAX_LENGTH = AuditEvent._meta.get_field("path").max_length
+USERNAME_MAX_LENGTH = AuditEvent._meta.get_field("username").max_length
 
 LEVELS = {"INFO": logging.INFO, "WARNING": logging.WARNING, "CRITICAL": logging.CRITICAL}
 
@@ -28,7 +33,14 @@ EVENTS = {
     "authn_password_change": "INFO",
     "authn_reauthenticated": "INFO",
     "authn_mfa_change": "INFO",
+    "authn_mfa_change_fail": "WARNING",
     "authn_email_change": "INFO",
+    "authn_email_link_sent": "INFO",
+    "authn_email_confirmed": "INFO",
+    "authn_email_cancelled": "INFO",
+    "authn_reset_request": "INFO",
+    "authn_reset_throttled": "WARNING",
+    "authn_password_reset": "INFO",
     "account_deleted": "INFO",
     "authn_new_device": "INFO",
     "session_created": "INFO",
@@ -38,6 +50,8 @@ EVENTS = {
     "session_logout": "INFO",
     "session_ip_changed": "INFO",
     "session_hijack_suspected": "CRITICAL",
+    "session_device_bound": "INFO",  # DBSC: the browser registered a key for the session
+    "session_binding_failed": "WARNING",  # DBSC: a registration or refresh proof was refused
     "authz_fail": "WARNING",
     "malicious_csrf": "WARNING",
     "security_alert": "CRITICAL",
@@ -54,8 +68,9 @@ def record(event: str, *, request=None, user=None, username: str = "", public_id
         "user": username or (user.get_username() if user else ""),
         "session": public_id or (session.public_id if session is not None and session.session_key else ""),
         "ip": client_ip(request) if request is not None else None,
-        "user_agent": request.META.get("HTTP_USER_AGENT", "")[:300] if request is not None else "",
-        "path": request.path[:300] if request is not None else "",
+        "user_agent": request.META.get("HTTP_USER_AGENT", "")[:USER_AGENT_MAX_LENGTH] if request is not None else "",
+        # An emailed link's token must not outlive the link in the trail.
+        "path": redact(request.path)[:PATH_MAX_LENGTH] if request is not None else "",
         "details": details,
     }
     level = EVENTS[event]
@@ -70,7 +85,7 @@ def record(event: str, *, request=None, user=None, username: str = "", public_id
                 event=event,
                 level=level,
                 user=user,
-                username=fields["user"][:150],
+                username=fields["user"][:USERNAME_MAX_LENGTH],
                 session_public_id=fields["session"],
                 ip=fields["ip"] or None,
                 user_agent=fields["user_agent"],

@@ -1,9 +1,9 @@
 """The staff monitoring dashboard, and the counts it shares with `manage.py session_report`.
 
 Everything is read from the session and audit tables with a handful of
-aggregate queries, whatever the number of events. Charts are inline SVG drawn
-on the server with presentation attributes only: the CSP allows no inline
-script or style, and the page refreshes itself with a meta tag.
+aggregate queries, whatever the number of events. Charts are laid out here and
+drawn as inline SVG by a template, with presentation attributes only: the CSP
+allows no inline script or style.
 """
 
 import functools
@@ -18,10 +18,8 @@ from django.db.models import Count, Q
 from django.db.models.functions import TruncHour
 from django.template.response import TemplateResponse
 from django.utils import timezone
-from django.utils.html import format_html
-from django.utils.safestring import SafeString, mark_safe
 
-from accounts.models import AuditEvent, Session
+from accounts.models import AuditEvent, Session, live_condition
 from accounts.monitoring.audit import EVENTS
 from accounts.monitoring.security import SUCCESS_EVENTS
 
@@ -63,23 +61,26 @@ class SessionCounts:
     guest: int
     signed_in: int
     remember_me: int  # signed-in sessions with "remember me"
+    device_bound: int  # signed-in sessions bound to a DBSC key
     expired: int  # past expire_date, awaiting purge_sessions
 
     @property
     def active(self) -> int:
         return self.guest + self.signed_in
 
+    @property
+    def unbound(self) -> int:
+        return self.signed_in - self.device_bound
+
 
 def session_counts(now: datetime) -> SessionCounts:
     """Count active sessions by kind and expired rows awaiting purge, in one query."""
-    # A rotated key's row is not a session of its own: during its grace it only
-    # points to the successor, and afterwards it is expired like any other row
-    # (rotate() sets its expire_date to the end of the grace).
-    active = Q(expire_date__gt=now, successor_key__isnull=True)
+    active = live_condition(now)
     counts = Session.objects.aggregate(
         guest=Count("pk", filter=active & Q(user__isnull=True)),
         signed_in=Count("pk", filter=active & Q(user__isnull=False)),
         remember_me=Count("pk", filter=active & Q(user__isnull=False, remember=True)),
+        device_bound=Count("pk", filter=active & Q(user__isnull=False, device_key__isnull=False)),
         expired=Count("pk", filter=Q(expire_date__lte=now)),
     )
     return SessionCounts(**counts)
@@ -102,7 +103,13 @@ def session_report(now: datetime | None = None) -> dict:
     now = now or timezone.now()
     sessions = session_counts(now)
     return {
-        "active": {"guest": sessions.guest, "signed_in": sessions.signed_in, "remember_me": sessions.remember_me},
+        "active": {
+            "guest": sessions.guest,
+            "signed_in": sessions.signed_in,
+            "remember_me": sessions.remember_me,
+            "device_bound": sessions.device_bound,
+            "unbound": sessions.unbound,
+        },
         "expired_waiting_for_purge": sessions.expired,
         "events_24h": event_counts(since=now - timedelta(hours=24), until=now),
         "generated_at": now.astimezone(UTC).isoformat(timespec="seconds"),
@@ -137,9 +144,41 @@ def axis_ticks(peak: int) -> list[int]:
     return list(range(0, math.ceil(peak / step) * step + 1, step))
 
 
-def _n(value: float) -> str:
-    """Format a coordinate compactly."""
-    return f"{value:.1f}".removesuffix(".0")
+@dataclass(frozen=True)
+class Bar:
+    series: str
+    value: int
+    x: float
+    y: float
+    width: float
+    height: float
+    colour: str
+    row: str  # the x-axis label it stands above, for its tooltip
+
+
+@dataclass(frozen=True)
+class BarChart:
+    """A grouped bar chart's geometry in SVG user units; templates/admin/includes/bar_chart.html draws it."""
+
+    label: str
+    summary: str
+    x_label: str
+    y_label: str
+    width: int
+    height: int
+    left: int
+    right: int
+    top: int
+    baseline: int
+    gridlines: list[tuple[int, float]]  # (value, y)
+    bars: list[Bar]
+    x_labels: list[tuple[float, str]]  # (x, text)
+    legend: list[tuple[int, str, str]]  # (x, colour, series)
+    empty: bool
+
+    @property
+    def middle(self) -> tuple[float, float]:
+        return (self.left + self.right) / 2, (self.top + self.baseline) / 2
 
 
 def bar_chart(
@@ -150,8 +189,8 @@ def bar_chart(
     x_label: str,
     y_label: str,
     width: int = 760,
-) -> SafeString:
-    """Draw `rows` (label, {series: value}) as grouped bars in accessible inline SVG.
+) -> BarChart:
+    """Lay out `rows` (label, {series: value}) as grouped bars.
 
     Each bar carries a <title> (its tooltip, e.g. "09:00 — failed: 3"); the
     chart's aria-label names it and gives each series' total.
@@ -164,104 +203,42 @@ def bar_chart(
     slot = plot_width / len(rows)
     bar_width = min(slot * 0.8 / len(series), MAX_BAR_WIDTH)
     label_every = math.ceil(MIN_LABEL_SPACING / slot)
-    parts = []
-    for tick in ticks:
-        y = _n(baseline - tick * scale)
-        parts.append(
-            format_html(
-                '<line x1="{}" x2="{}" y1="{}" y2="{}" stroke="currentColor" stroke-opacity="0.15"/>'
-                '<text x="{}" y="{}" text-anchor="end" dominant-baseline="middle">{}</text>',
-                MARGIN_LEFT,
-                width - MARGIN_RIGHT,
-                y,
-                y,
-                MARGIN_LEFT - 6,
-                y,
-                tick,
-            )
-        )
+    bars = []
     for index, (row_label, values) in enumerate(rows):
         left = MARGIN_LEFT + index * slot + (slot - bar_width * len(series)) / 2
         for position, (name, colour) in enumerate(series.items()):
             value = values.get(name, 0)
             if value:
-                parts.append(
-                    format_html(
-                        '<rect class="bar" data-series="{}" data-value="{}" x="{}" y="{}" width="{}" height="{}" '
-                        'fill="{}"><title>{} — {}: {}</title></rect>',
-                        name,
-                        value,
-                        _n(left + position * bar_width),
-                        _n(baseline - value * scale),
-                        _n(bar_width),
-                        _n(value * scale),
-                        colour,
-                        row_label,
-                        name,
-                        value,
-                    )
+                x = round(left + position * bar_width, 1)
+                height = round(value * scale, 1)
+                bars.append(
+                    Bar(name, value, x, round(baseline - height, 1), round(bar_width, 1), height, colour, row_label)
                 )
-        if index % label_every == 0:
-            parts.append(
-                format_html(
-                    '<text x="{}" y="{}" text-anchor="middle">{}</text>',
-                    _n(MARGIN_LEFT + (index + 0.5) * slot),
-                    baseline + 16,
-                    row_label,
-                )
-            )
     totals = {name: sum(values.get(name, 0) for _, values in rows) for name in series}
-    if not any(totals.values()):
-        parts.append(
-            format_html(
-                '<text x="{}" y="{}" text-anchor="middle" fill-opacity="0.6">Nothing in this period</text>',
-                _n(MARGIN_LEFT + plot_width / 2),
-                _n(MARGIN_TOP + plot_height / 2),
-            )
-        )
-    for position, (name, colour) in enumerate(series.items()):
-        x = MARGIN_LEFT + position * 110
-        parts.append(
-            format_html(
-                '<rect x="{}" y="8" width="12" height="12" fill="{}"/><text x="{}" y="18">{}</text>',
-                x,
-                colour,
-                x + 17,
-                name,
-            )
-        )
-    parts.append(
-        format_html(
-            '<line x1="{left}" x2="{right}" y1="{base}" y2="{base}" stroke="currentColor"/>'
-            '<line x1="{left}" x2="{left}" y1="{top}" y2="{base}" stroke="currentColor"/>'
-            '<text x="{mid}" y="{bottom}" text-anchor="middle">{x_label}</text>'
-            '<text transform="rotate(-90)" x="{y_mid}" y="14" text-anchor="middle">{y_label}</text>',
-            left=MARGIN_LEFT,
-            right=width - MARGIN_RIGHT,
-            base=baseline,
-            top=MARGIN_TOP,
-            mid=_n(MARGIN_LEFT + plot_width / 2),
-            bottom=CHART_HEIGHT - 6,
-            x_label=x_label,
-            y_mid=_n(-(MARGIN_TOP + plot_height / 2)),
-            y_label=y_label,
-        )
-    )
-    summary = ", ".join(f"{total} {name}" for name, total in totals.items())
-    return format_html(
-        '<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" aria-label="{}: {}" width="{}" height="{}" '
-        'viewBox="0 0 {} {}" font-family="sans-serif" font-size="11" fill="currentColor">{}</svg>',
-        label,
-        summary,
-        width,
-        CHART_HEIGHT,
-        width,
-        CHART_HEIGHT,
-        mark_safe("".join(parts)),  # every part was built by format_html, which escaped its values
+    return BarChart(
+        label=label,
+        summary=", ".join(f"{total} {name}" for name, total in totals.items()),
+        x_label=x_label,
+        y_label=y_label,
+        width=width,
+        height=CHART_HEIGHT,
+        left=MARGIN_LEFT,
+        right=width - MARGIN_RIGHT,
+        top=MARGIN_TOP,
+        baseline=baseline,
+        gridlines=[(tick, round(baseline - tick * scale, 1)) for tick in ticks],
+        bars=bars,
+        x_labels=[
+            (round(MARGIN_LEFT + (index + 0.5) * slot, 1), row_label)
+            for index, (row_label, _) in enumerate(rows)
+            if index % label_every == 0
+        ],
+        legend=[(MARGIN_LEFT + position * 110, colour, name) for position, (name, colour) in enumerate(series.items())],
+        empty=not any(totals.values()),
     )
 
 
-def hourly_chart(hourly, names: list[str], *, label: str, y_label: str) -> SafeString:
+def hourly_chart(hourly, names: list[str], *, label: str, y_label: str) -> BarChart:
     """Draw the given series of `hourly_counts()` with the hours on the x axis."""
     rows = [(f"{hour:%H}:00", {name: counts[name] for name in names}) for hour, counts in hourly]
     return bar_chart(
@@ -269,7 +246,7 @@ def hourly_chart(hourly, names: list[str], *, label: str, y_label: str) -> SafeS
     )
 
 
-def sessions_chart(counts: SessionCounts) -> SafeString:
+def sessions_chart(counts: SessionCounts) -> BarChart:
     """Draw the active sessions split into guests, remembered and not remembered sign-ins."""
     rows = [
         ("guest", {"sessions": counts.guest}),

@@ -1,6 +1,6 @@
 """What happened to a session or sign-in: record it, apply the detection rules, alert.
 
-Each rule is documented in the README with its setting. Alerts are throttled
+Each rule is documented in docs/security.md with its setting. Alerts are throttled
 to one mail per rule and subject per ALERT_THROTTLE_SECONDS, so an attack
 cannot flood a mailbox. Nothing here may break the request it describes.
 """
@@ -11,19 +11,18 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
-from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY
 from django.core.cache import cache
-from django.core.mail import mail_admins, send_mail
+from django.core.mail import mail_admins
 from django.db import DatabaseError, transaction
 from django.urls import reverse
 from django.utils import timezone
-from django_otp import login as otp_login
 
+from accounts.devices import describe
 from accounts.ip import client_ip
 from accounts.models import AuditEvent
 from accounts.monitoring import audit
-from accounts.sessions.devices import describe
-from accounts.sessions.store import engine_store
+from accounts.sessions import policy as session_policy
+from shopdemo.mail import mail_send
 
 logger = logging.getLogger("shopdemo.security")
 
@@ -47,11 +46,12 @@ def never_breaks(check):
 
 def _mail(subject: str, body: str, recipients=None) -> None:
     """Send a mail (to ADMINS when no recipients); a broken mail relay must not break the request."""
+    if recipients is not None:
+        # To a user: plain text and HTML from templates/mail/, like every mail to shoppers.
+        mail_send(to=recipients, subject=subject, template="notice", context={"body": body})
+        return
     try:
-        if recipients is None:
-            mail_admins(subject, body)
-        elif recipients:
-            send_mail(settings.EMAIL_SUBJECT_PREFIX + subject, body, None, recipients)
+        mail_admins(subject, body)
     except Exception:  # smtplib and socket errors alike: log them, go on
         logger.exception("mail_failed", extra={"subject": subject})
 
@@ -84,7 +84,8 @@ def record_sign_in(*, request, user) -> None:
     device = describe(request.META.get("HTTP_USER_AGENT", ""), with_version=False)
     event = "authn_login_successafterfail" if failures.exists() else "authn_login_success"
     known_device = events.filter(event__in=SUCCESS_EVENTS, details__device=device).exists()
-    audit.record(event, request=request, user=user, device=device)
+    method = getattr(request, "auth_method", session_policy.PASSWORD)
+    audit.record(event, request=request, user=user, device=device, method=method)
     if last_success and not known_device:
         audit.record("authn_new_device", request=request, user=user, device=device)
         devices_url = request.build_absolute_uri(reverse("accounts:sessions"))
@@ -101,9 +102,9 @@ def record_sign_in(*, request, user) -> None:
 
 
 @never_breaks
-def record_login_failure(*, request, username: str) -> None:
+def record_login_failure(*, request, username: str, **details) -> None:
     """Record a failed sign-in; alert when one account fails from many addresses (no lockout)."""
-    audit.record("authn_login_fail", request=request, username=username)
+    audit.record("authn_login_fail", request=request, username=username, **details)
     since = timezone.now() - timedelta(seconds=settings.DISTRIBUTED_WINDOW_SECONDS)
     addresses = (
         AuditEvent.objects.filter(event="authn_login_fail", username=username, created_at__gte=since)
@@ -136,9 +137,17 @@ def record_lockout(*, request, username: str) -> None:
     )
 
 
+# How each hijack reason reads in an alert ("Session of alice presented ...").
+HIJACK_PHRASES = {
+    "browser": "by another browser",
+    "address": "from another address",
+    "device binding": "without its device-bound cookie (DBSC)",
+}
+
+
 @never_breaks
 def record_hijack(*, request, row, reason: str) -> None:
-    """Record a signed-in session presented by another browser or address (it has been ended)."""
+    """Record a signed-in session presented by another browser or address, or without its DBSC proof (now ended)."""
     audit.record(
         "session_hijack_suspected",
         request=request,
@@ -151,8 +160,8 @@ def record_hijack(*, request, row, reason: str) -> None:
     alert(
         "hijack",
         str(row.user_id),
-        f"Session of {row.user} presented by another {reason}",
-        f"A signed-in session of {row.user} was presented by another {reason} "
+        f"Session of {row.user} presented {HIJACK_PHRASES[reason]}",
+        f"A signed-in session of {row.user} was presented {HIJACK_PHRASES[reason]} "
         f"({client_ip(request)}); it has been ended.",
         request=request,
     )
@@ -176,45 +185,7 @@ def record_use_after_expire(*, request, **details) -> None:
         )
 
 
-def end_user_sessions(*, user, reason: str, request=None, keep_public_id: str | None = None) -> int:
-    """End the user's sessions (all, or all but one); return how many devices were signed out."""
-    sessions = user.sessions.all()
-    if keep_public_id:
-        sessions = sessions.exclude(public_id=keep_public_id)
-    public_ids = engine_store().end(sessions)
-    for public_id in public_ids:
-        audit.record("session_expired", request=request, user=user, public_id=public_id, reason=reason)
-    return len(public_ids)
-
-
 def notify_user(*, user, subject: str, body: str, extra_to=()) -> None:
     """Tell the user by mail that a security setting changed, and what to do if it was not them."""
     recipients = [address for address in {user.email, *extra_to} if address]
     _mail(subject, f"{body}\n\nIf this was not you, sign in and change your password at once.", recipients)
-
-
-def keep_user_sessions(*, user, keep_public_id: str) -> None:
-    """Let the user's other sessions survive a password change they chose not to end them on.
-
-    Django ties each session to a hash of the password; give them the new one.
-    """
-    for session_key in user.sessions.exclude(public_id=keep_public_id).values_list("session_key", flat=True):
-        store = engine_store()(session_key)
-        if store.get(SESSION_KEY):
-            store[HASH_SESSION_KEY] = user.get_session_auth_hash()
-            store.save()
-
-
-def mfa_changed(*, request, device, enabled: bool) -> None:
-    """After MFA is switched on or off: new key, other sessions ended (V7.4.3), the user told."""
-    request.session.cycle_key()
-    if device is not None:
-        otp_login(request, device)
-    audit.record("authn_mfa_change", request=request, change="enabled" if enabled else "disabled")
-    end_user_sessions(user=request.user, reason="mfa_change", request=request, keep_public_id=request.session.public_id)
-    state = "switched on" if enabled else "switched off"
-    notify_user(
-        user=request.user,
-        subject=f"Two-factor authentication {state}",
-        body=f"Two-factor authentication was {state} for your account.",
-    )

@@ -14,19 +14,9 @@ from django.utils.cache import patch_cache_control
 
 from accounts.ip import client_ip
 from accounts.monitoring import audit, security
+from accounts.sessions import dbsc
 from accounts.sessions import policy as session_policy
 from accounts.sessions.store import USER_AGENT_MAX_LENGTH
-
-CONTENT_SECURITY_POLICY = "; ".join(
-    [
-        "default-src 'self'",
-        "img-src 'self' data:",
-        "object-src 'none'",
-        "base-uri 'none'",
-        "frame-ancestors 'none'",
-        "form-action 'self'",
-    ]
-)
 
 
 def wants_json(request) -> bool:
@@ -69,6 +59,9 @@ class SessionMiddleware(DjangoSessionMiddleware):
         # CS binding: a signed-in session presented by another browser (or,
         # when configured, from another address) is taken to be stolen.
         stolen_by = "browser" if settings.SESSION_BIND_USER_AGENT and row.user_agent != user_agent else None
+        if stolen_by is None and dbsc.must_refuse(request, session):
+            # Bound to a key on the user's device, and no valid proof of it came along.
+            stolen_by = dbsc.DEVICE_BINDING
         if row.ip and row.ip != ip:
             if settings.SESSION_BIND_IP:
                 stolen_by = stolen_by or "address"
@@ -78,7 +71,9 @@ class SessionMiddleware(DjangoSessionMiddleware):
         if stolen_by:
             session.flush()
             security.record_hijack(request=request, row=row, reason=stolen_by)
-            return self._signed_out(request, session_policy.HIJACK)
+            return self._signed_out(
+                request, session_policy.UNPROVEN if stolen_by == dbsc.DEVICE_BINDING else session_policy.HIJACK
+            )
         return None
 
     def _ended(self, request, ended):
@@ -121,6 +116,7 @@ class SessionMiddleware(DjangoSessionMiddleware):
                 session.rotate(grace=settings.SESSION_ROTATE_GRACE)
                 request.session_renewed_because = "interval"
         response = super().process_response(request, response)
+        dbsc.add_registration_offer(request, response)
         self._record_key_change(request)
         if settings.SESSION_COOKIE_NAME in response.cookies or (loaded and session_policy.is_authenticated(loaded)):
             # Signed-in pages and new session cookies must not sit in a shared cache.
@@ -139,15 +135,3 @@ class SessionMiddleware(DjangoSessionMiddleware):
                 request=request,
                 because=getattr(request, "session_renewed_because", "authentication"),
             )
-
-
-class SecurityHeadersMiddleware:
-    """Add the Content-Security-Policy: scripts and styles only from this site, no framing."""
-
-    def __init__(self, get_response):
-        self.get_response = get_response
-
-    def __call__(self, request):
-        response = self.get_response(request)
-        response.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-        return response

@@ -4,12 +4,13 @@ The cookie's own expiry never decides anything: every limit here is checked
 against the session row, so a replayed cookie past its time is refused.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY
 from django.template.defaultfilters import pluralize
+from django.utils import timezone
 
 # Keys the lifecycle keeps in the session data (seconds since the epoch).
 AUTH_AT = "_auth_at"  # sign-in: the absolute limit counts from here
@@ -18,10 +19,28 @@ REMEMBER = "_remember"  # "remember me" was checked at sign-in
 REAUTH_AT = "_reauth_at"  # last re-authentication for critical actions
 MFA_PENDING = "_mfa_pending"  # password checked, OTP step outstanding: not signed in
 RESUME = "_resume"  # a critical POST held while the user re-authenticates
+# Django's set_expiry(): seconds of inactivity (0: at browser close, the
+# cookie's business) or an ISO moment. It may shorten a session, never lengthen it.
+REQUESTED_EXPIRY = "_session_expiry"
+AUTH_METHOD = "_auth_method"  # how the sign-in was proved: a key of AUTH_METHODS
+# The guest cart's id, never the cart itself (concurrent requests would
+# overwrite each other's session); the engine copies it to its row for the purge.
+CART_SESSION_KEY = "cart_id"
+
+# How a session was signed in, as the devices page and the inspector say it.
+PASSWORD, PASSKEY = "password", "passkey"
+AUTH_METHODS = {
+    PASSWORD: "password",
+    "password+totp": "password + TOTP",
+    "password+recovery_code": "password + recovery code",
+    "password+passkey": "password + passkey",
+    PASSKEY: "passkey",
+}
 
 # Why a session ended; the sign-in page turns these into a sentence.
 IDLE, ABSOLUTE, HIJACK = "idle", "absolute", "hijack"
 ROTATED = "rotated"  # an old key presented after its grace
+UNPROVEN = "device"  # a device-bound session without its DBSC proof
 
 
 @dataclass(frozen=True)
@@ -41,10 +60,15 @@ def is_authenticated(data) -> bool:
 
 def limits(data) -> Limits:
     if not is_authenticated(data):
-        return Limits(idle=settings.GUEST_SESSION_AGE, absolute=None)
-    if data.get(REMEMBER):
-        return Limits(idle=settings.SESSION_REMEMBER_IDLE, absolute=settings.SESSION_REMEMBER_ABSOLUTE)
-    return Limits(idle=settings.SESSION_IDLE_TIMEOUT, absolute=settings.SESSION_ABSOLUTE_TIMEOUT)
+        lim = Limits(idle=settings.GUEST_SESSION_AGE, absolute=None)
+    elif data.get(REMEMBER):
+        lim = Limits(idle=settings.SESSION_REMEMBER_IDLE, absolute=settings.SESSION_REMEMBER_ABSOLUTE)
+    else:
+        lim = Limits(idle=settings.SESSION_IDLE_TIMEOUT, absolute=settings.SESSION_ABSOLUTE_TIMEOUT)
+    requested = data.get(REQUESTED_EXPIRY)
+    if isinstance(requested, int) and 0 < requested < lim.idle:
+        lim = replace(lim, idle=requested)
+    return lim
 
 
 def idle_deadline(data, last_activity: datetime) -> datetime:
@@ -72,14 +96,48 @@ def auth_time(data) -> datetime | None:
 
 def expiry(data, last_activity: datetime) -> datetime:
     """The moment the server stops accepting this session: the earlier of both limits."""
-    deadline = idle_deadline(data, last_activity)
-    absolute = absolute_deadline(data)
-    return min(deadline, absolute) if absolute else deadline
+    deadlines = [idle_deadline(data, last_activity), absolute_deadline(data)]
+    requested = data.get(REQUESTED_EXPIRY)
+    if isinstance(requested, str):
+        deadlines.append(datetime.fromisoformat(requested))
+    return min(d for d in deadlines if d is not None)
 
 
 def end_reason(data, now: datetime) -> str:
     absolute = absolute_deadline(data)
     return ABSOLUTE if absolute and now >= absolute else IDLE
+
+
+# -- the keys above, written only here --------------------------------------
+
+
+def mark_signed_in(session) -> None:
+    """Whatever signed the user in (shop, admin), the absolute limit counts from now."""
+    session[AUTH_AT] = timezone.now().timestamp()
+
+
+def mark_remember(session, remember: bool) -> None:
+    """Choose the limits for "remember me"; the cookie then only decides whether the browser keeps it."""
+    session[REMEMBER] = remember
+    session.set_expiry(settings.SESSION_REMEMBER_IDLE if remember else 0)
+
+
+def mark_auth_method(session, method: str) -> None:
+    session[AUTH_METHOD] = method
+
+
+def auth_method_text(data) -> str | None:
+    """How the session in `data` was signed in, e.g. "password + TOTP"; None for a guest or an older session."""
+    return AUTH_METHODS.get(data.get(AUTH_METHOD)) if is_authenticated(data) else None
+
+
+def mark_reauthenticated(session) -> None:
+    session[REAUTH_AT] = timezone.now().timestamp()
+
+
+def mark_rotated(session) -> None:
+    """Every new key (rotation, sign-in, password change) restarts the rotation timer."""
+    session[ROTATED_AT] = timezone.now().timestamp()
 
 
 def rotation_due(data, now: datetime) -> bool:

@@ -11,14 +11,14 @@ from django.template.defaultfilters import pluralize
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts.devices import describe
+from accounts.flows.reauth import reauth_required
+from accounts.flows.sessions import sessions_end_others, sessions_extend, sessions_revoke
 from accounts.models import AuditEvent
-from accounts.monitoring import audit, security
-from accounts.reauth import reauth_required
+from accounts.sessions import dbsc
 from accounts.sessions import policy as session_policy
-from accounts.sessions.devices import describe
 from accounts.sessions.middleware import not_activity
 from accounts.sessions.state import session_state
-from accounts.sessions.store import engine_store
 
 
 def _device(row, current_public_id) -> dict:
@@ -29,13 +29,14 @@ def _device(row, current_public_id) -> dict:
         "current": row.public_id == current_public_id,
         "remember": data.get(session_policy.REMEMBER, False),
         "signed_in_at": session_policy.auth_time(data),
+        "method": session_policy.auth_method_text(data),
     }
 
 
 @login_required
 @require_GET
 def session_list(request):
-    rows = request.user.sessions.filter(expire_date__gt=timezone.now(), successor_key__isnull=True)
+    rows = request.user.sessions.live()
     devices = [_device(row, request.session.public_id) for row in rows.order_by("-last_activity")]
     return render(request, "accounts/sessions.html", {"devices": devices})
 
@@ -44,13 +45,10 @@ def session_list(request):
 @require_POST
 @reauth_required
 def session_revoke(request, public_id):
-    # Ownership in the queryset: another user's public id is simply not found.
-    if not engine_store().end(request.user.sessions.filter(public_id=public_id)):
-        audit.record("authz_fail", request=request, target_session=public_id)
+    current = public_id == request.session.public_id
+    if not sessions_revoke(request=request, public_id=public_id):
         raise Http404("No such session.")
-    audit.record("session_expired", request=request, public_id=public_id, reason="revoked")
-    if public_id == request.session.public_id:
-        request.session.flush()
+    if current:
         return redirect("accounts:login")
     messages.success(request, "That session is signed out.")
     return redirect("accounts:sessions")
@@ -60,9 +58,7 @@ def session_revoke(request, public_id):
 @require_POST
 @reauth_required
 def session_revoke_others(request):
-    ended = security.end_user_sessions(
-        user=request.user, reason="revoked", request=request, keep_public_id=request.session.public_id
-    )
+    ended = sessions_end_others(user=request.user, reason="revoked", request=request)
     messages.success(request, f"Signed out {ended} other session{pluralize(ended)}.")
     return redirect("accounts:sessions")
 
@@ -76,14 +72,15 @@ def session_status(request):
 @require_POST
 def session_extend(request):
     if request.user.is_authenticated:
-        request.session.record_activity()  # the absolute limit still holds (session_policy.expiry)
-        request.session.save()
+        sessions_extend(request=request)
     return JsonResponse(session_state(request))
 
 
 # One sentence per key the session may hold, for the inspector.
 SESSION_KEY_MEANINGS = {
-    "cart_id": "the id of your guest cart; the cart's lines are rows in the database, not in the session",
+    session_policy.CART_SESSION_KEY: (
+        "the id of your guest cart; the cart's lines are rows in the database, not in the session"
+    ),
     "_auth_user_id": "the account this session is signed in to",
     "_auth_user_backend": "which authentication backend checked your password",
     "_auth_user_hash": (
@@ -92,6 +89,10 @@ SESSION_KEY_MEANINGS = {
     session_policy.AUTH_AT: "when you signed in; the absolute limit counts from here",
     session_policy.REMEMBER: 'whether you ticked "remember me", which chooses the longer limits',
     session_policy.ROTATED_AT: "when the session key last changed; the next rotation counts from here",
+    session_policy.AUTH_METHOD: "how you signed in: password, password and a code or passkey, or a passkey alone",
+    "_passkey_authenticate": "the challenge of a passkey sign-in in progress; it works once, then is deleted",
+    "_passkey_register": "the challenge of adding a passkey in progress; it works once, then is deleted",
+    "otp_device_id": "which second factor (authenticator app, recovery code or passkey) confirmed this sign-in",
     "_session_expiry": "how long the browser keeps the cookie (0: until it closes); the server's limits are separate",
 }
 
@@ -128,11 +129,15 @@ def session_inspector(request):
             "idle_expiry": _at(session_policy.idle_deadline(data, row.last_activity)),
             "absolute_expiry": _at(session_policy.absolute_deadline(data)),
             "signed_in_at": session_policy.auth_time(data),
+            "method": session_policy.auth_method_text(data),
             "next_rotation": _at(
                 datetime.fromtimestamp(rotated + settings.SESSION_ROTATE_INTERVAL, tz=UTC) if rotated else None
             ),
             "keys": [(key, SESSION_KEY_MEANINGS.get(key, "")) for key in sorted(data)],
             "events": AuditEvent.objects.filter(session_public_id=row.public_id)[:10],
             "device": describe(row.user_agent),
+            "dbsc_thumbprint": dbsc.thumbprint(row.device_key) if row.device_bound else None,
+            "dbsc_age": session_policy.duration_text(settings.DBSC_BOUND_COOKIE_AGE),
+            "dbsc_cookie": settings.DBSC_COOKIE_NAME,
         }
     return render(request, "accounts/inspector.html", context)

@@ -9,12 +9,11 @@ from django.db import connection
 from django.test import Client
 from pythonjsonlogger.json import JsonFormatter
 
-from accounts.models import AuditEvent, Session
+from accounts.models import AuditEvent, Session, hash_key
+from tests.conftest import SESSION_COOKIE, sign_in
 from tests.factories import PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
-
-COOKIE = "sessionid"
 
 
 def events(name):
@@ -23,10 +22,6 @@ def events(name):
 
 def logged(audit_log, name):
     return [line for line in audit_log() if line["message"] == name]
-
-
-def sign_in(client, username="alice", password=PASSWORD, **extra):
-    return client.post("/accounts/login/", {"username": username, "password": password}, **extra)
 
 
 class TestEventsFromActions:
@@ -88,7 +83,7 @@ class TestEventsFromActions:
         assert used.details == {"known": True, "reason": "idle"} and used.user == user
 
     def test_unknown_session_id_is_recorded(self, client):
-        client.cookies[COOKIE] = "x" * 32
+        client.cookies[SESSION_COOKIE] = "x" * 32
         client.get("/")
         assert events("session_use_after_expire")[0].details == {"known": False}
 
@@ -102,7 +97,7 @@ class TestEventsFromActions:
     def test_hijack_is_recorded(self, client, user):
         sign_in(client, HTTP_USER_AGENT="Firefox/140.0")
         thief = Client(HTTP_USER_AGENT="curl/8")
-        thief.cookies[COOKIE] = client.cookies[COOKIE].value
+        thief.cookies[SESSION_COOKIE] = client.cookies[SESSION_COOKIE].value
         thief.get("/")
         [event] = events("session_hijack_suspected")
         assert event.level == "CRITICAL" and event.details["expected_user_agent"] == "Firefox/140.0"
@@ -111,7 +106,7 @@ class TestEventsFromActions:
         other = Client()
         sign_in(other)
         sign_in(client)
-        other_id = Session.objects.get(session_key=other.cookies[COOKIE].value).public_id
+        other_id = Session.objects.get(session_key=hash_key(other.cookies[SESSION_COOKIE].value)).public_id
         client.post(f"/accounts/sessions/{other_id}/revoke/")
         [event] = events("session_expired")
         assert event.session_public_id == other_id and event.details == {"reason": "revoked"}
@@ -145,12 +140,12 @@ class TestLogIntegrity:
         keys = []
         try:
             client.post("/cart/add/", {"product": product.pk})
-            keys.append(client.cookies[COOKIE].value)
+            keys.append(client.cookies[SESSION_COOKIE].value)
             sign_in(client)
-            keys.append(client.cookies[COOKIE].value)
+            keys.append(client.cookies[SESSION_COOKIE].value)
             clock.shift(15 * 60)
             client.get("/")
-            keys.append(client.cookies[COOKIE].value)
+            keys.append(client.cookies[SESSION_COOKIE].value)
             clock.shift(40 * 60)
             client.get("/orders/")
         finally:

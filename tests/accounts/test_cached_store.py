@@ -1,28 +1,26 @@
 """SESSION_CACHED: the cache in front of the same table, and everything still ends on time."""
 
 import pytest
-from django.core.cache import cache
+from asgiref.sync import async_to_sync
+from django.core.cache import cache, caches
+from django.core.cache.backends.base import BaseCache
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from accounts.models import Session
-from tests.factories import PASSWORD
+from accounts.models import Session, hash_key
+from accounts.sessions.cached_store import SessionStore
+from tests.conftest import SESSION_COOKIE, sign_in
 
 pytestmark = pytest.mark.django_db
 
-COOKIE = "sessionid"
 SIGNED_IN = "Signed in as"
 
 
 @pytest.fixture(autouse=True)
 def cached_engine(settings):
     settings.SESSION_ENGINE = "accounts.sessions.cached_store"
-
-
-def sign_in(client):
-    client.post("/accounts/login/", {"username": "alice", "password": PASSWORD})
 
 
 def session_selects(queries):
@@ -36,7 +34,7 @@ def test_signed_in_pages_read_the_session_from_the_cache(client, user):
         page = client.get("/").content.decode()
     assert SIGNED_IN in page
     assert session_selects(queries.captured_queries) == []
-    assert cache.get("shopdemo.session." + client.cookies[COOKIE].value)["user_id"] == user.pk
+    assert cache.get("shopdemo.session." + hash_key(client.cookies[SESSION_COOKIE].value))["user_id"] == user.pk
 
 
 def test_a_cache_miss_falls_back_to_the_table(client, user):
@@ -50,30 +48,91 @@ def test_revoked_session_is_forgotten_by_the_cache(client, user):
     sign_in(other)
     other.get("/")  # now cached
     sign_in(client)
-    other_id = Session.objects.get(session_key=other.cookies[COOKIE].value).public_id
+    other_id = Session.objects.get(session_key=hash_key(other.cookies[SESSION_COOKIE].value)).public_id
     client.post(f"/accounts/sessions/{other_id}/revoke/")
     assert SIGNED_IN not in other.get("/").content.decode()
 
 
 def test_sign_out_is_not_undone_by_the_cache(client, user):
     sign_in(client)
-    key = client.cookies[COOKIE].value
+    key = client.cookies[SESSION_COOKIE].value
     client.post("/accounts/logout/")
     replay = Client()
-    replay.cookies[COOKIE] = key
+    replay.cookies[SESSION_COOKIE] = key
     assert SIGNED_IN not in replay.get("/").content.decode()
 
 
 def test_idle_timeout_and_rotation_hold_with_the_cache(client, user, time_machine):
     time_machine.move_to(timezone.now(), tick=False)
     sign_in(client)
-    old_key = client.cookies[COOKIE].value
+    old_key = client.cookies[SESSION_COOKIE].value
     time_machine.shift(15 * 60)
     client.get("/")
-    assert client.cookies[COOKIE].value != old_key
+    assert client.cookies[SESSION_COOKIE].value != old_key
     stale = Client()
-    stale.cookies[COOKIE] = old_key
+    stale.cookies[SESSION_COOKIE] = old_key
     time_machine.shift(31)
     assert SIGNED_IN not in stale.get("/").content.decode()
     time_machine.shift(31 * 60 + 1)
     assert SIGNED_IN not in client.get("/", follow=True).content.decode()
+
+
+class TestAsyncTwins:
+    """Issue 10.3: what alogout() and async views run must go through the cache too."""
+
+    @pytest.fixture
+    def cached_signed_in(self, client, user):
+        sign_in(client)
+        assert SIGNED_IN in client.get("/").content.decode()  # the row is now cached
+        return client.cookies[SESSION_COOKIE].value
+
+    @pytest.mark.parametrize("method", ["adelete", "aflush", "acycle_key"])
+    def test_the_old_key_stops_working_after_an_async_key_change(self, cached_signed_in, method):
+        store = SessionStore(cached_signed_in)
+        async_to_sync(store.aload)()
+        async_to_sync(getattr(store, method))()
+        replay = Client()
+        replay.cookies[SESSION_COOKIE] = cached_signed_in
+        assert SIGNED_IN not in replay.get("/").content.decode()
+
+    def test_asave_is_seen_by_the_next_load(self, cached_signed_in):
+        store = SessionStore(cached_signed_in)
+        async_to_sync(store.aset)("note", "fresh")
+        async_to_sync(store.asave)()
+        assert SessionStore(cached_signed_in).load()["note"] == "fresh"
+
+
+def test_the_session_cache_alias_is_honoured(settings, client, user):
+    settings.CACHES = {
+        **settings.CACHES,
+        "sessions": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "sessions"},
+    }
+    settings.SESSION_CACHE_ALIAS = "sessions"
+    sign_in(client)
+    client.get("/")
+    key = "shopdemo.session." + hash_key(client.cookies[SESSION_COOKIE].value)
+    assert caches["sessions"].get(key) is not None
+    assert cache.get(key) is None
+
+
+class BrokenCache(BaseCache):
+    """A cache backend whose every call fails, as an unreachable memcached does."""
+
+    def __init__(self, location, params):
+        super().__init__(params)
+
+    def _fail(self, *args, **kwargs):
+        raise ConnectionError("cache unreachable")
+
+    get = set = add = delete = get_many = set_many = delete_many = clear = touch = has_key = _fail
+
+
+def test_a_failing_default_cache_costs_speed_not_availability(settings, client, user):
+    settings.CACHES = {"default": {"BACKEND": f"{__name__}.BrokenCache"}}
+    sign_in(client)
+    assert SIGNED_IN in client.get("/").content.decode()
+    key = client.cookies[SESSION_COOKIE].value
+    client.post("/accounts/logout/")
+    replay = Client()
+    replay.cookies[SESSION_COOKIE] = key
+    assert SIGNED_IN not in replay.get("/").content.decode()

@@ -4,6 +4,7 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.template.loader import render_to_string
 from django.utils import timezone
 
 from accounts.models import AuditEvent
@@ -226,9 +227,14 @@ def test_anonymous_visitor_is_sent_to_the_admin_login(client):
     assert not AuditEvent.objects.filter(event="authz_fail").exists()
 
 
+def draw(*rows, **options) -> str:
+    """Lay out a chart and draw it with the dashboard's template."""
+    return render_to_string("admin/includes/bar_chart.html", {"chart": bar_chart(*rows, **options)})
+
+
 class TestBarChart:
     def test_each_bar_has_a_tooltip_and_the_chart_a_summary(self):
-        svg = bar_chart(
+        svg = draw(
             [("a", {"x": 2, "y": 0}), ("b", {"x": 1, "y": 4})],
             series={"x": "#000", "y": "#111"},
             label="Things",
@@ -243,7 +249,7 @@ class TestBarChart:
         assert heights[2] == 2 * heights[0] == 4 * heights[1]
 
     def test_text_is_escaped(self):
-        svg = bar_chart([("<b>", {"s": 1})], series={"s": "#000"}, label='"x" & y', x_label="<i>", y_label="<u>")
+        svg = draw([("<b>", {"s": 1})], series={"s": "#000"}, label='"x" & y', x_label="<i>", y_label="<u>")
 
         assert "<b>" not in svg and "<i>" not in svg and "<u>" not in svg
         assert "&lt;b&gt; — s: 1" in svg and 'aria-label="&quot;x&quot; &amp; y: 1 s"' in svg

@@ -1,5 +1,7 @@
 import pytest
 
+from tests.conftest import SESSION_COOKIE
+
 pytestmark = pytest.mark.django_db
 
 
@@ -7,4 +9,4 @@ def test_healthz_answers_ok_when_the_database_does(client):
     response = client.get("/healthz")
     assert response.status_code == 200
     assert response.json() == {"status": "ok"}
-    assert "sessionid" not in response.cookies
+    assert SESSION_COOKIE not in response.cookies

@@ -10,7 +10,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from accounts.models import Session
+from accounts.models import Session, hash_key
 from tests.factories import PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -68,7 +68,7 @@ class TestIdleTimeout:
         replay = Client()
         replay.cookies[COOKIE] = key
         assert not is_signed_in(replay)
-        assert not Session.objects.filter(session_key=key).exists()
+        assert not Session.objects.filter(session_key=hash_key(key)).exists()
 
     def test_status_poll_is_not_activity(self, signed_in, clock):
         for _ in range(10):
@@ -157,12 +157,12 @@ class TestRotation:
     def test_key_rotates_after_the_interval_and_data_follows(self, signed_in, clock, product):
         signed_in.post("/cart/add/", {"product": product.pk})
         old_key = signed_in.cookies[COOKIE].value
-        public_id = Session.objects.get(session_key=old_key).public_id
+        public_id = Session.objects.get(session_key=hash_key(old_key)).public_id
         clock.shift(15 * 60)
         response = signed_in.get("/")
         new_key = response.cookies[COOKIE].value
         assert new_key != old_key
-        row = Session.objects.get(session_key=new_key)
+        row = Session.objects.get(session_key=hash_key(new_key))
         assert row.public_id == public_id and row.user.username == "alice"
         assert signed_in.get("/cart/summary/").json()["count"] == 1
 
@@ -298,7 +298,7 @@ class TestDevices:
     def test_revoking_another_session_signs_that_browser_out(self, signed_in):
         phone = Client()
         phone.post("/accounts/login/", {"username": "alice", "password": PASSWORD})
-        phone_id = Session.objects.get(session_key=phone.cookies[COOKIE].value).public_id
+        phone_id = Session.objects.get(session_key=hash_key(phone.cookies[COOKIE].value)).public_id
         response = signed_in.post(f"/accounts/sessions/{phone_id}/revoke/")
         assert response["Location"] == "/accounts/sessions/"
         assert not is_signed_in(phone)

@@ -10,16 +10,11 @@ from django.utils import timezone
 
 from accounts.models import AuditEvent, Session
 from cart.models import CartItem
-from tests.factories import PASSWORD
+from tests.conftest import SESSION_COOKIE, sign_in
 
 pytestmark = pytest.mark.django_db
 
-COOKIE = "sessionid"
 SIGNED_IN = "Signed in as"
-
-
-def sign_in(client, username="alice", password=PASSWORD, **extra):
-    return client.post("/accounts/login/", {"username": username, "password": password, **extra})
 
 
 def enrol(client) -> tuple[str, list[str]]:
@@ -109,10 +104,10 @@ class TestSignInWithMFA:
         secret, _ = enrolled
         client.post("/cart/add/", {"product": product.pk, "quantity": 2})
         sign_in(client)
-        pending_key = client.cookies[COOKIE].value
+        pending_key = client.cookies[SESSION_COOKIE].value
         response = client.post("/accounts/login/otp/", {"otp_token": next_code(secret)})
         assert response.status_code == 302
-        assert client.cookies[COOKIE].value != pending_key  # V7.2.4: new key at MFA verification
+        assert client.cookies[SESSION_COOKIE].value != pending_key  # V7.2.4: new key at MFA verification
         assert SIGNED_IN in client.get("/").content.decode()
         assert CartItem.objects.get(cart__user__username="alice").quantity == 2
 

@@ -14,6 +14,7 @@ from tests.factories import SessionFactory, UserFactory
 pytestmark = pytest.mark.django_db
 
 NOW = datetime(2026, 3, 10, 12, 15, tzinfo=UTC)
+DEVICE_KEY = {"kty": "EC", "crv": "P-256", "x": "x", "y": "y", "alg": "ES256"}
 
 
 def run(*args) -> str:
@@ -36,7 +37,8 @@ def traffic(time_machine):
 
     SessionFactory.create_batch(3)  # guests
     SessionFactory(user=UserFactory(), remember=True)
-    SessionFactory.create_batch(2, user=UserFactory())
+    SessionFactory(user=UserFactory())
+    SessionFactory(user=UserFactory(), device_key=DEVICE_KEY)  # bound with DBSC
     SessionFactory(user=UserFactory(), successor_key="n" * 32, expire_date=NOW + timedelta(seconds=20))  # in grace
     SessionFactory(expire_date=NOW)  # ends now: the server no longer accepts it
     SessionFactory(user=UserFactory(), expire_date=NOW - timedelta(days=2))
@@ -50,6 +52,7 @@ def test_text_report_counts_sessions_rows_to_purge_and_events(traffic):
         "  guest              3\n"
         "  signed in          3\n"
         "    with remember-me 1\n"
+        "    device-bound     1 (DBSC; 2 not bound)\n"
         "Expired rows waiting for purge: 3\n"
         "Events in the last 24 hours:\n"
         "  authn_login_fail              2\n"
@@ -62,7 +65,7 @@ def test_json_report_is_one_object_for_scripts(traffic):
     report = json.loads(run("--json"))
 
     assert report == {
-        "active": {"guest": 3, "signed_in": 3, "remember_me": 1},
+        "active": {"guest": 3, "signed_in": 3, "remember_me": 1, "device_bound": 1, "unbound": 2},
         "expired_waiting_for_purge": 3,
         # Every event name is present, so scripts can read any of them without a default.
         "events_24h": dict.fromkeys(EVENTS, 0)
@@ -76,4 +79,10 @@ def test_an_empty_site_reports_zeros(time_machine):
     time_machine.move_to(NOW, tick=False)
 
     assert run().endswith("Expired rows waiting for purge: 0\nEvents in the last 24 hours:\n  none\n")
-    assert json.loads(run("--json"))["active"] == {"guest": 0, "signed_in": 0, "remember_me": 0}
+    assert json.loads(run("--json"))["active"] == {
+        "guest": 0,
+        "signed_in": 0,
+        "remember_me": 0,
+        "device_bound": 0,
+        "unbound": 0,
+    }

@@ -5,13 +5,13 @@ from axes.models import AccessAttempt
 from django.test import Client
 from django.utils import timezone
 
-from accounts.models import Session
+from accounts.models import Session, hash_key
 from cart.models import Cart, CartItem
+from tests.conftest import SESSION_COOKIE, sign_in
 from tests.factories import CartFactory, CartItemFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
-SESSION_COOKIE = "sessionid"
 SAME_WORDS = "Please enter a correct username and password."
 
 
@@ -20,57 +20,57 @@ def cart_units(client):
 
 
 class TestSignIn:
-    def test_guest_cart_survives_login(self, client, user, product, sign_in):
+    def test_guest_cart_survives_login(self, client, user, product):
         client.post("/cart/add/", {"product": product.pk, "quantity": 2})
-        response = sign_in(user)
+        response = sign_in(client, user.username)
         assert response.status_code == 302
         assert cart_units(client) == 2
         messages = [str(m) for m in client.get("/cart/").context["messages"]]
         assert "We carried your cart over: 2 × Basalt Mug." in messages
         assert Cart.objects.get(user=user, status="open").items.get().quantity == 2
 
-    def test_pre_login_session_key_no_longer_works(self, client, user, product, sign_in):
+    def test_pre_login_session_key_no_longer_works(self, client, user, product):
         client.post("/cart/add/", {"product": product.pk})
         guest_key = client.cookies[SESSION_COOKIE].value
-        sign_in(user)
+        sign_in(client, user.username)
         new_key = client.cookies[SESSION_COOKIE].value
         assert new_key != guest_key
-        assert not Session.objects.filter(session_key=guest_key).exists()
+        assert not Session.objects.filter(session_key=hash_key(guest_key)).exists()
         replay = Client()
         replay.cookies[SESSION_COOKIE] = guest_key
         page = replay.get("/").content.decode()
         assert 'data-testid="auth-state">Guest' in page
         assert cart_units(replay) == 0
 
-    def test_session_row_records_user_and_device(self, client, user, sign_in):
-        sign_in(user, HTTP_USER_AGENT="Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0")
+    def test_session_row_records_user_and_device(self, client, user):
+        sign_in(client, user.username, HTTP_USER_AGENT="Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0")
         row = Session.objects.get()
         assert row.user == user
         assert row.user_agent == "Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0"
         assert row.ip == "127.0.0.1"
         assert row.session_key not in row.public_id
 
-    def test_header_shows_the_signed_in_state(self, client, user, sign_in):
+    def test_header_shows_the_signed_in_state(self, client, user):
         assert 'data-testid="auth-state">Guest' in client.get("/").content.decode()
-        sign_in(user)
-        assert "Signed in as <strong>alice</strong>" in client.get("/").content.decode()
+        sign_in(client, user.username)
+        assert '<span class="wide-only">Signed in as </span><strong>alice</strong>' in client.get("/").content.decode()
 
-    def test_without_remember_me_the_cookie_is_a_browser_session_cookie(self, client, user, sign_in):
-        cookie = sign_in(user).cookies[SESSION_COOKIE]
+    def test_without_remember_me_the_cookie_is_a_browser_session_cookie(self, client, user):
+        cookie = sign_in(client, user.username).cookies[SESSION_COOKIE]
         assert cookie["max-age"] == "" and cookie["expires"] == ""
         assert cookie["httponly"] and cookie["samesite"] == "Strict"
 
-    def test_with_remember_me_the_cookie_persists(self, client, user, sign_in, settings):
-        cookie = sign_in(user, remember=True).cookies[SESSION_COOKIE]
+    def test_with_remember_me_the_cookie_persists(self, client, user, settings):
+        cookie = sign_in(client, user.username, remember=True).cookies[SESSION_COOKIE]
         assert int(cookie["max-age"]) == settings.SESSION_REMEMBER_IDLE
 
-    def test_unsafe_next_is_ignored(self, client, user, sign_in):
-        assert sign_in(user, next_url="https://evil.example/phish")["Location"] == "/"
+    def test_unsafe_next_is_ignored(self, client, user):
+        assert sign_in(client, user.username, next_url="https://evil.example/phish")["Location"] == "/"
 
     def test_account_cart_is_there_on_another_device(self, user, product, password):
         CartItemFactory(cart=CartFactory(user=user), product=product, quantity=4)
         other_device = Client()
-        other_device.post("/accounts/login/", {"username": "alice", "password": password})
+        sign_in(other_device)
         assert cart_units(other_device) == 4
 
 
@@ -104,20 +104,20 @@ class TestRegister:
 
 
 class TestSignOut:
-    def test_sign_out_deletes_the_session_and_keeps_the_account_cart(self, client, user, product, sign_in):
+    def test_sign_out_deletes_the_session_and_keeps_the_account_cart(self, client, user, product):
         client.post("/cart/add/", {"product": product.pk, "quantity": 2})
-        sign_in(user)
+        sign_in(client, user.username)
         key = client.cookies[SESSION_COOKIE].value
         response = client.post("/accounts/logout/")
         assert response.status_code == 302
         assert response["Clear-Site-Data"] == '"cache", "cookies", "storage"'
-        assert not Session.objects.filter(session_key=key).exists()
+        assert not Session.objects.filter(session_key=hash_key(key)).exists()
         assert cart_units(client) == 0
-        sign_in(user)
+        sign_in(client, user.username)
         assert cart_units(client) == 2
 
-    def test_sign_out_is_post_only(self, client, user, sign_in):
-        sign_in(user)
+    def test_sign_out_is_post_only(self, client, user):
+        sign_in(client, user.username)
         assert client.get("/accounts/logout/").status_code == 405
         assert Session.objects.filter(user=user).exists()
 
@@ -132,9 +132,7 @@ class TestBruteForce:
         UserFactory(username="sleeper", is_active=False)
         UserFactory(username="bob")
         pages = {name: self.fail(client, name, 1) for name in ["bob", "nobody", "sleeper"]}
-        inactive_with_right_password = client.post(
-            "/accounts/login/", {"username": "sleeper", "password": "correct-horse-battery-9"}
-        )
+        inactive_with_right_password = sign_in(client, "sleeper", "correct-horse-battery-9")
         for response in [*pages.values(), inactive_with_right_password]:
             assert response.status_code == 200
             assert SAME_WORDS in response.content.decode()
@@ -146,16 +144,16 @@ class TestBruteForce:
         assert "Too many failed sign-in attempts" in response.content.decode()
         assert "15 minutes" in response.content.decode()
         # Even the right password is refused while locked.
-        locked = client.post("/accounts/login/", {"username": username, "password": password})
+        locked = sign_in(client, username, password)
         assert locked.status_code == 429
         assert not Session.objects.exists()
 
     def test_lockout_is_per_username_and_ip(self, client, user, password):
         self.fail(client, "alice", 5)
-        other_ip = client.post("/accounts/login/", {"username": "alice", "password": password}, REMOTE_ADDR="10.9.9.9")
+        other_ip = sign_in(client, REMOTE_ADDR="10.9.9.9")
         assert other_ip.status_code == 302
         bob = UserFactory(username="bob")
-        assert client.post("/accounts/login/", {"username": bob.username, "password": password}).status_code == 302
+        assert sign_in(client, bob.username, password).status_code == 302
 
     @pytest.mark.parametrize(("minutes_later", "status"), [(14, 429), (15.1, 302)])
     def test_lock_expires_on_its_own_after_the_cooloff(
@@ -164,7 +162,7 @@ class TestBruteForce:
         time_machine.move_to(timezone.now(), tick=False)
         self.fail(client, "alice", 5)
         time_machine.shift(minutes_later * 60)
-        assert client.post("/accounts/login/", {"username": "alice", "password": password}).status_code == status
+        assert sign_in(client).status_code == status
 
     def test_every_attempt_is_recorded(self, client, user, password):
         self.fail(client, "alice", 2)
@@ -172,9 +170,10 @@ class TestBruteForce:
 
     def test_forged_forwarded_for_does_not_dodge_the_counter(self, client, user):
         for n in range(5):
-            response = client.post(
-                "/accounts/login/",
-                {"username": "alice", "password": "wrong"},
+            response = sign_in(
+                client,
+                "alice",
+                password="wrong",
                 HTTP_X_FORWARDED_FOR=f"198.51.100.{n}",
             )
         assert response.status_code == 429

@@ -6,23 +6,23 @@ from decimal import Decimal
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.conftest import SESSION_COOKIE
 from tests.factories import PASSWORD, ProductFactory, UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-SESSION_COOKIE = "sessionid"
 
 
 def _cookie(context, name):
     return next((cookie for cookie in context.cookies() if cookie["name"] == name), None)
 
 
-def _add_from_catalog(page: Page, slug: str, *, badge: str) -> None:
+def _add_from_catalog(page: Page, slug: str, name: str, *, badge: str) -> None:
     """Click a product's "Add to cart" on the catalog and wait until the badge shows `badge`."""
     page.get_by_test_id(f"add-{slug}").click()
     # `next` brings the shopper back to the catalog, with the count updated.
     expect(page.get_by_role("heading", name="Catalog")).to_be_visible()
-    expect(page.get_by_role("status")).to_contain_text("Added to your cart.")
+    expect(page.get_by_role("status")).to_contain_text(f"Added 1 × {name}.")
+    expect(page.get_by_role("status").get_by_role("link", name="View cart")).to_have_attribute("href", "/cart/")
     expect(page.get_by_test_id("cart-badge")).to_have_text(badge)
 
 
@@ -36,13 +36,13 @@ def test_guest_adds_two_products_registers_and_checks_out(page: Page, live_serve
     # Browsing alone gives no session.
     assert _cookie(page.context, SESSION_COOKIE) is None
 
-    _add_from_catalog(page, mug.slug, badge="1")
+    _add_from_catalog(page, mug.slug, mug.name, badge="1")
     expect(page).to_have_url(f"{live_server.url}/")
     session_cookie = _cookie(page.context, SESSION_COOKIE)
     assert session_cookie is not None, "the first add-to-cart must start a session"
     assert session_cookie["httpOnly"] is True
     assert session_cookie["sameSite"] == "Strict"
-    _add_from_catalog(page, apron.slug, badge="2")
+    _add_from_catalog(page, apron.slug, apron.name, badge="2")
 
     page.get_by_role("link", name=re.compile(r"^Cart")).click()
     expect(page).to_have_url(f"{live_server.url}/cart/")
@@ -99,7 +99,7 @@ def _sign_in(page: Page, username: str) -> None:
     page.get_by_label("Password").fill(PASSWORD)
     remember = page.get_by_label("Remember me on this device")
     expect(remember).not_to_be_checked()
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     expect(page.get_by_test_id("auth-state")).to_have_text(f"Signed in as {username}")
 
 
@@ -110,7 +110,7 @@ def test_cart_survives_sign_in_and_sign_out_keeps_account_cart(page: Page, live_
 
     page.goto(f"{live_server.url}/")
     expect(page.get_by_test_id("auth-state")).to_have_text("Guest")
-    _add_from_catalog(page, mug.slug, badge="1")
+    _add_from_catalog(page, mug.slug, mug.name, badge="1")
 
     page.get_by_role("banner").get_by_role("link", name="Sign in").click()
     expect(page).to_have_url(f"{live_server.url}/accounts/login/?next=/")

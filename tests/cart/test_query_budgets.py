@@ -4,7 +4,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from tests.factories import PASSWORD, CartFactory, CartItemFactory, ProductFactory
+from tests.conftest import sign_in
+from tests.factories import CartFactory, CartItemFactory, ProductFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -18,7 +19,7 @@ def queries_for(client, path):
 
 def test_signed_in_catalog_costs_session_user_badge_and_products(client, user):
     ProductFactory.create_batch(12)
-    client.post("/accounts/login/", {"username": "alice", "password": PASSWORD})
+    sign_in(client)
     sql = queries_for(client, "/")
     # 1 session row, 1 user, 1 cart badge (one aggregate), 1 product list: nothing per product.
     assert len(sql) == 4, sql

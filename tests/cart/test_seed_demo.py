@@ -4,7 +4,7 @@ import pytest
 from django.contrib.auth import authenticate, get_user_model
 from django.core.management import CommandError, call_command
 
-from cart.models import Product
+from cart.models import Category, Product
 
 pytestmark = pytest.mark.django_db
 
@@ -18,6 +18,24 @@ def test_seed_creates_the_catalog_once():
     call_command("seed_demo")
     assert Product.objects.count() == 15
     assert not Product.objects.filter(stock=1).exists()  # a rerun does not reset stock
+
+
+def test_seed_files_every_product_under_a_category_once():
+    call_command("seed_demo")
+    call_command("seed_demo")
+    assert Category.objects.count() == 5
+    assert not Product.objects.filter(category=None).exists()
+    assert Product.objects.get(slug="cedar-notebook").category.name == "Desk & study"
+
+
+def test_rerun_files_products_seeded_before_categories_but_keeps_staff_choices():
+    call_command("seed_demo")
+    lamp, mug = Product.objects.get(slug="aurora-desk-lamp"), Product.objects.get(slug="basalt-coffee-mug")
+    Product.objects.filter(pk=lamp.pk).update(category=None)
+    Product.objects.filter(pk=mug.pk).update(category=Category.objects.get(slug="lighting"))
+    call_command("seed_demo")
+    assert Product.objects.get(pk=lamp.pk).category.slug == "lighting"
+    assert Product.objects.get(pk=mug.pk).category.slug == "lighting"
 
 
 def test_users_need_demo_password(monkeypatch):

@@ -7,6 +7,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from accounts.sessions.policy import CART_SESSION_KEY
 from accounts.sessions.store import SessionStore
 from cart import services
 from cart.models import Cart, CartItem, Order
@@ -22,7 +23,7 @@ def lines_of(cart):
 def test_first_add_creates_a_guest_cart_and_records_it_in_the_session(product):
     session = SessionStore()
     services.cart_add_item(user=AnonymousUser(), session=session, product_id=product.pk, quantity=2)
-    cart = Cart.objects.get(pk=session[services.CART_SESSION_KEY])
+    cart = Cart.objects.get(pk=session[CART_SESSION_KEY])
     assert cart.user is None
     assert lines_of(cart) == {"basalt-mug": 2}
 
@@ -38,7 +39,7 @@ def test_quantity_out_of_range_is_refused_without_creating_a_cart(product, quant
     session = SessionStore()
     with pytest.raises(services.CartError, match="from 1 to 10"):
         services.cart_add_item(user=AnonymousUser(), session=session, product_id=product.pk, quantity=quantity)
-    assert services.CART_SESSION_KEY not in session
+    assert CART_SESSION_KEY not in session
     assert not Cart.objects.exists()
 
 

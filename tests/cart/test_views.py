@@ -6,11 +6,10 @@ from django.test import Client
 
 from accounts.models import Session
 from cart.models import Cart, CartItem, Order
+from tests.conftest import SESSION_COOKIE, sign_in
 from tests.factories import CartFactory, CartItemFactory, ProductFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
-
-SESSION_COOKIE = "sessionid"
 
 
 def units(client):
@@ -148,12 +147,12 @@ class TestBadInput:
 
 
 class TestCheckout:
-    def test_guest_is_sent_to_sign_in_and_back(self, client, user, product, sign_in):
+    def test_guest_is_sent_to_sign_in_and_back(self, client, user, product):
         client.post("/cart/add/", {"product": product.pk, "quantity": 2})
         response = client.get("/checkout/")
         assert response.status_code == 302
         assert response["Location"] == "/accounts/login/?next=/checkout/"
-        response = sign_in(user, next_url="/checkout/")
+        response = sign_in(client, user.username, next_url="/checkout/")
         assert response["Location"] == "/checkout/"
         page = client.get("/checkout/").content.decode()
         assert "Basalt Mug" in page and "Place order · €25.00" in page

@@ -28,6 +28,7 @@ class Command(BaseCommand):
             f"  guest              {active['guest']}",
             f"  signed in          {active['signed_in']}",
             f"    with remember-me {active['remember_me']}",
+            f"    device-bound     {active['device_bound']} (DBSC; {active['unbound']} not bound)",
             f"Expired rows waiting for purge: {report['expired_waiting_for_purge']}",
             "Events in the last 24 hours:",
         ]

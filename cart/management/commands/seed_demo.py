@@ -6,30 +6,34 @@ from decimal import Decimal
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.utils.text import slugify
 
-from cart.models import Product
+from cart.models import Category, Product
 
 DEMO_USERS = ["demo", "alice", "bob"]
 STAFF_USER = "demo"  # staff and superuser, to show the admin
 
-# (name, price, stock, description); stock 1 and one inactive product show the edge cases.
+# The catalog's filter shows them in this order.
+CATEGORIES = ["Lighting", "Kitchen & table", "Textiles", "Desk & study", "Outdoors"]
+
+# (name, category, price, stock, description); stock 1 and one inactive product show the edge cases.
 PRODUCTS = [
-    ("Aurora Desk Lamp", "39.90", 25, "Warm dimmable LED lamp with a weighted oak base."),
-    ("Basalt Coffee Mug", "12.50", 60, "Stoneware mug, 350 ml, glazed in volcanic grey."),
-    ("Cedar Notebook", "8.75", 40, "A5 dot-grid notebook with 160 pages of 100 g paper."),
-    ("Drift Wool Blanket", "89.00", 8, "Merino throw, 130 x 180 cm, woven in Portugal."),
-    ("Ember Candle", "18.20", 30, "Soy wax candle with cedar and smoked vanilla."),
-    ("Fjord Water Bottle", "24.00", 50, "Insulated steel bottle that keeps drinks cold for 24 h."),
-    ("Granite Bookends", "34.00", 4, "A pair of solid granite bookends, hand-finished."),
-    ("Harbor Tote Bag", "22.00", 35, "Heavy canvas tote with an inside pocket."),
-    ("Indigo Linen Napkins", "27.50", 20, "Set of four stonewashed linen napkins."),
-    ("Juniper Tea Tin", "15.90", 45, "Loose-leaf green tea with juniper, 100 g."),
-    ("Kiln Serving Bowl", "46.00", 1, "One-off hand-thrown serving bowl: the last one."),
-    ("Lumen Reading Light", "29.00", 15, "Clip-on reading light with three colour temperatures."),
-    ("Meadow Seed Kit", "11.00", 0, "Wildflower seeds for a square metre of meadow."),
-    ("Nimbus Cushion", "32.00", 12, "Cloud-soft cushion, 45 x 45 cm, removable cover."),
+    ("Aurora Desk Lamp", "Lighting", "39.90", 25, "Warm dimmable LED lamp with a weighted oak base."),
+    ("Basalt Coffee Mug", "Kitchen & table", "12.50", 60, "Stoneware mug, 350 ml, glazed in volcanic grey."),
+    ("Cedar Notebook", "Desk & study", "8.75", 40, "A5 dot-grid notebook with 160 pages of 100 g paper."),
+    ("Drift Wool Blanket", "Textiles", "89.00", 8, "Merino throw, 130 x 180 cm, woven in Portugal."),
+    ("Ember Candle", "Lighting", "18.20", 30, "Soy wax candle with cedar and smoked vanilla."),
+    ("Fjord Water Bottle", "Outdoors", "24.00", 50, "Insulated steel bottle that keeps drinks cold for 24 h."),
+    ("Granite Bookends", "Desk & study", "34.00", 4, "A pair of solid granite bookends, hand-finished."),
+    ("Harbor Tote Bag", "Outdoors", "22.00", 35, "Heavy canvas tote with an inside pocket."),
+    ("Indigo Linen Napkins", "Kitchen & table", "27.50", 20, "Set of four stonewashed linen napkins."),
+    ("Juniper Tea Tin", "Kitchen & table", "15.90", 45, "Loose-leaf green tea with juniper, 100 g."),
+    ("Kiln Serving Bowl", "Kitchen & table", "46.00", 1, "One-off hand-thrown serving bowl: the last one."),
+    ("Lumen Reading Light", "Lighting", "29.00", 15, "Clip-on reading light with three colour temperatures."),
+    ("Meadow Seed Kit", "Outdoors", "11.00", 0, "Wildflower seeds for a square metre of meadow."),
+    ("Nimbus Cushion", "Textiles", "32.00", 12, "Cloud-soft cushion, 45 x 45 cm, removable cover."),
 ]
-INACTIVE = "Relic Pocket Watch"
+INACTIVE = ("Relic Pocket Watch", "Desk & study", "120.00", 3, "No longer sold.")
 
 
 class Command(BaseCommand):
@@ -40,20 +44,26 @@ class Command(BaseCommand):
 
     @transaction.atomic
     def handle(self, *args, users, **options):
+        categories = {
+            name: Category.objects.get_or_create(slug=slugify(name), defaults={"name": name, "position": position})[0]
+            for position, name in enumerate(CATEGORIES)
+        }
         created = 0
-        for name, price, stock, description in PRODUCTS + [(INACTIVE, "120.00", 3, "No longer sold.")]:
-            slug = name.lower().replace(" ", "-")
+        for name, category, price, stock, description in [*PRODUCTS, INACTIVE]:
             # get_or_create: rerunning never resets stock or prices changed since.
-            _, was_created = Product.objects.get_or_create(
-                slug=slug,
+            product, was_created = Product.objects.get_or_create(
+                slug=slugify(name),
                 defaults={
                     "name": name,
+                    "category": categories[category],
                     "price": Decimal(price),
                     "stock": stock,
                     "description": description,
-                    "is_active": name != INACTIVE,
+                    "is_active": name != INACTIVE[0],
                 },
             )
+            if product.category_id is None:  # seeded before categories existed; never overrides staff's choice
+                Product.objects.filter(pk=product.pk).update(category=categories[category])
             created += was_created
         self.stdout.write(f"Catalog: {created} products created, {Product.objects.count()} in all.")
         if users:

@@ -13,8 +13,10 @@ from django.conf import settings
 from django.shortcuts import redirect
 from django.urls import resolve, reverse
 from django.utils import timezone
+from django_otp import login as otp_login
 
-from accounts.sessions.policy import AUTH_AT, REAUTH_AT, RESUME
+from accounts.monitoring import audit
+from accounts.sessions import policy as session_policy
 
 # Never held in the session while the user re-authenticates.
 NOT_KEPT = ("csrfmiddlewaretoken", "password", "old_password", "new_password1", "new_password2", "otp_token")
@@ -27,6 +29,7 @@ RESUME_LABELS = {
     "mfa": "Turn on two-factor authentication",
     "mfa_disable": "Turn off two-factor authentication",
     "mfa_recovery_codes": "Make new recovery codes",
+    "passkey_remove": "Remove the passkey",
     "session_revoke": "Sign out that device",
     "session_revoke_others": "Sign out all other devices",
     "delete": "Delete the account",
@@ -35,7 +38,7 @@ RESUME_LABELS = {
 
 def recently_authenticated(request) -> bool:
     session = request.session
-    last = max(session.get(AUTH_AT, 0), session.get(REAUTH_AT, 0))
+    last = max(session.get(session_policy.AUTH_AT, 0), session.get(session_policy.REAUTH_AT, 0))
     return timezone.now().timestamp() - last <= settings.REAUTH_WINDOW
 
 
@@ -48,7 +51,7 @@ def reauth_required(view):
             return view(request, *args, **kwargs)
         path = request.get_full_path()
         if request.method == "POST":
-            request.session[RESUME] = {
+            request.session[session_policy.RESUME] = {
                 "path": path,
                 "data": [[key, values] for key, values in request.POST.lists() if key not in NOT_KEPT],
             }
@@ -57,9 +60,18 @@ def reauth_required(view):
     return guarded
 
 
+def reauthenticate(*, request, device=None, method: str = session_policy.PASSWORD) -> None:
+    """Mark the user as just authenticated for critical actions, on a new session key (V7.2.4)."""
+    request.session.cycle_key()
+    session_policy.mark_reauthenticated(request.session)
+    if device is not None:
+        otp_login(request, device)
+    audit.record("authn_reauthenticated", request=request, mfa=device is not None, method=method)
+
+
 def resume_for(request, path: str) -> tuple[list, str] | None:
     """Return (and forget) the POST held for `path` as [key, values] pairs, with what it does."""
-    held = request.session.pop(RESUME, None)
+    held = request.session.pop(session_policy.RESUME, None)
     if not held or held["path"] != path:
         return None
     match = resolve(urlsplit(path).path)

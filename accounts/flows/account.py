@@ -1,0 +1,43 @@
+"""The account's own lifecycle: registration, password change follow-up, deletion (email: flows.email)."""
+
+from accounts.flows.email import email_verification_start
+from accounts.flows.sessions import sessions_end, sessions_end_others, sessions_keep_others
+from accounts.flows.sign_in import sign_in
+from accounts.monitoring import audit
+from accounts.monitoring.security import notify_user
+from cart.services import MergeReport
+
+
+def account_register(*, request, form) -> MergeReport:
+    """Create the account from a valid form, sign it in (with the guest cart), mail the confirmation link."""
+    user = form.save()
+    report = sign_in(request=request, user=user, remember=False)
+    email_verification_start(request=request, user=user)
+    return report
+
+
+def account_password_changed(*, request, keep_other_sessions: bool) -> int:
+    """Finish a password change (Django has set it and given this session a new key); return sessions ended."""
+    user = request.user
+    audit.record("authn_password_change", request=request)
+    ended = 0
+    if keep_other_sessions:
+        sessions_keep_others(user=user, request=request)
+    else:
+        # ASVS V7.4.3, on by default: the others, possibly an attacker's, end now.
+        ended = sessions_end_others(user=user, reason="password_change", request=request)
+    notify_user(
+        user=user,
+        subject="Your password was changed",
+        body="The password of your shopdemo account was just changed.",
+    )
+    return ended
+
+
+def account_delete(*, request) -> None:
+    """Delete the signed-in user's account: every session ends, orders stay without a name."""
+    user = request.user
+    sessions_end(user.sessions.all(), reason="account_deleted", request=request)
+    audit.record("account_deleted", request=request, user=None, username=user.get_username())
+    user.delete()  # carts and devices go with it; orders keep their lines with user set to null
+    request.session.flush()

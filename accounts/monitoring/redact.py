@@ -1,0 +1,44 @@
+"""Keep the secrets of emailed links out of logs and audit rows.
+
+A password-reset or email-confirmation link carries its token in the path.
+Every place that writes a path down (the audit trail, Django's request
+loggers, runserver's and gunicorn's access logs) passes it through
+`redact()`. No Django import here: gunicorn's master process loads it.
+"""
+
+import logging
+import re
+
+# The token routes of accounts/urls.py: the reset link /accounts/password/reset/<uidb64>/<token>/
+# (and Django's token-less /…/<uidb64>/set-password/) and /accounts/email/verify/<token>/.
+SECRET_PATHS = re.compile(
+    r"(?P<prefix>/accounts/password/reset/)(?!done/)[^/\s?#\"']+/[^/\s?#\"']+"
+    r"|(?P<verify>/accounts/email/verify/)[^/\s?#\"']+"
+)
+REDACTED = "[redacted]"
+
+
+def _replace(match: re.Match) -> str:
+    if match.group("prefix"):
+        return f"{match.group('prefix')}{REDACTED}"
+    return f"{match.group('verify')}{REDACTED}"
+
+
+def redact(text: str) -> str:
+    """Return `text` with the token part of any emailed link's path replaced."""
+    return SECRET_PATHS.sub(_replace, text) if isinstance(text, str) and "/accounts/" in text else text
+
+
+class RedactSecrets(logging.Filter):
+    """A logging filter that redacts link tokens in the message, its arguments and a `path` or `request` field."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if redact(message) != message:
+            record.msg, record.args = redact(message), ()
+        if isinstance(getattr(record, "path", None), str):
+            record.path = redact(record.path)
+        if getattr(record, "request", None) is not None:
+            # Django's request loggers attach the request; its repr names the path.
+            record.request = redact(repr(record.request))
+        return True

@@ -1,0 +1,65 @@
+"""The order confirmation mail: what it says, when it goes, and that it can never cost the order."""
+
+import smtplib
+
+import pytest
+from django.core.mail.backends.locmem import EmailBackend
+
+from cart.models import Order
+from tests.factories import CartFactory, CartItemFactory, ProductFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def cart(user, product):
+    cart = CartFactory(user=user)
+    CartItemFactory(cart=cart, product=product, quantity=2)
+    CartItemFactory(cart=cart, product=ProductFactory(name="Linen Towel", price="4.00"), quantity=1)
+    return cart
+
+
+def place(client, user, django_capture_on_commit_callbacks):
+    client.force_login(user)
+    with django_capture_on_commit_callbacks(execute=True):
+        return client.post("/checkout/", {"address": "1 Quay Street\nPortsmouth"})
+
+
+def test_placing_an_order_mails_number_lines_total_and_link(
+    client, user, cart, mailoutbox, django_capture_on_commit_callbacks
+):
+    response = place(client, user, django_capture_on_commit_callbacks)
+    order = Order.objects.get()
+    (mail,) = mailoutbox
+    assert mail.to == ["alice@example.com"]
+    assert mail.subject == f"[shopdemo] Your order {order.number}"
+    assert "2 x Basalt Mug at €12.50: €25.00" in mail.body
+    assert "1 x Linen Towel at €4.00: €4.00" in mail.body
+    assert "Total: €29.00" in mail.body
+    assert f"http://testserver/orders/{order.number}/" in mail.body
+    html, mimetype = mail.alternatives[0]
+    assert mimetype == "text/html"
+    assert "Linen Towel" in html and "€29.00" in html and f'href="http://testserver/orders/{order.number}/"' in html
+    # The link leads the owner to the order.
+    assert client.get(response["Location"]).status_code == 200 and response["Location"] == f"/orders/{order.number}/"
+
+
+def test_a_refused_order_mails_nothing(client, user, product, mailoutbox, django_capture_on_commit_callbacks):
+    CartItemFactory(cart=CartFactory(user=user), product=product, quantity=60)  # more than the stock of 50
+    assert place(client, user, django_capture_on_commit_callbacks).status_code == 409
+    assert mailoutbox == [] and not Order.objects.exists()
+
+
+def test_a_mail_failure_is_logged_and_the_order_stands(
+    client, user, cart, mailoutbox, monkeypatch, caplog, django_capture_on_commit_callbacks
+):
+    def relay_down(self, messages):
+        raise smtplib.SMTPServerDisconnected("relay down")
+
+    monkeypatch.setattr(EmailBackend, "send_messages", relay_down)
+    response = place(client, user, django_capture_on_commit_callbacks)
+    order = Order.objects.get()
+    assert response.status_code == 302 and response["Location"] == f"/orders/{order.number}/"
+    assert mailoutbox == []
+    assert [record.message for record in caplog.records if record.name == "shopdemo.mail"] == ["mail_failed"]
+    assert order.lines.count() == 2 and not cart.items.exists()
