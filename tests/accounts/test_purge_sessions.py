@@ -54,9 +54,9 @@ def test_batches_are_separate_statements(expired_and_live):
 
 @pytest.mark.postgres
 def test_the_page_walk_covers_every_page_and_spares_live_rows():
-    # Rows of ~1.9 kB of incompressible data (under the 2 kB at which PostgreSQL would
+    # Rows of ~1.8 kB of incompressible data (under the 2 kB at which PostgreSQL would
     # move it out of the page): four per 8 kB page, so the walk has many pages to cover.
-    padding = lambda: secrets.token_urlsafe(1400)  # noqa: E731
+    padding = lambda: secrets.token_urlsafe(1200)  # noqa: E731
     expired = [SessionFactory(expire_date=timezone.now() - DAY, session_data=padding()) for _ in range(30)]
     live = [SessionFactory(session_data=padding()) for _ in range(10)]
     with connection.cursor() as cursor:
