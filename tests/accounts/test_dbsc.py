@@ -17,6 +17,8 @@ from jwt.algorithms import get_default_algorithms
 
 from accounts.models import AuditEvent, BindingChallenge, Session, hash_key
 from accounts.sessions import dbsc
+from tests.accounts.test_passkeys import add_passkey, passkey_sign_in
+from tests.authenticator import ORIGIN
 from tests.conftest import sign_in
 from tests.factories import PASSWORD, UserFactory
 
@@ -185,6 +187,16 @@ def test_the_otp_step_offers_registration_and_the_password_step_does_not(client,
     otp_step = client.post("/accounts/login/otp/", {"otp_token": code})
     assert otp_step.status_code == 302
     assert DBSCBrowser(client).register(otp_step).status_code == 200
+
+
+def test_a_passkey_sign_in_offers_registration_too(client, user, clock, settings):
+    settings.OTP_WEBAUTHN_ALLOWED_ORIGINS = [ORIGIN]
+    sign_in(client, user.username)
+    authenticator, _ = add_passkey(client)
+    client.post("/accounts/logout/")
+    signed_in_by_passkey = passkey_sign_in(client, authenticator)
+    assert signed_in_by_passkey.status_code == 200
+    assert DBSCBrowser(client).register(signed_in_by_passkey).status_code == 200
 
 
 def test_registration_challenges_expire(client, user, clock):
