@@ -3,7 +3,7 @@
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import pluralize
 from django.urls import reverse_lazy
@@ -11,14 +11,19 @@ from django.utils.decorators import method_decorator
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.flows import account as account_flow
-from accounts.flows import mfa
+from accounts.flows import email as email_flow
+from accounts.flows import mfa, passkeys
 from accounts.flows.reauth import reauth_required
-from accounts.forms import DeleteAccountForm, EmailChangeForm, OTPForm, PasswordChangeForm
+from accounts.forms import DeleteAccountForm, EmailChangeForm, OTPForm, PasskeyNameForm, PasswordChangeForm
+from accounts.passkey_views import script_config
 from accounts.views import CLEAR_SITE_DATA
 
 MSG_MFA_LOST = (
     "Without MFA, anyone who learns your password can sign in as you: the code from your "
     "phone is no longer asked for, and your recovery codes stop working."
+)
+MSG_CHANGE_MAILED = (
+    "We mailed a link to {email}. Your address changes when you open it; until then the current one stays."
 )
 MSG_ENROL_CODE = "That code is not valid. Check the time on your phone and try the current code."
 
@@ -27,7 +32,10 @@ def _account_page(request, *, email_form=None, delete_form=None, status=200):
     context = {
         "email_form": email_form or EmailChangeForm(initial={"email": request.user.email}),
         "delete_form": delete_form or DeleteAccountForm(user=request.user),
-        "mfa_enabled": mfa.mfa_enabled(request.user),
+        "email_confirmed": email_flow.email_confirmed(request.user),
+        "email_pending": email_flow.email_state(request.user).pending,
+        "mfa_enabled": mfa.totp_enabled(request.user),
+        "passkeys": passkeys.passkeys_of(request.user).count(),
         "devices": request.user.sessions.live().count(),
     }
     return render(request, "accounts/account.html", context, status=status)
@@ -46,8 +54,8 @@ def email_change(request):
     form = EmailChangeForm(request.POST)
     if not form.is_valid():
         return _account_page(request, email_form=form, status=400)
-    account_flow.account_change_email(request=request, email=form.cleaned_data["email"])
-    messages.success(request, "Email address changed.")
+    email_flow.email_change_request(request=request, email=form.cleaned_data["email"])
+    messages.success(request, MSG_CHANGE_MAILED.format(email=form.cleaned_data["email"]))
     return redirect("accounts:account")
 
 
@@ -69,23 +77,70 @@ class PasswordChangeView(auth_views.PasswordChangeView):
         return response
 
 
+def _security_page(request, *, form=None, name_error=None, status=200):
+    """The sign-in security page: passkeys, then the authenticator app (on, or its enrolment)."""
+    user = request.user
+    context = {
+        "passkeys": passkeys.passkeys_of(user),
+        "default_name": passkeys.default_name(request),
+        "passkey_config": script_config(request),
+        "name_error": name_error,
+        "enabled": mfa.totp_enabled(user),
+    }
+    if context["enabled"]:
+        context["codes_left"] = len(mfa.recovery_codes(user))
+    else:
+        device = mfa.mfa_pending_device(user=user)
+        context |= {"form": form or OTPForm(), "secret": mfa.mfa_secret(device), "qr": mfa.mfa_qr_svg(device)}
+    return render(request, "accounts/mfa.html", context, status=status)
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 @reauth_required
 def mfa_settings(request):
-    """Enrol (scan, confirm with a first code, get recovery codes) or see MFA's state."""
-    user = request.user
-    if mfa.mfa_enabled(user):
-        return render(request, "accounts/mfa.html", {"enabled": True, "codes_left": len(mfa.recovery_codes(user))})
-    device = mfa.mfa_pending_device(user=user)
-    form = OTPForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    """Passkeys and the authenticator app: enrol the app (scan, confirm with a first code, get recovery codes)."""
+    if request.method == "GET" or mfa.totp_enabled(request.user):
+        return _security_page(request)
+    form = OTPForm(request.POST)
+    if form.is_valid():
         codes = mfa.mfa_enable(request=request, token=form.cleaned_data["otp_token"])
         if codes is not None:
             return render(request, "accounts/recovery_codes.html", {"codes": codes})
         form.add_error("otp_token", MSG_ENROL_CODE)
-    context = {"enabled": False, "form": form, "secret": mfa.mfa_secret(device), "qr": mfa.mfa_qr_svg(device)}
-    return render(request, "accounts/mfa.html", context, status=400 if form.errors else 200)
+    return _security_page(request, form=form, status=400)
+
+
+@login_required
+@require_POST
+def passkey_rename(request, pk):
+    """Name a passkey: right after adding it (the name typed beside "Add a passkey"), or later."""
+    form = PasskeyNameForm(request.POST)
+    if not form.is_valid():
+        return _security_page(request, name_error=form.errors["name"][0], status=400)
+    device = passkeys.passkey_rename(user=request.user, pk=pk, name=form.cleaned_data["name"])
+    if device is None:
+        raise Http404("No such passkey.")
+    if form.cleaned_data["added"]:
+        messages.success(request, f"Passkey “{device.name}” added: you can now sign in with it, without a password.")
+    else:
+        messages.success(request, f"Passkey renamed to “{device.name}”.")
+    return redirect("accounts:mfa")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+@reauth_required
+def passkey_remove(request, pk):
+    """Confirm first (the passkey stops signing in), then remove it on a separate POST."""
+    device = passkeys.passkeys_of(request.user).filter(pk=pk).first()
+    if device is None:
+        raise Http404("No such passkey.")
+    if request.method == "POST":
+        passkeys.passkey_remove(request=request, pk=pk)
+        messages.success(request, f"Passkey “{device.name}” removed: it no longer signs you in.")
+        return redirect("accounts:mfa")
+    return render(request, "accounts/passkey_remove.html", {"passkey": device})
 
 
 @login_required
@@ -93,7 +148,7 @@ def mfa_settings(request):
 @reauth_required
 def mfa_recovery_codes(request):
     """Replace the recovery codes; the new ones are shown once."""
-    if not mfa.mfa_enabled(request.user):
+    if not mfa.totp_enabled(request.user):
         return redirect("accounts:mfa")
     return render(request, "accounts/recovery_codes.html", {"codes": mfa.mfa_new_recovery_codes(request=request)})
 

@@ -5,8 +5,10 @@ from django.contrib.auth import authenticate
 from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
 from django.contrib.auth.forms import PasswordChangeForm as DjangoPasswordChangeForm
 
-from accounts.flows.mfa import CodeRejected, mfa_check_code, mfa_enabled
+from accounts.flows.mfa import CodeRejected, mfa_check_code, mfa_enabled, totp_enabled
+from accounts.flows.passkeys import passkeys_of
 
+MSG_USE_PASSKEY = "Your account signs in with a passkey as its second step: confirm with your passkey."
 MSG_REAUTH_FAILED = "That did not match. Check your password (and code) and try again."
 
 
@@ -39,6 +41,13 @@ class OTPForm(forms.Form):
     )
 
 
+class PasskeyNameForm(forms.Form):
+    """What the user calls a passkey, to tell several apart."""
+
+    name = forms.CharField(max_length=64)
+    added = forms.BooleanField(required=False)  # set by the form that names a passkey just added
+
+
 class ReauthForm(forms.Form):
     """The password again, and a code when MFA is on; failures count toward the lockout."""
 
@@ -50,12 +59,18 @@ class ReauthForm(forms.Form):
     def __init__(self, *args, request, **kwargs):
         super().__init__(*args, **kwargs)
         self.request = request
-        self.mfa = mfa_enabled(request.user)
+        self.passkeys = passkeys_of(request.user).exists()
+        # A code is asked for when the account has a second factor; one whose only
+        # second factor is a passkey has no code to type, and confirms with the passkey.
+        self.mfa = totp_enabled(request.user)
+        self.password_allowed = self.mfa or not mfa_enabled(request.user)
         self.device = None
         if not self.mfa:
             del self.fields["otp_token"]
 
     def clean(self):
+        if not self.password_allowed:
+            raise forms.ValidationError(MSG_USE_PASSKEY)
         user, password = self.request.user, self.cleaned_data.get("password")
         # authenticate() goes through axes: failures are counted, a lockout answers 429.
         if authenticate(self.request, username=user.get_username(), password=password) is None:

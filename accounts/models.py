@@ -121,3 +121,19 @@ class AuditEvent(models.Model):
 
     def __str__(self):
         return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.event}"
+
+
+class EmailState(models.Model):
+    """Whether the user's address is confirmed, and an address change waiting for its link to be opened."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True, related_name="email_state"
+    )
+    # The address last confirmed: the user's address is confirmed while it is this one.
+    confirmed = models.EmailField(blank=True)
+    # A requested new address; it becomes the user's address only once its link is opened.
+    pending = models.EmailField(blank=True)
+    pending_since = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"email state of {self.user}"

@@ -19,9 +19,14 @@ def on_sign_in(sender, request, user, **kwargs):
     security.record_sign_in(request=request, user=user)
 
 
+# What a refused passkey answer adds to its failure record (accounts.flows.passkeys).
+FAILURE_DETAILS = ("method", "purpose", "reason")
+
+
 @receiver(user_login_failed)
 def on_sign_in_failure(sender, credentials, request=None, **kwargs):
-    security.record_login_failure(request=request, username=credentials.get("username") or "")
+    details = {key: credentials[key] for key in FAILURE_DETAILS if key in credentials}
+    security.record_login_failure(request=request, username=credentials.get("username") or "", **details)
 
 
 @receiver(user_locked_out)

@@ -7,16 +7,19 @@ from axes.helpers import get_lockout_response
 from django.contrib import messages
 from django.contrib.auth import SESSION_KEY
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
+from django.views.decorators.http import require_GET
 from django.views.generic import FormView
 
-from accounts.flows import account, sign_in
+from accounts.flows import account, mfa, passkeys, sign_in
 from accounts.flows.mfa import CodeRejected, mfa_enabled
-from accounts.flows.reauth import reauthenticate, resume_for
+from accounts.flows.reauth import reauthenticate, recently_authenticated, resume_for
 from accounts.forms import LoginForm, OTPForm, ReauthForm, RegisterForm
+from accounts.passkey_views import script_config
 from accounts.sessions import policy as session_policy
 from shopdemo.redirects import safe_next
 
@@ -57,7 +60,8 @@ class LoginView(auth_views.LoginView):
     def get_context_data(self, **kwargs):
         query = self.request.GET
         ended = ended_message(query.get("ended", ""), remember=query.get("remember") == "1")
-        return super().get_context_data(ended=ended, **kwargs)
+        config = script_config(self.request, passkeys.SIGN_IN)
+        return super().get_context_data(ended=ended, passkey_config=config, **kwargs)
 
     def form_valid(self, form):
         user, remember = form.get_user(), form.cleaned_data["remember_me"]
@@ -97,6 +101,15 @@ class LoginOTPView(NextFormView):
             return get_lockout_response(request, credentials=credentials)
         return super().dispatch(request, *args, **kwargs)
 
+    def get_context_data(self, **kwargs):
+        user = self.pending.user
+        return super().get_context_data(
+            passkey_config=script_config(self.request, passkeys.SECOND_STEP),
+            has_passkey=passkeys.passkeys_of(user).exists(),
+            has_codes=mfa.totp_enabled(user),
+            **kwargs,
+        )
+
     def form_valid(self, form):
         try:
             report = sign_in.sign_in_finish_mfa(
@@ -124,15 +137,31 @@ class ReauthView(NextFormView):
     def get_form_kwargs(self):
         return {**super().get_form_kwargs(), "request": self.request}
 
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(passkey_config=script_config(self.request, passkeys.REAUTH), **kwargs)
+
     def form_valid(self, form):
         reauthenticate(request=self.request, device=form.device)
-        target = self.get_success_url()
-        held = resume_for(self.request, target)
-        if held is not None:
-            # The critical POST that sent the user here comes back filled, to confirm.
-            fields, label = held
-            return render(self.request, "accounts/resume.html", {"action": target, "fields": fields, "label": label})
+        return _resume(self.request, self.get_success_url())
+
+
+def _resume(request, target: str):
+    """Go on to `target`; the critical POST that sent the user to re-authenticate comes back filled, to confirm."""
+    held = resume_for(request, target)
+    if held is None:
         return HttpResponseRedirect(target)
+    fields, label = held
+    return render(request, "accounts/resume.html", {"action": target, "fields": fields, "label": label})
+
+
+@login_required
+@require_GET
+def reauth_resume(request):
+    """Where a passkey re-authentication (a script's request) sends the browser: on, as after the password."""
+    target = safe_next(request, default=reverse("accounts:account"))
+    if not recently_authenticated(request):
+        return redirect(f"{reverse('accounts:reauth')}?{urlencode({'next': target})}")
+    return _resume(request, target)
 
 
 class RegisterView(NextFormView):

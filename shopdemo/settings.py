@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
+    "django_otp_webauthn",
     "accounts",
     "cart",
 ]
@@ -96,6 +97,8 @@ AUTHENTICATION_BACKENDS = [
     # First, so that a locked-out username/IP pair never reaches the password check.
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
+    # Signs in the owner of a verified passkey (accounts.flows.passkeys).
+    "django_otp_webauthn.backends.WebAuthnBackend",
 ]
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "cart:catalog"
@@ -161,6 +164,23 @@ PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=3600)  # Djan
 PASSWORD_RESET_PER_HOUR = env.int("PASSWORD_RESET_PER_HOUR", default=3)
 PASSWORD_RESET_PER_IP_PER_HOUR = env.int("PASSWORD_RESET_PER_IP_PER_HOUR", default=10)
 EMAIL_VERIFY_TIMEOUT = env.int("EMAIL_VERIFY_TIMEOUT", default=3 * 24 * 3600)
+
+# ------------------------------------------------------------------------------
+# PASSKEYS (WebAuthn through django-otp-webauthn; docs/passkeys.md)
+# ------------------------------------------------------------------------------
+# The relying party: passkeys are bound to this domain (and its subdomains) and
+# cannot be moved to another one later. The site must be opened on this host.
+WEBAUTHN_RP_ID = env.str("WEBAUTHN_RP_ID", default="localhost")
+WEBAUTHN_RP_NAME = env.str("WEBAUTHN_RP_NAME", default="shopdemo")
+OTP_WEBAUTHN_RP_ID = WEBAUTHN_RP_ID
+OTP_WEBAUTHN_RP_NAME = WEBAUTHN_RP_NAME
+# The pages that may use them: the RP ID over HTTPS, and make run's address on localhost.
+OTP_WEBAUTHN_ALLOWED_ORIGINS = [f"https://{WEBAUTHN_RP_ID}"]
+if WEBAUTHN_RP_ID == "localhost":
+    OTP_WEBAUTHN_ALLOWED_ORIGINS.append("http://localhost:8000")
+OTP_WEBAUTHN_HELPER_CLASS = "accounts.flows.passkeys.PasskeyHelper"  # names new passkeys after the device
+# Refused answers are recorded as audit events instead of tracebacks (accounts.flows.passkeys).
+OTP_WEBAUTHN_EXCEPTION_LOGGER_NAME = ""
 
 # ------------------------------------------------------------------------------
 # SECURITY

@@ -1,5 +1,6 @@
-"""The account's own lifecycle: registration, email change, password change follow-up, deletion."""
+"""The account's own lifecycle: registration, password change follow-up, deletion (email: flows.email)."""
 
+from accounts.flows.email import email_verification_start
 from accounts.flows.sessions import sessions_end, sessions_end_others, sessions_keep_others
 from accounts.flows.sign_in import sign_in
 from accounts.monitoring import audit
@@ -8,25 +9,11 @@ from cart.services import MergeReport
 
 
 def account_register(*, request, form) -> MergeReport:
-    """Create the account from a valid registration form and sign it in, carrying the guest cart."""
+    """Create the account from a valid form, sign it in (with the guest cart), mail the confirmation link."""
     user = form.save()
-    return sign_in(request=request, user=user, remember=False)
-
-
-def account_change_email(*, request, email: str) -> None:
-    """Change the signed-in user's address; both addresses hear of it."""
-    user = request.user
-    old = user.email
-    user.email = email
-    user.save(update_fields=["email"])
-    audit.record("authn_email_change", request=request)
-    # The old address is where the owner still reads mail.
-    notify_user(
-        user=user,
-        subject="Your email address was changed",
-        body=f"The email address of your account is now {user.email}.",
-        extra_to=[old],
-    )
+    report = sign_in(request=request, user=user, remember=False)
+    email_verification_start(request=request, user=user)
+    return report
 
 
 def account_password_changed(*, request, keep_other_sessions: bool) -> int:

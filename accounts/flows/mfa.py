@@ -13,8 +13,8 @@ from django.contrib.auth.signals import user_login_failed
 from django.db import transaction
 from django.utils import timezone
 from django.utils.safestring import mark_safe
-from django_otp import devices_for_user, user_has_device
 from django_otp import login as otp_login
+from django_otp import user_has_device
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -34,7 +34,13 @@ class CodeRejected(Exception):
 
 
 def mfa_enabled(user) -> bool:
+    """Any second factor is confirmed: an authenticator app or a passkey."""
     return user_has_device(user, confirmed=True)
+
+
+def totp_enabled(user) -> bool:
+    """An authenticator app is confirmed (recovery codes come with it)."""
+    return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
 
 
 def _normalise(token) -> str:
@@ -138,9 +144,9 @@ def mfa_enable(*, request, token: str) -> list[str] | None:
 
 
 def mfa_disable(*, request) -> None:
-    """Remove every OTP device of the user."""
-    for device in devices_for_user(request.user, confirmed=None):
-        device.delete()
+    """Remove the authenticator app and the recovery codes; passkeys stay (each is removed on its own)."""
+    TOTPDevice.objects.filter(user=request.user).delete()
+    StaticDevice.objects.filter(user=request.user).delete()
     _changed(request=request, device=None, enabled=False)
 
 

@@ -29,6 +29,7 @@ RESUME_LABELS = {
     "mfa": "Turn on two-factor authentication",
     "mfa_disable": "Turn off two-factor authentication",
     "mfa_recovery_codes": "Make new recovery codes",
+    "passkey_remove": "Remove the passkey",
     "session_revoke": "Sign out that device",
     "session_revoke_others": "Sign out all other devices",
     "delete": "Delete the account",
@@ -59,13 +60,13 @@ def reauth_required(view):
     return guarded
 
 
-def reauthenticate(*, request, device=None) -> None:
+def reauthenticate(*, request, device=None, method: str = session_policy.PASSWORD) -> None:
     """Mark the user as just authenticated for critical actions, on a new session key (V7.2.4)."""
     request.session.cycle_key()
     session_policy.mark_reauthenticated(request.session)
     if device is not None:
         otp_login(request, device)
-    audit.record("authn_reauthenticated", request=request, mfa=device is not None)
+    audit.record("authn_reauthenticated", request=request, mfa=device is not None, method=method)
 
 
 def resume_for(request, path: str) -> tuple[list, str] | None:

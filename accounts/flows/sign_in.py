@@ -6,6 +6,9 @@ from django.conf import settings
 from django.contrib.auth import get_user_model, login, logout
 from django.utils import timezone
 from django_otp import login as otp_login
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
+from django_otp_webauthn.models import WebAuthnCredential
 
 from accounts.flows.mfa import mfa_check_code
 from accounts.monitoring import audit
@@ -14,15 +17,24 @@ from accounts.sessions import policy as session_policy
 from cart.services import MergeReport, cart_merge_into_user
 
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
+# The second factor of a sign-in, by the device that proved it.
+SECOND_FACTORS = {TOTPDevice: "totp", StaticDevice: "recovery_code", WebAuthnCredential: "passkey"}
 
 
-def sign_in(*, request, user, remember: bool) -> MergeReport:
-    """Sign `user` in on a new session key and carry the guest cart into the account."""
+def sign_in(*, request, user, remember: bool, method: str = session_policy.PASSWORD) -> MergeReport:
+    """Sign `user` in on a new session key and carry the guest cart into the account.
+
+    Every sign-in goes through here, whatever proved it (`method`, a key of
+    session_policy.AUTH_METHODS): password, password and a second factor, passkey.
+    """
     # Read before login(): it gives the session a new key (ASVS V7.2.4), and the
     # cart must follow the visitor, not the old key.
     guest_cart_id = request.session.get(session_policy.CART_SESSION_KEY)
+    # For the sign-in's audit record, written while login() runs (accounts.signals).
+    request.auth_method = method
     login(request, user, backend=getattr(user, "backend", MODEL_BACKEND))
     request.session.pop(session_policy.CART_SESSION_KEY, None)
+    session_policy.mark_auth_method(request.session, method)
     # The server enforces the limits (accounts.sessions.policy); the cookie only
     # decides whether the browser keeps the session when it closes.
     session_policy.mark_remember(request.session, remember)
@@ -75,7 +87,13 @@ def sign_in_pending_mfa(*, request) -> PendingMFA | None:
 def sign_in_finish_mfa(*, request, pending: PendingMFA, token: str) -> MergeReport:
     """Check the code (raises CodeRejected); only then is the user signed in and the guest cart carried over."""
     device = mfa_check_code(request=request, user=pending.user, token=token)
+    return sign_in_second_factor(request=request, pending=pending, device=device)
+
+
+def sign_in_second_factor(*, request, pending: PendingMFA, device) -> MergeReport:
+    """Complete an MFA sign-in with the device that proved the second factor (a code's, or a passkey)."""
     del request.session[session_policy.MFA_PENDING]
-    report = sign_in(request=request, user=pending.user, remember=pending.remember)
+    method = f"password+{SECOND_FACTORS[type(device)]}"
+    report = sign_in(request=request, user=pending.user, remember=pending.remember, method=method)
     otp_login(request, device)
     return report

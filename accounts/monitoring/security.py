@@ -21,6 +21,7 @@ from accounts.devices import describe
 from accounts.ip import client_ip
 from accounts.models import AuditEvent
 from accounts.monitoring import audit
+from accounts.sessions import policy as session_policy
 
 logger = logging.getLogger("shopdemo.security")
 
@@ -81,7 +82,8 @@ def record_sign_in(*, request, user) -> None:
     device = describe(request.META.get("HTTP_USER_AGENT", ""), with_version=False)
     event = "authn_login_successafterfail" if failures.exists() else "authn_login_success"
     known_device = events.filter(event__in=SUCCESS_EVENTS, details__device=device).exists()
-    audit.record(event, request=request, user=user, device=device)
+    method = getattr(request, "auth_method", session_policy.PASSWORD)
+    audit.record(event, request=request, user=user, device=device, method=method)
     if last_success and not known_device:
         audit.record("authn_new_device", request=request, user=user, device=device)
         devices_url = request.build_absolute_uri(reverse("accounts:sessions"))
@@ -98,9 +100,9 @@ def record_sign_in(*, request, user) -> None:
 
 
 @never_breaks
-def record_login_failure(*, request, username: str) -> None:
+def record_login_failure(*, request, username: str, **details) -> None:
     """Record a failed sign-in; alert when one account fails from many addresses (no lockout)."""
-    audit.record("authn_login_fail", request=request, username=username)
+    audit.record("authn_login_fail", request=request, username=username, **details)
     since = timezone.now() - timedelta(seconds=settings.DISTRIBUTED_WINDOW_SECONDS)
     addresses = (
         AuditEvent.objects.filter(event="authn_login_fail", username=username, created_at__gte=since)

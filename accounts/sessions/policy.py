@@ -19,9 +19,20 @@ REMEMBER = "_remember"  # "remember me" was checked at sign-in
 REAUTH_AT = "_reauth_at"  # last re-authentication for critical actions
 MFA_PENDING = "_mfa_pending"  # password checked, OTP step outstanding: not signed in
 RESUME = "_resume"  # a critical POST held while the user re-authenticates
+AUTH_METHOD = "_auth_method"  # how the sign-in was proved: a key of AUTH_METHODS
 # The guest cart's id, never the cart itself (concurrent requests would
 # overwrite each other's session); the engine copies it to its row for the purge.
 CART_SESSION_KEY = "cart_id"
+
+# How a session was signed in, as the devices page and the inspector say it.
+PASSWORD, PASSKEY = "password", "passkey"
+AUTH_METHODS = {
+    PASSWORD: "password",
+    "password+totp": "password + TOTP",
+    "password+recovery_code": "password + recovery code",
+    "password+passkey": "password + passkey",
+    PASSKEY: "passkey",
+}
 
 # Why a session ended; the sign-in page turns these into a sentence.
 IDLE, ABSOLUTE, HIJACK = "idle", "absolute", "hijack"
@@ -99,6 +110,15 @@ def mark_remember(session, remember: bool) -> None:
     """Choose the limits for "remember me"; the cookie then only decides whether the browser keeps it."""
     session[REMEMBER] = remember
     session.set_expiry(settings.SESSION_REMEMBER_IDLE if remember else 0)
+
+
+def mark_auth_method(session, method: str) -> None:
+    session[AUTH_METHOD] = method
+
+
+def auth_method_text(data) -> str | None:
+    """How the session in `data` was signed in, e.g. "password + TOTP"; None for a guest or an older session."""
+    return AUTH_METHODS.get(data.get(AUTH_METHOD)) if is_authenticated(data) else None
 
 
 def mark_reauthenticated(session) -> None:

@@ -29,6 +29,7 @@ def _device(row, current_public_id) -> dict:
         "current": row.public_id == current_public_id,
         "remember": data.get(session_policy.REMEMBER, False),
         "signed_in_at": session_policy.auth_time(data),
+        "method": session_policy.auth_method_text(data),
     }
 
 
@@ -88,6 +89,10 @@ SESSION_KEY_MEANINGS = {
     session_policy.AUTH_AT: "when you signed in; the absolute limit counts from here",
     session_policy.REMEMBER: 'whether you ticked "remember me", which chooses the longer limits',
     session_policy.ROTATED_AT: "when the session key last changed; the next rotation counts from here",
+    session_policy.AUTH_METHOD: "how you signed in: password, password and a code or passkey, or a passkey alone",
+    "_passkey_authenticate": "the challenge of a passkey sign-in in progress; it works once, then is deleted",
+    "_passkey_register": "the challenge of adding a passkey in progress; it works once, then is deleted",
+    "otp_device_id": "which second factor (authenticator app, recovery code or passkey) confirmed this sign-in",
     "_session_expiry": "how long the browser keeps the cookie (0: until it closes); the server's limits are separate",
 }
 
@@ -124,6 +129,7 @@ def session_inspector(request):
             "idle_expiry": _at(session_policy.idle_deadline(data, row.last_activity)),
             "absolute_expiry": _at(session_policy.absolute_deadline(data)),
             "signed_in_at": session_policy.auth_time(data),
+            "method": session_policy.auth_method_text(data),
             "next_rotation": _at(
                 datetime.fromtimestamp(rotated + settings.SESSION_ROTATE_INTERVAL, tz=UTC) if rotated else None
             ),

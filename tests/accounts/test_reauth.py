@@ -129,12 +129,12 @@ class TestAccountPage:
         for text in ["alice@example.com", "Off: your password alone", "signed in on 1 device", "Delete your account"]:
             assert text in page
 
-    def test_email_change_tells_both_addresses(self, signed_in, user, mailoutbox):
+    def test_email_change_waits_for_the_new_address_and_tells_the_old_one(self, signed_in, user, mailoutbox):
         response = signed_in.post("/accounts/email/", {"email": "alice@new.example"})
         assert response["Location"] == "/accounts/"
         user.refresh_from_db()
-        assert user.email == "alice@new.example"
-        assert set(mailoutbox[0].to) == {"alice@new.example", "alice@example.com"}
+        assert user.email == "alice@example.com"
+        assert sorted(mail.to[0] for mail in mailoutbox) == ["alice@example.com", "alice@new.example"]
 
     def test_bad_email_is_a_400_with_the_form(self, signed_in, user):
         response = signed_in.post("/accounts/email/", {"email": "not-an-email"})

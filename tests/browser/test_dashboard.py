@@ -33,10 +33,10 @@ def test_staff_open_the_dashboard_from_the_admin_and_see_charts_with_data(page: 
     expect(page).to_have_url(f"{live_server.url}/accounts/login/?next=/admin/")
     page.get_by_label("Username").fill("operator")
     page.get_by_label("Password").fill("not-the-password")
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     expect(page.get_by_text("Please enter a correct username and password")).to_be_visible()
     page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     expect(page).to_have_url(f"{live_server.url}/admin/")
 
     page.get_by_role("link", name="Monitoring dashboard").click()

@@ -99,7 +99,7 @@ def _sign_in(page: Page, username: str) -> None:
     page.get_by_label("Password").fill(PASSWORD)
     remember = page.get_by_label("Remember me on this device")
     expect(remember).not_to_be_checked()
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     expect(page.get_by_test_id("auth-state")).to_have_text(f"Signed in as {username}")
 
 

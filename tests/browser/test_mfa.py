@@ -49,7 +49,7 @@ def _password_step(page: Page, base: str, username: str, *, next_path: str = "/"
     page.goto(f"{base}/accounts/login/?next={next_path}")
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
 
 
 def _sign_out(page: Page) -> None:
@@ -72,7 +72,7 @@ def _enrol(page: Page, base: str) -> tuple[str, list[str]]:
     mfa_panel.get_by_role("link", name="Turn it on").click()
 
     expect(page).to_have_url(f"{base}/accounts/mfa/")
-    expect(page.get_by_role("heading", level=1)).to_have_text("Two-factor authentication")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Sign-in security")
     expect(page.locator(".qr svg")).to_be_visible()
     secret_box = page.locator("[data-otp-secret]")
     expect(secret_box).to_have_text(re.compile(r"^\s*[A-Z2-7]{16,}=*\s*$"))

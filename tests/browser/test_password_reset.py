@@ -47,7 +47,7 @@ def test_forgot_password_mail_new_password_then_signed_in_through_the_code_step(
     expect(page.get_by_role("status")).to_contain_text("Your password was reset")
     page.get_by_label("Username").fill("erin")
     page.get_by_label("Password").fill(NEW_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     # A reset never skips MFA: the code step follows, and the visitor is still a guest.
     expect(page.get_by_role("heading", level=1)).to_have_text("Enter your code")
     expect(page.get_by_test_id("auth-state")).to_have_text("Guest")

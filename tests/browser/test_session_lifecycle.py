@@ -56,7 +56,7 @@ def _sign_in(page: Page, base_url: str, username: str, *, next_path: str = "/") 
 def _submit_sign_in(page: Page, username: str) -> None:
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     expect(page.get_by_test_id("auth-state")).to_have_text(f"Signed in as {username}")
 
 

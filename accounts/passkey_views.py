@@ -1,0 +1,169 @@
+"""The JSON endpoints that django-otp-webauthn's script talks to: add a passkey, sign in, second step, re-auth.
+
+The library's own URLs are not installed: its views sign users in by themselves.
+These subclass its JSON base (body parsing, error answers) and call one flow each.
+"""
+
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib import messages
+from django.http import JsonResponse
+from django.middleware.csrf import get_token
+from django.shortcuts import resolve_url
+from django.urls import reverse
+from django.utils.decorators import method_decorator
+from django.views.decorators.cache import never_cache
+from django_otp_webauthn import exceptions
+from django_otp_webauthn.views import BaseWebAuthnView
+
+from accounts.flows import passkeys, sign_in
+from shopdemo.redirects import safe_next
+
+# The sign-in page's "remember me" box: the library's script posts only the
+# passkey's answer, so static/js/passkeys.js sets this cookie as the ceremony starts.
+REMEMBER_COOKIE = "passkey_remember"
+REMEMBER_COOKIE_PATH = "/accounts/passkeys/"
+
+
+def script_config(request, purpose: str | None = None) -> dict:
+    """The configuration django-otp-webauthn's script reads from the page (embedded with json_script)."""
+    ceremony = {"beginAuthenticationUrl": "", "completeAuthenticationUrl": ""}
+    if purpose is not None:
+        ceremony = {
+            "beginAuthenticationUrl": reverse(f"accounts:passkey_{purpose}_begin"),
+            "completeAuthenticationUrl": reverse(f"accounts:passkey_{purpose}_complete"),
+        }
+    return {
+        **ceremony,
+        "beginRegistrationUrl": reverse("accounts:passkey_register_begin"),
+        "completeRegistrationUrl": reverse("accounts:passkey_register_complete"),
+        # No passkey autofill: it would start a ceremony (and a session) for every visitor of the page.
+        "autocompleteLoginFieldSelector": None,
+        "nextFieldSelector": "input[name='next']",
+        "csrfToken": get_token(request),
+    }
+
+
+@method_decorator(never_cache, name="dispatch")
+class PasskeyView(BaseWebAuthnView):
+    """A POST-only JSON endpoint; a refused answer is recorded and explained, never a 500."""
+
+    http_method_names = ["post"]
+    purpose: str
+
+    def handle_exception(self, exc):
+        if not isinstance(exc, exceptions.OTPWebAuthnApiError):
+            raise exc
+        error = passkeys.refusal(exc)
+        self.record(error)
+        return JsonResponse({"detail": str(error.detail), "code": error.code}, status=error.status_code)
+
+    def record(self, error) -> None:
+        passkeys.passkey_refused(
+            request=self.request, purpose=self.purpose, error=error, data=getattr(self.request, "data", None)
+        )
+
+    def signed_in_only(self):
+        if not self.request.user.is_authenticated:
+            raise exceptions.NotAuthenticated()
+
+    def done(self, redirect_url: str) -> JsonResponse:
+        """What the library's script expects: the passkey used, and where to go next."""
+        return JsonResponse({"id": self.request.user.otp_device.pk, "redirect_url": redirect_url})
+
+
+class RegisterBegin(PasskeyView):
+    purpose = "register"
+
+    def record(self, error):
+        passkeys.passkey_register_refused(request=self.request, error=error)
+
+    def post(self, request):
+        self.signed_in_only()
+        return JsonResponse(passkeys.passkey_register_begin(request=request))
+
+
+class RegisterComplete(RegisterBegin):
+    def post(self, request):
+        self.signed_in_only()
+        device = passkeys.passkey_add(request=request, data=request.data)
+        return JsonResponse({"id": device.pk, "name": device.name})
+
+
+def _welcome(request, report) -> None:
+    messages.success(request, f"Welcome back, {request.user.get_username()}.")
+    if report.message:
+        messages.info(request, report.message)
+
+
+class SignInBegin(PasskeyView):
+    """The sign-in page's "Sign in with a passkey": any discoverable passkey of this site."""
+
+    purpose = passkeys.SIGN_IN
+
+    def post(self, request):
+        return JsonResponse(passkeys.passkey_authenticate_begin(request=request, purpose=self.purpose))
+
+
+class SignInComplete(SignInBegin):
+    def post(self, request):
+        remember = request.COOKIES.get(REMEMBER_COOKIE) == "1"
+        report = passkeys.passkey_sign_in(request=request, data=request.data, remember=remember)
+        _welcome(request, report)
+        response = self.done(safe_next(request, default=resolve_url(settings.LOGIN_REDIRECT_URL)))
+        response.delete_cookie(REMEMBER_COOKIE, path=REMEMBER_COOKIE_PATH, samesite="Strict")
+        return response
+
+
+class SecondStepBegin(PasskeyView):
+    """The OTP step's passkey: one of the passkeys of the account whose password was right."""
+
+    purpose = passkeys.SECOND_STEP
+
+    def initial(self, request, *args, **kwargs):
+        self.pending = sign_in.sign_in_pending_mfa(request=request)
+        if self.pending is None:
+            raise passkeys.Refused("expired")
+
+    def record(self, error):
+        user = getattr(self, "pending", None) and self.pending.user
+        passkeys.passkey_refused(request=self.request, purpose=self.purpose, error=error, data=None, user=user)
+
+    def post(self, request):
+        return JsonResponse(
+            passkeys.passkey_authenticate_begin(request=request, purpose=self.purpose, user=self.pending.user)
+        )
+
+
+class SecondStepComplete(SecondStepBegin):
+    def post(self, request):
+        report = passkeys.passkey_second_step(request=request, pending=self.pending, data=request.data)
+        _welcome(request, report)
+        return self.done(safe_next(request, default=resolve_url(settings.LOGIN_REDIRECT_URL)))
+
+
+class ReauthBegin(PasskeyView):
+    """Re-authentication with a passkey of the signed-in user, user verification required."""
+
+    purpose = passkeys.REAUTH
+
+    def initial(self, request, *args, **kwargs):
+        self.signed_in_only()
+
+    def record(self, error):
+        user = self.request.user if self.request.user.is_authenticated else None
+        passkeys.passkey_refused(request=self.request, purpose=self.purpose, error=error, data=None, user=user)
+
+    def post(self, request):
+        return JsonResponse(
+            passkeys.passkey_authenticate_begin(request=request, purpose=self.purpose, user=request.user)
+        )
+
+
+class ReauthComplete(ReauthBegin):
+    def post(self, request):
+        passkeys.passkey_reauthenticate(request=request, data=request.data)
+        # The held critical POST, if any, comes back filled to confirm, as after the password.
+        target = safe_next(request, default=reverse("accounts:account"))
+        return self.done(f"{reverse('accounts:reauth_resume')}?{urlencode({'next': target})}")

@@ -1,0 +1,31 @@
+// Glue between shopdemo's pages and django-otp-webauthn's script (which does the ceremonies).
+(() => {
+  "use strict";
+
+  // Sign-in page: the library's script posts only the passkey's answer, so the
+  // "remember me" choice rides along as a short-lived cookie for the passkey endpoints.
+  const remember = document.querySelector("[data-passkey-remember]");
+  if (remember) {
+    document.addEventListener("otp_webauthn.verification_start", () => {
+      const secure = window.location.protocol === "https:" ? "; secure" : "";
+      document.cookie = `passkey_remember=${remember.checked ? "1" : "0"}; path=/accounts/passkeys/; max-age=600; samesite=strict${secure}`;
+    });
+  }
+
+  // Sign-in security page: once the new passkey is saved, give it the name typed beside the button.
+  const naming = document.querySelector("form[data-passkey-name]");
+  if (naming) {
+    naming.addEventListener("submit", (event) => {
+      // Enter in the name field means "add", not "rename passkey 0".
+      if (!naming.dataset.passkeyId) {
+        event.preventDefault();
+        document.getElementById("passkey-register-button")?.click();
+      }
+    });
+    document.addEventListener("otp_webauthn.register_complete", (event) => {
+      naming.dataset.passkeyId = String(event.detail.id);
+      naming.action = naming.action.replace(/\/0\/rename\/$/, `/${event.detail.id}/rename/`);
+      naming.requestSubmit();
+    });
+  }
+})();

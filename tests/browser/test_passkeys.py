@@ -1,0 +1,206 @@
+"""Passkeys in a real browser, with Chromium's virtual authenticator (DevTools' WebAuthn domain).
+
+The authenticator stands in for a phone's or laptop's built-in one: CTAP2 over the
+internal transport, holding discoverable credentials, verifying its user (as a
+fingerprint would) and answering at once. WebAuthn needs a secure context and an
+RP ID that matches the page, so the pages come from the live server on localhost
+(a secure context over plain HTTP), never 127.0.0.1.
+
+Every page is watched for Content-Security-Policy violations and script errors:
+django-otp-webauthn's script and the JSON configuration it reads must work under
+the site's CSP (no inline script).
+"""
+
+import re
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+from django_otp_webauthn.models import WebAuthnCredential
+from playwright.sync_api import Page, expect
+
+from tests.conftest import SESSION_COOKIE
+from tests.factories import PASSWORD, ProductFactory, UserFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+VIRTUAL_AUTHENTICATOR = {
+    "protocol": "ctap2",
+    "transport": "internal",
+    "hasResidentKey": True,
+    "hasUserVerification": True,
+    "isUserVerified": True,
+    "automaticPresenceSimulation": True,
+}
+
+
+@pytest.fixture
+def base(live_server, settings) -> str:
+    assert live_server.url.startswith("http://localhost:")
+    settings.OTP_WEBAUTHN_ALLOWED_ORIGINS = [live_server.url]
+    return live_server.url
+
+
+@pytest.fixture
+def problems(page: Page) -> list[str]:
+    """Script errors and CSP violations seen by the page; each test ends by asserting there were none."""
+    seen = []
+    page.on("pageerror", lambda error: seen.append(f"page error: {error}"))
+    page.on(
+        "console",
+        lambda message: (
+            seen.append(message.text) if message.type == "error" and "Content Security Policy" in message.text else None
+        ),
+    )
+    return seen
+
+
+@pytest.fixture
+def authenticator(page: Page) -> dict:
+    """A virtual platform authenticator attached to the page's browser; returns its CDP handle and id."""
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("WebAuthn.enable")
+    added = cdp.send("WebAuthn.addVirtualAuthenticator", {"options": VIRTUAL_AUTHENTICATOR})
+    yield {"cdp": cdp, "id": added["authenticatorId"]}
+    cdp.send("WebAuthn.disable")
+
+
+def credentials(authenticator) -> list[dict]:
+    return authenticator["cdp"].send("WebAuthn.getCredentials", {"authenticatorId": authenticator["id"]})["credentials"]
+
+
+def sign_in_with_password(page: Page, base: str, username: str) -> None:
+    page.goto(f"{base}/accounts/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    expect(page.get_by_test_id("auth-state")).to_have_text(f"Signed in as {username}")
+
+
+def sign_out(page: Page) -> None:
+    page.get_by_role("banner").get_by_role("button", name="Sign out").click()
+    expect(page.get_by_test_id("auth-state")).to_have_text("Guest")
+
+
+def add_passkey(page: Page, base: str, name: str) -> None:
+    """From the account page to a new passkey named `name`."""
+    page.goto(f"{base}/accounts/")
+    page.get_by_role("link", name="Add a passkey").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Sign-in security")
+    expect(page.get_by_test_id("no-passkeys")).to_be_visible()
+    page.get_by_label("Name for a new passkey").fill(name)
+    page.get_by_role("button", name="Add a passkey").click()
+    expect(page.get_by_role("status")).to_contain_text(f"Passkey “{name}” added")
+    expect(page.get_by_test_id("passkey-name")).to_have_text([name])
+
+
+def passkey_sign_in(page: Page, base: str, *, next_path: str = "/") -> None:
+    page.goto(f"{base}/accounts/login/?next={next_path}")
+    page.get_by_role("button", name="Sign in with a passkey").click()
+
+
+def test_register_a_passkey_then_sign_in_with_it_and_no_password(page, base, authenticator, problems):
+    user = UserFactory(username="pia")
+    sign_in_with_password(page, base, user.username)
+    add_passkey(page, base, "Pia's laptop")
+    passkey = WebAuthnCredential.objects.get(user=user)
+    assert passkey.name == "Pia's laptop" and passkey.discoverable
+    expect(page.get_by_test_id("passkey")).to_contain_text("never used yet")
+    # The credential lives in the authenticator, discoverable and tied to this RP ID.
+    [held] = credentials(authenticator)
+    assert held["isResidentCredential"] and held["rpId"] == "localhost"
+    sign_out(page)
+
+    passkey_sign_in(page, base, next_path="/orders/")
+    expect(page).to_have_url(f"{base}/orders/")
+    expect(page.get_by_test_id("auth-state")).to_have_text("Signed in as pia")
+    expect(page.get_by_role("status")).to_contain_text("Welcome back, pia.")
+
+    # The devices page and the session inspector say how this session was signed in.
+    page.get_by_role("link", name="Devices").click()
+    expect(page.get_by_test_id("auth-method")).to_have_text("Signed in with passkey")
+    page.get_by_role("link", name="Your session").click()
+    expect(page.get_by_test_id("auth-method")).to_have_text("Signed in with passkey")
+    page.goto(f"{base}/accounts/mfa/")
+    expect(page.get_by_test_id("passkey")).to_contain_text("last used")
+    assert problems == []
+
+
+def test_a_guest_cart_is_carried_over_at_a_passkey_sign_in(page, base, authenticator, problems):
+    user = UserFactory(username="quinn")
+    mug = ProductFactory(name="Basalt Mug", slug="basalt-mug", price=Decimal("12.50"), stock=20)
+    sign_in_with_password(page, base, user.username)
+    add_passkey(page, base, "Phone")
+    sign_out(page)
+
+    page.goto(f"{base}/products/{mug.slug}/")
+    page.get_by_test_id(f"add-{mug.slug}").click()
+    expect(page.get_by_test_id("cart-badge")).to_have_text("1")
+    guest_key = next(c["value"] for c in page.context.cookies() if c["name"] == SESSION_COOKIE)
+
+    passkey_sign_in(page, base, next_path="/cart/")
+    expect(page).to_have_url(f"{base}/cart/")
+    expect(page.get_by_test_id("auth-state")).to_have_text("Signed in as quinn")
+    expect(page.get_by_test_id("cart-badge")).to_have_text("1")
+    expect(page.get_by_role("row", name=re.compile("Basalt Mug"))).to_be_visible()
+    # A sign-in like any other: a new session key.
+    assert next(c["value"] for c in page.context.cookies() if c["name"] == SESSION_COOKIE) != guest_key
+    assert problems == []
+
+
+def test_re_authenticate_with_the_passkey_before_placing_an_order(
+    page, base, authenticator, problems, time_machine, settings
+):
+    time_machine.move_to(timezone.now(), tick=True)
+    user = UserFactory(username="rosa")
+    mug = ProductFactory(name="Basalt Mug", slug="basalt-mug", price=Decimal("12.50"), stock=20)
+    sign_in_with_password(page, base, user.username)
+    add_passkey(page, base, "Laptop")
+    sign_out(page)
+    passkey_sign_in(page, base)
+    expect(page.get_by_test_id("auth-state")).to_have_text("Signed in as rosa")
+
+    page.goto(f"{base}/products/{mug.slug}/")
+    page.get_by_test_id(f"add-{mug.slug}").click()
+    page.goto(f"{base}/checkout/")
+    page.get_by_test_id("address").fill("Rosa Example\n3 Quay Street")
+    # By the time the order is placed, the sign-in is too old to cover it.
+    time_machine.shift(settings.REAUTH_WINDOW + 1)
+    page.get_by_test_id("place-order").click()
+
+    expect(page).to_have_url(f"{base}/accounts/reauth/?next=%2Fcheckout%2F")
+    # The account's only second factor is the passkey: no password form to fall back on.
+    expect(page.get_by_label("Password")).to_have_count(0)
+    page.get_by_role("button", name="Confirm with a passkey").click()
+
+    resume = page.get_by_test_id("resume")
+    expect(resume).to_have_text("Place the order")
+    assert not user.orders.exists()
+    resume.click()
+    expect(page).to_have_url(re.compile(rf"^{re.escape(base)}/orders/[A-Z0-9]+/$"))
+    expect(page.get_by_text("Delivered to:")).to_contain_text("3 Quay Street")
+    assert user.orders.count() == 1
+    assert problems == []
+
+
+def test_a_removed_passkey_no_longer_signs_in(page, base, authenticator, problems):
+    user = UserFactory(username="sam")
+    sign_in_with_password(page, base, user.username)
+    add_passkey(page, base, "Old phone")
+
+    page.get_by_role("link", name="Remove").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Remove the passkey “Old phone”?")
+    page.get_by_test_id("confirm-remove").click()
+    expect(page.get_by_role("status")).to_contain_text("Passkey “Old phone” removed")
+    expect(page.get_by_test_id("no-passkeys")).to_be_visible()
+    assert not WebAuthnCredential.objects.exists()
+    sign_out(page)
+
+    # The authenticator still holds the credential; the site no longer knows it.
+    assert len(credentials(authenticator)) == 1
+    passkey_sign_in(page, base)
+    expect(page.get_by_test_id("passkey-status")).to_have_text(re.compile("not registered here"))
+    expect(page.get_by_test_id("auth-state")).to_have_text("Guest")
+    page.goto(f"{base}/orders/")
+    expect(page).to_have_url(re.compile(rf"^{re.escape(base)}/accounts/login/"))
+    assert problems == []
