@@ -45,7 +45,7 @@ def _sign_in(page: Page, base: str, username: str, *, next_path: str = "/") -> N
     page.goto(f"{base}/accounts/login/?next={next_path}")
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     expect(page).to_have_url(base + next_path)
 
 
@@ -79,7 +79,7 @@ def _guest_pages(page: Page, base: str, shop):
     yield "sign-in"
     page.get_by_label("Username").fill("nobody")
     page.get_by_label("Password").fill("wrong-password")
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     yield "sign-in, failed"
     page.goto(f"{base}/accounts/register/")
     yield "register"

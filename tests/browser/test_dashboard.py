@@ -73,7 +73,7 @@ def test_dashboard_reloads_every_minute_until_staff_untick_the_box(page: Page, l
     page.goto(f"{live_server.url}/accounts/login/?next=/admin/dashboard/")
     page.get_by_label("Username").fill("operator")
     page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     expect(page.get_by_role("heading", name="Monitoring dashboard")).to_be_visible()
     expect(page.get_by_label("Refresh this page every minute")).to_be_checked()
 

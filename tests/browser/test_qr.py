@@ -21,7 +21,7 @@ def test_enrolment_qr_decodes_to_the_otpauth_uri_of_the_key_on_the_page(page: Pa
     page.goto(f"{live_server.url}/accounts/login/?next=/accounts/mfa/")
     page.get_by_label("Username").fill("quinn")
     page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     expect(page).to_have_url(f"{live_server.url}/accounts/mfa/")
 
     qr = page.locator(".qr svg")
