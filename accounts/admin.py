@@ -2,12 +2,16 @@
 
 import json
 
+from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.admin.views.main import ChangeList
 from django.contrib.auth import HASH_SESSION_KEY, get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.db.models import IntegerField, OuterRef, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.template.defaultfilters import pluralize
+from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from accounts.devices import describe
@@ -54,6 +58,11 @@ class KindFilter(admin.SimpleListFilter):
         return queryset
 
 
+class PublicIdChangeList(ChangeList):
+    def url_for_result(self, result):
+        return reverse("admin:accounts_session_change", args=[result.public_id])
+
+
 class DeviceBindingFilter(admin.SimpleListFilter):
     title = "device binding (DBSC)"
     parameter_name = "bound"
@@ -78,8 +87,8 @@ class SessionAdmin(admin.ModelAdmin):
     list_select_related = ["user"]
     ordering = ["-last_activity"]
     actions = ["end_sessions"]
-    # The key is the bearer credential (ASVS V14.2.1): only the public id is
-    # displayed; the key is in this admin's own links only because it is the pk.
+    # ASVS V14.2.1: the table holds only a hash of each key, and even that
+    # stays off the pages: links, checkboxes and actions go by public id.
     fields = [
         "public_id", "user", "ip", "user_agent", "remember", "device_binding", "created_at", "last_activity",
         "expire_date", "data", "events",
@@ -96,6 +105,31 @@ class SessionAdmin(admin.ModelAdmin):
                 account_units=_units(cart__user=OuterRef("user"), cart__status=Cart.Status.OPEN),
             )
         )
+
+    def get_changelist(self, request, **kwargs):
+        return PublicIdChangeList
+
+    def get_object(self, request, object_id, from_field=None):
+        # The live row of that public id (a rotated key's grace row shares it).
+        queryset = self.get_queryset(request).filter(successor_key__isnull=True)
+        return queryset.filter(public_id=object_id).first()
+
+    def action_checkbox(self, obj):
+        attrs = {"class": "action-select", "aria-label": f"Select session {obj.public_id}"}
+        return forms.CheckboxInput(attrs, lambda value: False).render(ACTION_CHECKBOX_NAME, obj.public_id)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        # Ending a session is the end_sessions action (which records it); the
+        # delete link would also carry the primary key.
+        return super().change_view(request, object_id, form_url, {**(extra_context or {}), "show_delete": False})
+
+    def response_action(self, request, queryset):
+        # The checkboxes carry public ids; actions select every row of those sessions.
+        selected = request.POST.getlist(ACTION_CHECKBOX_NAME)
+        post = request.POST.copy()
+        post.setlist(ACTION_CHECKBOX_NAME, list(queryset.filter(public_id__in=selected).values_list("pk", flat=True)))
+        request.POST = post
+        return super().response_action(request, queryset)
 
     def get_actions(self, request):
         actions = super().get_actions(request)

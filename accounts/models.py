@@ -1,11 +1,22 @@
 """The session model: Django's database session plus who, where and when."""
 
+import hashlib
 import secrets
 
 from django.conf import settings
 from django.contrib.sessions.base_session import AbstractBaseSession
 from django.db import models
 from django.utils import timezone
+
+
+def hash_key(session_key: str) -> str:
+    """Return what the table stores for a session key: its SHA-256, never the key itself.
+
+    The key is a 165-bit random bearer credential, so a plain hash cannot be
+    reversed by guessing; a dump, the admin or a log then signs nobody in
+    (the cure of Rails' CVE-2019-16782).
+    """
+    return hashlib.sha256(session_key.encode()).hexdigest()
 
 
 def new_public_id() -> str:
@@ -28,7 +39,10 @@ class SessionQuerySet(models.QuerySet):
 
 
 class Session(AbstractBaseSession):
-    """A session row; the key is the secret, `public_id` is what pages and logs show."""
+    """A session row, stored under a hash of its key; `public_id` is what pages and logs show."""
+
+    # hash_key() of the cookie's key (64 hex digits); the key itself is only in the cookie.
+    session_key = models.CharField("session key hash", max_length=64, primary_key=True)
 
     objects = SessionQuerySet.as_manager()
 
@@ -51,8 +65,11 @@ class Session(AbstractBaseSession):
     created_at = models.DateTimeField(default=timezone.now)
     last_activity = models.DateTimeField(default=timezone.now)
     # Set on a rotated key's row: requests still carrying it are served from
-    # the successor until the row's short grace expiry.
-    successor_key = models.CharField(max_length=40, null=True, blank=True, editable=False)
+    # the successor (this is its hash) until the row's short grace expiry.
+    successor_key = models.CharField(max_length=64, null=True, blank=True, editable=False)
+    # The successor's key sealed with the old key (accounts.sessions.store.seal):
+    # only a client that holds the old key can learn the new one, during the grace.
+    successor_seal = models.CharField(max_length=64, blank=True, editable=False)
     # Device Bound Session Credentials (accounts.sessions.dbsc): the public JWK
     # the browser registered for this session, and when. Nothing else about the
     # device is kept; a rotated key's row carries it on like the public id.

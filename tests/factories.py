@@ -6,7 +6,7 @@ import factory
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from accounts.models import Session
+from accounts.models import Session, hash_key
 from cart.models import Cart, CartItem, Category, Order, OrderLine, Product
 
 PASSWORD = "correct-horse-battery-9"
@@ -91,7 +91,10 @@ class SessionFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Session
 
-    session_key = factory.Sequence(lambda n: f"{n:0>32}")
+    class Params:
+        key = factory.Sequence(lambda n: f"{n:0>32}")  # what the cookie would carry
+
+    session_key = factory.LazyAttribute(lambda o: hash_key(o.key))
     session_data = factory.LazyFunction(lambda: Session.get_session_store_class()().encode({}))
     expire_date = factory.LazyFunction(lambda: timezone.now() + timezone.timedelta(days=1))
     user = None

@@ -1,6 +1,6 @@
 """Ending sessions: the one place that does it, and records why."""
 
-from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY
+from django.contrib.auth import HASH_SESSION_KEY
 
 from accounts.monitoring import audit
 from accounts.sessions.store import engine_store
@@ -30,12 +30,10 @@ def sessions_keep_others(*, user, request) -> None:
 
     Django ties each session to a hash of the password; give them the new one.
     """
-    others = user.sessions.exclude(public_id=request.session.public_id)
-    for session_key in others.values_list("session_key", flat=True):
-        store = engine_store()(session_key)
-        if store.get(SESSION_KEY):
-            store[HASH_SESSION_KEY] = user.get_session_auth_hash()
-            store.save()
+    # The table knows each session only by its key's hash: rewrite the rows
+    # (live ones; a rotated key's grace row holds no data of its own).
+    for row in user.sessions.live().exclude(public_id=request.session.public_id):
+        engine_store().rewrite(row, **{HASH_SESSION_KEY: user.get_session_auth_hash()})
 
 
 def sessions_extend(*, request) -> None:

@@ -1,40 +1,62 @@
 """The cached variant of the engine (SESSION_CACHED=true): the cache in front of the same table.
 
 Django's cached_db pattern, keeping the row's metadata: a request usually reads
-its session from the cache and writes go through to the database, which stays
-the truth. If the cache is down, django-redis (IGNORE_EXCEPTIONS) answers
-"miss" and the engine serves from the database; when it is back, caching resumes.
+its session from the cache (SESSION_CACHE_ALIAS, as in Django) and writes go
+through to the database, which stays the truth. The cache is keyed by the key's
+hash like the table, so a cache dump signs nobody in either.
+
+Whatever the cache backend, a cache failure costs speed, not availability: a
+failed read is a miss, and a failed write or delete is logged. A delete that
+failed during an outage could leave a copy of an ended session behind, so no
+copy lives longer than CACHE_TTL_MAX: that bounds how long it could be served.
 """
 
-from django.core.cache import cache
+import logging
+
+from django.conf import settings
+from django.core.cache import caches
 from django.utils import timezone
 
 from accounts.sessions import store
 
 KEY_PREFIX = "shopdemo.session."
+CACHE_TTL_MAX = 300  # seconds; see the module docstring
 FIELDS = [field.attname for field in store.Session._meta.concrete_fields]
 
+logger = logging.getLogger(__name__)
 
-def _cache_key(session_key: str) -> str:
-    return KEY_PREFIX + session_key
+
+def _cache():
+    return caches[settings.SESSION_CACHE_ALIAS]
+
+
+def _cache_key(key_hash: str) -> str:
+    return KEY_PREFIX + key_hash
+
+
+def _safely(operation, *args):
+    """Run a cache operation; on any backend's failure log it and answer None (a miss)."""
+    try:
+        return operation(*args)
+    except Exception:  # noqa: BLE001 - every backend raises its own errors; none may cost a 500
+        logger.warning("session cache unavailable: %s", operation.__name__, exc_info=True)
+        return None
 
 
 def _remember(row) -> None:
-    ttl = int((row.expire_date - timezone.now()).total_seconds())
+    ttl = min(CACHE_TTL_MAX, int((row.expire_date - timezone.now()).total_seconds()))
     if ttl > 0:
-        cache.set(_cache_key(row.session_key), {name: getattr(row, name) for name in FIELDS}, ttl)
+        _safely(_cache().set, _cache_key(row.session_key), {name: getattr(row, name) for name in FIELDS}, ttl)
 
 
 class SessionStore(store.SessionStore):
     """The project's session store with a write-through cache of each row."""
 
-    def _fetch(self, session_key):
-        if not session_key:
-            return None
-        cached = cache.get(_cache_key(session_key))
+    def _fetch(self, key_hash):
+        cached = _safely(_cache().get, _cache_key(key_hash))
         if cached is not None:
             return self.model(**cached)
-        row = super()._fetch(session_key)
+        row = super()._fetch(key_hash)
         if row is not None:
             _remember(row)
         return row
@@ -43,17 +65,11 @@ class SessionStore(store.SessionStore):
         super().save(must_create=must_create)
         _remember(self.row)
 
-    def delete(self, session_key=None):
-        key = session_key or self.session_key
-        super().delete(session_key)
-        if key:
-            cache.delete(_cache_key(key))
-
     def rotate(self, *, grace: int):
-        old_key = self.session_key
+        old_hash = store.hash_key(self.session_key)
         super().rotate(grace=grace)
-        cache.delete(_cache_key(old_key))  # its row now points at the successor
+        self.forget([old_hash])  # its row now points at the successor
 
     @classmethod
-    def forget(cls, session_keys) -> None:
-        cache.delete_many([_cache_key(key) for key in session_keys])
+    def forget(cls, key_hashes) -> None:
+        _safely(_cache().delete_many, [_cache_key(key_hash) for key_hash in key_hashes])

@@ -4,7 +4,7 @@ The cookie's own expiry never decides anything: every limit here is checked
 against the session row, so a replayed cookie past its time is refused.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
@@ -19,6 +19,9 @@ REMEMBER = "_remember"  # "remember me" was checked at sign-in
 REAUTH_AT = "_reauth_at"  # last re-authentication for critical actions
 MFA_PENDING = "_mfa_pending"  # password checked, OTP step outstanding: not signed in
 RESUME = "_resume"  # a critical POST held while the user re-authenticates
+# Django's set_expiry(): seconds of inactivity (0: at browser close, the
+# cookie's business) or an ISO moment. It may shorten a session, never lengthen it.
+REQUESTED_EXPIRY = "_session_expiry"
 AUTH_METHOD = "_auth_method"  # how the sign-in was proved: a key of AUTH_METHODS
 # The guest cart's id, never the cart itself (concurrent requests would
 # overwrite each other's session); the engine copies it to its row for the purge.
@@ -57,10 +60,15 @@ def is_authenticated(data) -> bool:
 
 def limits(data) -> Limits:
     if not is_authenticated(data):
-        return Limits(idle=settings.GUEST_SESSION_AGE, absolute=None)
-    if data.get(REMEMBER):
-        return Limits(idle=settings.SESSION_REMEMBER_IDLE, absolute=settings.SESSION_REMEMBER_ABSOLUTE)
-    return Limits(idle=settings.SESSION_IDLE_TIMEOUT, absolute=settings.SESSION_ABSOLUTE_TIMEOUT)
+        lim = Limits(idle=settings.GUEST_SESSION_AGE, absolute=None)
+    elif data.get(REMEMBER):
+        lim = Limits(idle=settings.SESSION_REMEMBER_IDLE, absolute=settings.SESSION_REMEMBER_ABSOLUTE)
+    else:
+        lim = Limits(idle=settings.SESSION_IDLE_TIMEOUT, absolute=settings.SESSION_ABSOLUTE_TIMEOUT)
+    requested = data.get(REQUESTED_EXPIRY)
+    if isinstance(requested, int) and 0 < requested < lim.idle:
+        lim = replace(lim, idle=requested)
+    return lim
 
 
 def idle_deadline(data, last_activity: datetime) -> datetime:
@@ -88,9 +96,11 @@ def auth_time(data) -> datetime | None:
 
 def expiry(data, last_activity: datetime) -> datetime:
     """The moment the server stops accepting this session: the earlier of both limits."""
-    deadline = idle_deadline(data, last_activity)
-    absolute = absolute_deadline(data)
-    return min(deadline, absolute) if absolute else deadline
+    deadlines = [idle_deadline(data, last_activity), absolute_deadline(data)]
+    requested = data.get(REQUESTED_EXPIRY)
+    if isinstance(requested, str):
+        deadlines.append(datetime.fromisoformat(requested))
+    return min(d for d in deadlines if d is not None)
 
 
 def end_reason(data, now: datetime) -> str:
@@ -128,10 +138,6 @@ def mark_reauthenticated(session) -> None:
 def mark_rotated(session) -> None:
     """Every new key (rotation, sign-in, password change) restarts the rotation timer."""
     session[ROTATED_AT] = timezone.now().timestamp()
-
-
-async def amark_rotated(session) -> None:
-    await session.aset(ROTATED_AT, timezone.now().timestamp())
 
 
 def rotation_due(data, now: datetime) -> bool:

@@ -4,8 +4,23 @@ Besides the data, each row records its user, IP, user agent, when it was
 created and last active, and when the server stops accepting it (computed by
 accounts.sessions.policy, never left to the cookie). A rotated key's row points
 to its successor for a short grace, so requests already in flight still work.
+
+Deliberate differences from django.contrib.sessions.backends.db, which the
+contract tests (tests/accounts/test_session_contract.py) assert as such:
+- the table's primary key is hash_key(key), never the key; `exists()`,
+  `delete()` and loading hash what they are given;
+- the server's deadline (`expire_date`) is the policy's; `set_expiry()` may
+  shorten it (an idle limit or a moment sooner than the policy's) but never
+  lengthen it, and `get_expiry_age()`/`get_expiry_date()` keep describing the
+  cookie, as in Django;
+- `cycle_key()` and `rotate()` add `_rotated_at` to the data;
+- `Session.__str__` shows the public id, never the key;
+- every async twin runs its sync method in a thread, so both engines (and the
+  cache in front of one) behave the same whichever side calls them.
 """
 
+import hashlib
+import hmac
 from dataclasses import dataclass
 from datetime import timedelta
 from importlib import import_module
@@ -17,10 +32,33 @@ from django.contrib.sessions.backends.db import SessionStore as DBStore
 from django.core.exceptions import SuspiciousOperation
 from django.utils import timezone
 
-from accounts.models import Session, new_public_id
+from accounts.models import Session, hash_key, new_public_id
 from accounts.sessions import policy as session_policy
 
 USER_AGENT_MAX_LENGTH = Session._meta.get_field("user_agent").max_length
+SEAL_CONTEXT = b"shopdemo.session.successor"
+
+
+def _pad(old_key: str) -> bytes:
+    return hmac.new(old_key.encode(), SEAL_CONTEXT, hashlib.sha256).digest()
+
+
+def seal(new_key: str, *, old_key: str) -> str:
+    """Encrypt the successor's key so that only a holder of the old key can read it.
+
+    A one-time pad derived from the old key (32 bytes for Django's 32-character
+    keys): the table holds hashes and seals, and neither signs anyone in.
+    """
+    return bytes(a ^ b for a, b in zip(new_key.encode(), _pad(old_key), strict=True)).hex()
+
+
+def unseal(sealed: str, *, old_key: str, successor_hash: str) -> str | None:
+    """Return the successor's key if `old_key` opens the seal, else None."""
+    try:
+        key = bytes(a ^ b for a, b in zip(bytes.fromhex(sealed), _pad(old_key), strict=True)).decode("ascii")
+    except ValueError:  # no seal, or not one of ours
+        return None
+    return key if hmac.compare_digest(hash_key(key), successor_hash) else None
 
 
 @dataclass(frozen=True)
@@ -62,18 +100,21 @@ class SessionStore(DBStore):
 
     # -- loading --------------------------------------------------------------
 
-    def _fetch(self, session_key):
+    def _fetch(self, key_hash):
+        """Return the row stored under `key_hash`, or None."""
         try:
-            return self.model.objects.filter(session_key=session_key).first()
+            return self.model.objects.filter(session_key=key_hash).first()
         except SuspiciousOperation:
             return None
 
     def _get_session_from_db(self):
         now = timezone.now()
-        row = self._fetch(self.session_key)
+        key = self.session_key
+        row = self._fetch(hash_key(key)) if key else None
         if row is not None and row.successor_key and row.expire_date > now:
             # Rotated moments ago: serve the successor, whose key the response sends.
-            row = self._fetch(row.successor_key)
+            key = unseal(row.successor_seal, old_key=key, successor_hash=row.successor_key)
+            row = self._fetch(row.successor_key) if key else None
             self.rekeyed = row is not None
         if row is None:
             self.unknown_key = self.session_key is not None
@@ -84,10 +125,10 @@ class SessionStore(DBStore):
             data = {} if row.successor_key else self.decode(row.session_data)
             reason = session_policy.ROTATED if row.successor_key else session_policy.end_reason(data, now)
             self.ended = Ended(row=row, data=data, reason=reason)
-            self.delete(row.session_key)
+            self._delete_rows([row.session_key])
             self._session_key = None
             return None
-        self._session_key = row.session_key
+        self._session_key = key
         self.row = row
         self.public_id = row.public_id
         self.created_at = row.created_at
@@ -98,8 +139,8 @@ class SessionStore(DBStore):
         self.user_agent = self.user_agent or row.user_agent
         return row
 
-    async def _aget_session_from_db(self):
-        return await sync_to_async(self._get_session_from_db)()
+    def exists(self, session_key):
+        return self.model.objects.filter(session_key=hash_key(session_key)).exists()
 
     # -- saving ---------------------------------------------------------------
 
@@ -126,10 +167,18 @@ class SessionStore(DBStore):
         return obj
 
     def create_model_instance(self, data):
-        return self._with_metadata(super().create_model_instance(data), data)
+        obj = super().create_model_instance(data)
+        obj.session_key = hash_key(obj.session_key)
+        return self._with_metadata(obj, data)
 
-    async def acreate_model_instance(self, data):
-        return self._with_metadata(await super().acreate_model_instance(data), data)
+    def delete(self, session_key=None):
+        key = session_key or self.session_key
+        if key:
+            self._delete_rows([hash_key(key)])
+
+    def _delete_rows(self, key_hashes) -> None:
+        self.model.objects.filter(session_key__in=key_hashes).delete()
+        self.forget(key_hashes)
 
     def record_activity(self):
         """Count this request as the user's activity: the idle timer restarts when saved."""
@@ -150,23 +199,23 @@ class SessionStore(DBStore):
         now = timezone.now()
         session_policy.mark_rotated(self)
         self.create()
-        claimed = self.model.objects.filter(session_key=old_key, successor_key__isnull=True).update(
-            successor_key=self.session_key, expire_date=now + timedelta(seconds=grace)
+        claimed = self.model.objects.filter(session_key=hash_key(old_key), successor_key__isnull=True).update(
+            successor_key=hash_key(self.session_key),
+            successor_seal=seal(self.session_key, old_key=old_key),
+            expire_date=now + timedelta(seconds=grace),
         )
         if not claimed:
             # A parallel request rotated this key first: adopt its successor
             # rather than fork the session into two.
-            winner = self.model.objects.filter(session_key=old_key).values_list("successor_key", flat=True).first()
+            winner = self.model.objects.filter(session_key=hash_key(old_key)).first()
             self.delete()
-            self._session_key = winner
+            self._session_key = winner and unseal(
+                winner.successor_seal, old_key=old_key, successor_hash=winner.successor_key
+            )
 
     def cycle_key(self):
         session_policy.mark_rotated(self)
         super().cycle_key()
-
-    async def acycle_key(self):
-        await session_policy.amark_rotated(self)
-        await super().acycle_key()
 
     @classmethod
     def end(cls, queryset) -> set[str]:
@@ -177,14 +226,21 @@ class SessionStore(DBStore):
         """
         public_ids = set(queryset.values_list("public_id", flat=True))
         rows = cls.get_model_class().objects.filter(public_id__in=public_ids)
-        keys = list(rows.values_list("session_key", flat=True))
+        key_hashes = list(rows.values_list("session_key", flat=True))
         rows.delete()
-        cls.forget(keys)
+        cls.forget(key_hashes)
         return public_ids
 
     @classmethod
-    def forget(cls, session_keys) -> None:
-        """Drop any copies of these sessions kept outside the table (none in this engine)."""
+    def forget(cls, key_hashes) -> None:
+        """Drop any copies of these rows kept outside the table (none in this engine)."""
+
+    @classmethod
+    def rewrite(cls, row, **changes) -> None:
+        """Change keys in the data of a stored session known only by its row (its key is not kept)."""
+        data = {**row.get_decoded(), **changes}
+        cls.get_model_class().objects.filter(pk=row.pk).update(session_data=cls().encode(data))
+        cls.forget([row.pk])
 
     def flush(self):
         # A flushed session (sign-out, a different user signing in) is a new
@@ -192,9 +248,38 @@ class SessionStore(DBStore):
         super().flush()
         self._reset_metadata()
 
+    # -- async twins -----------------------------------------------------------
+    # Django's db backend writes its async twins out query by query; here each
+    # runs the sync method, so the cache, hashing and metadata cannot drift
+    # between the two (a gap that once let a cached key outlive alogout()).
+
+    async def aload(self):
+        return await sync_to_async(self.load)()
+
+    async def aexists(self, session_key):
+        return await sync_to_async(self.exists)(session_key)
+
+    async def acreate(self):
+        await sync_to_async(self.create)()
+
+    async def asave(self, must_create=False):
+        await sync_to_async(self.save)(must_create=must_create)
+
+    async def adelete(self, session_key=None):
+        await sync_to_async(self.delete)(session_key)
+
     async def aflush(self):
-        await super().aflush()
-        self._reset_metadata()
+        await sync_to_async(self.flush)()
+
+    async def acycle_key(self):
+        await sync_to_async(self.cycle_key)()
+
+    async def acreate_model_instance(self, data):
+        return await sync_to_async(self.create_model_instance)(data)
+
+    @classmethod
+    async def aclear_expired(cls):
+        await sync_to_async(cls.clear_expired)()
 
 
 def engine_store():

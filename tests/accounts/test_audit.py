@@ -9,7 +9,7 @@ from django.db import connection
 from django.test import Client
 from pythonjsonlogger.json import JsonFormatter
 
-from accounts.models import AuditEvent, Session
+from accounts.models import AuditEvent, Session, hash_key
 from tests.conftest import SESSION_COOKIE, sign_in
 from tests.factories import PASSWORD, UserFactory
 
@@ -106,7 +106,7 @@ class TestEventsFromActions:
         other = Client()
         sign_in(other)
         sign_in(client)
-        other_id = Session.objects.get(session_key=other.cookies[SESSION_COOKIE].value).public_id
+        other_id = Session.objects.get(session_key=hash_key(other.cookies[SESSION_COOKIE].value)).public_id
         client.post(f"/accounts/sessions/{other_id}/revoke/")
         [event] = events("session_expired")
         assert event.session_public_id == other_id and event.details == {"reason": "revoked"}

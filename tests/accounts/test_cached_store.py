@@ -1,13 +1,16 @@
 """SESSION_CACHED: the cache in front of the same table, and everything still ends on time."""
 
 import pytest
-from django.core.cache import cache
+from asgiref.sync import async_to_sync
+from django.core.cache import cache, caches
+from django.core.cache.backends.base import BaseCache
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from accounts.models import Session
+from accounts.models import Session, hash_key
+from accounts.sessions.cached_store import SessionStore
 from tests.conftest import SESSION_COOKIE, sign_in
 
 pytestmark = pytest.mark.django_db
@@ -31,7 +34,7 @@ def test_signed_in_pages_read_the_session_from_the_cache(client, user):
         page = client.get("/").content.decode()
     assert SIGNED_IN in page
     assert session_selects(queries.captured_queries) == []
-    assert cache.get("shopdemo.session." + client.cookies[SESSION_COOKIE].value)["user_id"] == user.pk
+    assert cache.get("shopdemo.session." + hash_key(client.cookies[SESSION_COOKIE].value))["user_id"] == user.pk
 
 
 def test_a_cache_miss_falls_back_to_the_table(client, user):
@@ -45,7 +48,7 @@ def test_revoked_session_is_forgotten_by_the_cache(client, user):
     sign_in(other)
     other.get("/")  # now cached
     sign_in(client)
-    other_id = Session.objects.get(session_key=other.cookies[SESSION_COOKIE].value).public_id
+    other_id = Session.objects.get(session_key=hash_key(other.cookies[SESSION_COOKIE].value)).public_id
     client.post(f"/accounts/sessions/{other_id}/revoke/")
     assert SIGNED_IN not in other.get("/").content.decode()
 
@@ -72,3 +75,64 @@ def test_idle_timeout_and_rotation_hold_with_the_cache(client, user, time_machin
     assert SIGNED_IN not in stale.get("/").content.decode()
     time_machine.shift(31 * 60 + 1)
     assert SIGNED_IN not in client.get("/", follow=True).content.decode()
+
+
+class TestAsyncTwins:
+    """Issue 10.3: what alogout() and async views run must go through the cache too."""
+
+    @pytest.fixture
+    def cached_signed_in(self, client, user):
+        sign_in(client)
+        assert SIGNED_IN in client.get("/").content.decode()  # the row is now cached
+        return client.cookies[SESSION_COOKIE].value
+
+    @pytest.mark.parametrize("method", ["adelete", "aflush", "acycle_key"])
+    def test_the_old_key_stops_working_after_an_async_key_change(self, cached_signed_in, method):
+        store = SessionStore(cached_signed_in)
+        async_to_sync(store.aload)()
+        async_to_sync(getattr(store, method))()
+        replay = Client()
+        replay.cookies[SESSION_COOKIE] = cached_signed_in
+        assert SIGNED_IN not in replay.get("/").content.decode()
+
+    def test_asave_is_seen_by_the_next_load(self, cached_signed_in):
+        store = SessionStore(cached_signed_in)
+        async_to_sync(store.aset)("note", "fresh")
+        async_to_sync(store.asave)()
+        assert SessionStore(cached_signed_in).load()["note"] == "fresh"
+
+
+def test_the_session_cache_alias_is_honoured(settings, client, user):
+    settings.CACHES = {
+        **settings.CACHES,
+        "sessions": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "sessions"},
+    }
+    settings.SESSION_CACHE_ALIAS = "sessions"
+    sign_in(client)
+    client.get("/")
+    key = "shopdemo.session." + hash_key(client.cookies[SESSION_COOKIE].value)
+    assert caches["sessions"].get(key) is not None
+    assert cache.get(key) is None
+
+
+class BrokenCache(BaseCache):
+    """A cache backend whose every call fails, as an unreachable memcached does."""
+
+    def __init__(self, location, params):
+        super().__init__(params)
+
+    def _fail(self, *args, **kwargs):
+        raise ConnectionError("cache unreachable")
+
+    get = set = add = delete = get_many = set_many = delete_many = clear = touch = has_key = _fail
+
+
+def test_a_failing_default_cache_costs_speed_not_availability(settings, client, user):
+    settings.CACHES = {"default": {"BACKEND": f"{__name__}.BrokenCache"}}
+    sign_in(client)
+    assert SIGNED_IN in client.get("/").content.decode()
+    key = client.cookies[SESSION_COOKIE].value
+    client.post("/accounts/logout/")
+    replay = Client()
+    replay.cookies[SESSION_COOKIE] = key
+    assert SIGNED_IN not in replay.get("/").content.decode()

@@ -15,8 +15,10 @@ from django.test.utils import CaptureQueriesContext
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from jwt.algorithms import get_default_algorithms
 
-from accounts.models import AuditEvent, BindingChallenge, Session
+from accounts.models import AuditEvent, BindingChallenge, Session, hash_key
 from accounts.sessions import dbsc
+from tests.accounts.test_passkeys import add_passkey, passkey_sign_in
+from tests.authenticator import ORIGIN
 from tests.conftest import sign_in
 from tests.factories import PASSWORD, UserFactory
 
@@ -109,7 +111,7 @@ def thief_with(cookies) -> Client:
 
 def row_of(client) -> Session | None:
     key = client.cookies.get("sessionid")
-    return Session.objects.filter(session_key=key.value).first() if key else None
+    return Session.objects.filter(session_key=hash_key(key.value)).first() if key else None
 
 
 # -- registration ----------------------------------------------------------------
@@ -145,7 +147,10 @@ def test_registration_answers_the_session_instructions_and_sets_the_bound_cookie
     row = row_of(client)
     assert instructions["session_identifier"] == row.public_id
     assert instructions["refresh_url"] == REFRESH_URL
-    assert instructions["scope"]["include_site"] is False
+    assert instructions["scope"] == {
+        "include_site": False,
+        "scope_specification": [{"type": "exclude", "path": "/static"}],
+    }
     assert instructions["credentials"] == [
         {"type": "cookie", "name": COOKIE, "attributes": "Path=/; HttpOnly; SameSite=Strict"}
     ]
@@ -182,6 +187,16 @@ def test_the_otp_step_offers_registration_and_the_password_step_does_not(client,
     otp_step = client.post("/accounts/login/otp/", {"otp_token": code})
     assert otp_step.status_code == 302
     assert DBSCBrowser(client).register(otp_step).status_code == 200
+
+
+def test_a_passkey_sign_in_offers_registration_too(client, user, clock, settings):
+    settings.OTP_WEBAUTHN_ALLOWED_ORIGINS = [ORIGIN]
+    sign_in(client, user.username)
+    authenticator, _ = add_passkey(client)
+    client.post("/accounts/logout/")
+    signed_in_by_passkey = passkey_sign_in(client, authenticator)
+    assert signed_in_by_passkey.status_code == 200
+    assert DBSCBrowser(client).register(signed_in_by_passkey).status_code == 200
 
 
 def test_registration_challenges_expire(client, user, clock):
@@ -420,6 +435,19 @@ def test_a_rotated_session_stays_bound_to_the_same_key(bound, client, clock, set
     assert client.get("/accounts/").status_code == 200
 
 
+def test_the_cached_engine_keeps_the_binding_through_rotation(client, user, clock, settings):
+    settings.SESSION_ENGINE = "accounts.sessions.cached_store"
+    dbsc_browser = DBSCBrowser(client)
+    assert dbsc_browser.register(dbsc_browser.sign_in(user)).status_code == 200
+    clock.shift(AGE + 1)
+    assert dbsc_browser.refresh().status_code == 200
+    clock.shift(settings.SESSION_ROTATE_INTERVAL - AGE)
+    assert client.get("/accounts/").status_code == 200  # rotated, read back from the cache
+    assert row_of(client).device_key is not None
+    clock.shift(AGE)
+    assert client.get("/accounts/").status_code == 302  # still enforced: the bound cookie expired
+
+
 def test_re_authentication_keeps_the_binding(bound, client):
     response = client.post("/accounts/reauth/", {"password": PASSWORD})
     assert response.status_code == 302
@@ -506,7 +534,7 @@ def test_the_admin_session_list_says_which_sessions_are_bound_and_filters_on_it(
     only_bound = staff.get("/admin/accounts/session/?bound=yes").content.decode()
     assert bound.session_id in only_bound and only_bound.count('class="field-device_bound"') == 1
     row = Session.objects.get(public_id=bound.session_id)
-    detail = staff.get(f"/admin/accounts/session/{row.pk}/change/").content.decode()
+    detail = staff.get(f"/admin/accounts/session/{row.public_id}/change/").content.decode()
     assert dbsc.thumbprint(row.device_key) in detail
 
 

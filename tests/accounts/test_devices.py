@@ -3,7 +3,7 @@
 import pytest
 from django.test import Client
 
-from accounts.models import Session
+from accounts.models import Session, hash_key
 from tests.conftest import SESSION_COOKIE, is_signed_in, sign_in
 from tests.factories import PASSWORD, UserFactory
 
@@ -28,7 +28,7 @@ class TestDevices:
     def test_revoking_another_session_signs_that_browser_out(self, signed_in):
         phone = Client()
         sign_in(phone)
-        phone_id = Session.objects.get(session_key=phone.cookies[SESSION_COOKIE].value).public_id
+        phone_id = Session.objects.get(session_key=hash_key(phone.cookies[SESSION_COOKIE].value)).public_id
         response = signed_in.post(f"/accounts/sessions/{phone_id}/revoke/")
         assert response["Location"] == "/accounts/sessions/"
         assert not is_signed_in(phone)

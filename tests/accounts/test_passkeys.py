@@ -16,7 +16,7 @@ from django_otp.middleware import OTPMiddleware
 from django_otp_webauthn.models import WebAuthnCredential
 
 from accounts.flows import passkeys
-from accounts.models import AuditEvent, Session
+from accounts.models import AuditEvent, Session, hash_key
 from accounts.sessions import policy as session_policy
 from accounts.sessions.store import engine_store
 from cart.models import CartItem
@@ -218,7 +218,7 @@ class TestSignIn:
         assert "Welcome back, alice." in client.get("/cart/").content.decode()
         assert is_signed_in(client)
         assert client.cookies[SESSION_COOKIE].value != guest_key  # ASVS V7.2.4
-        assert not Session.objects.filter(session_key=guest_key).exists()
+        assert not Session.objects.filter(session_key=hash_key(guest_key)).exists()
         assert CartItem.objects.get(cart__user=user, product=product).quantity == 2
         success = AuditEvent.objects.filter(event__startswith="authn_login_success").first()
         assert success.username == "alice" and success.details["method"] == "passkey"

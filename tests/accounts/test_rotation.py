@@ -3,7 +3,7 @@
 import pytest
 from django.test import Client
 
-from accounts.models import Session
+from accounts.models import Session, hash_key
 from tests.conftest import SESSION_COOKIE, is_signed_in
 
 pytestmark = pytest.mark.django_db
@@ -15,12 +15,12 @@ class TestRotation:
     def test_key_rotates_after_the_interval_and_data_follows(self, signed_in, clock, product):
         signed_in.post("/cart/add/", {"product": product.pk})
         old_key = signed_in.cookies[SESSION_COOKIE].value
-        public_id = Session.objects.get(session_key=old_key).public_id
+        public_id = Session.objects.get(session_key=hash_key(old_key)).public_id
         clock.shift(15 * 60)
         response = signed_in.get("/")
         new_key = response.cookies[SESSION_COOKIE].value
         assert new_key != old_key
-        row = Session.objects.get(session_key=new_key)
+        row = Session.objects.get(session_key=hash_key(new_key))
         assert row.public_id == public_id and row.user.username == "alice"
         assert signed_in.get("/cart/summary/").json()["count"] == 1
 

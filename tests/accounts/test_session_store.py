@@ -6,7 +6,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.utils import timezone
 
-from accounts.models import Session
+from accounts.models import Session, hash_key
 from accounts.sessions.store import SessionStore
 from tests.conftest import SESSION_COOKIE
 from tests.factories import CartItemFactory, SessionFactory, UserFactory
@@ -35,7 +35,7 @@ def test_save_records_ip_user_agent_and_user():
     store = SessionStore(ip="192.0.2.1", user_agent="Firefox")
     store["_auth_user_id"] = str(user.pk)
     store.save()
-    row = Session.objects.get(session_key=store.session_key)
+    row = Session.objects.get(session_key=hash_key(store.session_key))
     assert (row.user, row.ip, row.user_agent) == (user, "192.0.2.1", "Firefox")
 
 
@@ -47,7 +47,7 @@ def test_cycle_key_carries_data_and_metadata_and_kills_the_old_key():
     reloaded = SessionStore(old_key, ip="192.0.2.1", user_agent="Firefox")
     reloaded.cycle_key()
     row = Session.objects.get()
-    assert row.session_key != old_key
+    assert row.session_key != hash_key(old_key)
     assert (row.public_id, row.created_at) == (first.public_id, first.created_at)
     assert row.get_decoded()["cart_id"] == 7
     assert SessionStore(old_key).load() == {}
@@ -75,7 +75,7 @@ def test_async_methods_record_metadata_too():
     store = SessionStore(ip="192.0.2.9", user_agent="Async")
     store["x"] = 1
     async_to_sync(store.asave)()
-    row = Session.objects.get(session_key=store.session_key)
+    row = Session.objects.get(session_key=hash_key(store.session_key))
     assert (row.ip, row.user_agent) == ("192.0.2.9", "Async")
     assert async_to_sync(SessionStore(store.session_key).aload)() == {"x": 1}
     async_to_sync(store.acycle_key)()
@@ -83,8 +83,8 @@ def test_async_methods_record_metadata_too():
 
 
 def test_expired_session_is_not_loaded():
-    expired = SessionFactory(expire_date=timezone.now() - timezone.timedelta(seconds=1))
-    assert SessionStore(expired.session_key).load() == {}
+    SessionFactory(key="e" * 32, expire_date=timezone.now() - timezone.timedelta(seconds=1))
+    assert SessionStore("e" * 32).load() == {}
 
 
 def test_djangos_clearsessions_works_on_the_engine():

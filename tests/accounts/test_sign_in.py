@@ -5,7 +5,7 @@ from axes.models import AccessAttempt
 from django.test import Client
 from django.utils import timezone
 
-from accounts.models import Session
+from accounts.models import Session, hash_key
 from cart.models import Cart, CartItem
 from tests.conftest import SESSION_COOKIE, sign_in
 from tests.factories import CartFactory, CartItemFactory, UserFactory
@@ -35,7 +35,7 @@ class TestSignIn:
         sign_in(client, user.username)
         new_key = client.cookies[SESSION_COOKIE].value
         assert new_key != guest_key
-        assert not Session.objects.filter(session_key=guest_key).exists()
+        assert not Session.objects.filter(session_key=hash_key(guest_key)).exists()
         replay = Client()
         replay.cookies[SESSION_COOKIE] = guest_key
         page = replay.get("/").content.decode()
@@ -111,7 +111,7 @@ class TestSignOut:
         response = client.post("/accounts/logout/")
         assert response.status_code == 302
         assert response["Clear-Site-Data"] == '"cache", "cookies", "storage"'
-        assert not Session.objects.filter(session_key=key).exists()
+        assert not Session.objects.filter(session_key=hash_key(key)).exists()
         assert cart_units(client) == 0
         sign_in(client, user.username)
         assert cart_units(client) == 2

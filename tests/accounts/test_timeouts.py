@@ -5,7 +5,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from accounts.models import Session
+from accounts.models import Session, hash_key
 from tests.conftest import SESSION_COOKIE, is_signed_in, sign_in
 
 pytestmark = pytest.mark.django_db
@@ -54,7 +54,7 @@ class TestIdleTimeout:
         replay = Client()
         replay.cookies[SESSION_COOKIE] = key
         assert not is_signed_in(replay)
-        assert not Session.objects.filter(session_key=key).exists()
+        assert not Session.objects.filter(session_key=hash_key(key)).exists()
 
     def test_status_poll_is_not_activity(self, signed_in, clock):
         for _ in range(10):
