@@ -99,7 +99,7 @@ serve: $(RUNTIME_STAMP)
 
 # --- benchmark -------------------------------------------------------------------
 # Needs wrk (Debian package `wrk`, installed here when missing and running as root).
-# BENCH_SECONDS per scenario (10), BENCH_PURGE_ROWS (1000000); see bench/run.py.
+# BENCH_SECONDS per scenario (10), BENCH_PURGE_ROWS (1000000,3000000); see bench/run.py.
 
 .PHONY: bench
 bench: $(DEV_STAMP)
