@@ -6,15 +6,21 @@ fail, and no order be lost, because the mail relay is down.
 
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextvars import ContextVar
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
+from django.db import close_old_connections
 from django.template.loader import render_to_string
 
 logger = logging.getLogger("shopdemo.mail")
 
 _after_response: ContextVar[list[Callable[[], None]] | None] = ContextVar("after_response", default=None)
+# One thread per process sends what requests held back, in order. Not the request's own
+# thread: under gunicorn's gthread worker a kept-alive connection waits for its thread,
+# so a slow relay would show in the *next* request's time. Interpreter exit waits for it.
+_background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="after-response")
 
 
 def mail_send(*, to: list[str], subject: str, template: str, context: dict) -> bool:
@@ -36,7 +42,7 @@ def mail_send(*, to: list[str], subject: str, template: str, context: dict) -> b
 
 
 def after_response(callback: Callable[[], None]) -> None:
-    """Run `callback` once the response has been sent (Django's request_finished), not before.
+    """Run `callback` once the response has been sent (Django's request_finished), in the background.
 
     What the visitor waits for then cannot depend on whether a mail is sent:
     the password-reset page answers in the same time for a known and an
@@ -55,11 +61,27 @@ def after_response_open() -> None:
 
 
 def after_response_run() -> None:
-    """Run the callbacks held during the request that has just been answered."""
+    """Hand the callbacks held during the request just answered to the background thread."""
     pending = _after_response.get() or []
     _after_response.set(None)
     for callback in pending:
-        try:
-            callback()
-        except Exception:  # the response is gone: nobody else could report it
-            logger.exception("after_response_failed")
+        _submit(callback)
+
+
+def _submit(callback: Callable[[], None]) -> None:
+    _background.submit(_in_background, callback)
+
+
+def _in_background(callback: Callable[[], None]) -> None:
+    close_old_connections()  # the thread's own connection, kept within CONN_MAX_AGE like a request's
+    try:
+        _run_logged(callback)
+    finally:
+        close_old_connections()
+
+
+def _run_logged(callback: Callable[[], None]) -> None:
+    try:
+        callback()
+    except Exception:  # the response is gone: nobody else could report it
+        logger.exception("after_response_failed")

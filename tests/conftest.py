@@ -11,6 +11,7 @@ from django.db import connection
 from django.utils import timezone
 from pythonjsonlogger.json import JsonFormatter
 
+from shopdemo import mail
 from tests.factories import PASSWORD, ProductFactory, UserFactory
 from tests.servers import start_gunicorn
 
@@ -63,6 +64,14 @@ def is_signed_in(client) -> bool:
 def fast_password_hashing(settings):
     # Hashing strength is not under test; PBKDF2's 1M rounds would dominate the suite's time.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def mail_in_the_requests_thread(monkeypatch):
+    # Production sends held-back mail from a background thread (shopdemo/mail.py); here it goes
+    # as the response closes, so a test reads the outbox when the client returns.
+    # tests/test_mail.py covers the thread itself.
+    monkeypatch.setattr(mail, "_submit", mail._run_logged)
 
 
 @pytest.fixture(autouse=True)

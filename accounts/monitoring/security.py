@@ -12,7 +12,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.cache import cache
-from django.core.mail import mail_admins, send_mail
+from django.core.mail import mail_admins
 from django.db import DatabaseError, transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -22,6 +22,7 @@ from accounts.ip import client_ip
 from accounts.models import AuditEvent
 from accounts.monitoring import audit
 from accounts.sessions import policy as session_policy
+from shopdemo.mail import mail_send
 
 logger = logging.getLogger("shopdemo.security")
 
@@ -45,11 +46,12 @@ def never_breaks(check):
 
 def _mail(subject: str, body: str, recipients=None) -> None:
     """Send a mail (to ADMINS when no recipients); a broken mail relay must not break the request."""
+    if recipients is not None:
+        # To a user: plain text and HTML from templates/mail/, like every mail to shoppers.
+        mail_send(to=recipients, subject=subject, template="notice", context={"body": body})
+        return
     try:
-        if recipients is None:
-            mail_admins(subject, body)
-        elif recipients:
-            send_mail(settings.EMAIL_SUBJECT_PREFIX + subject, body, None, recipients)
+        mail_admins(subject, body)
     except Exception:  # smtplib and socket errors alike: log them, go on
         logger.exception("mail_failed", extra={"subject": subject})
 

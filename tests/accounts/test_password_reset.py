@@ -285,6 +285,20 @@ class TestNoTokenInLogs:
         yield stream
         handler.setStream(previous)
 
+    def test_runservers_request_lines_are_redacted(self):
+        """`make run` serves with runserver, whose django.server logger prints each request line."""
+        handler = next(handler for handler in logging.getLogger("django.server").handlers if handler.name == "server")
+        stream = io.StringIO()
+        previous = handler.setStream(stream)
+        try:
+            logging.getLogger("django.server").info(
+                '"%s" %s %s', "GET /accounts/email/verify/eyJ1Ijo:1t:sig/ HTTP/1.1", 302, 0
+            )
+        finally:
+            handler.setStream(previous)
+        assert '"GET /accounts/email/verify/[redacted]/ HTTP/1.1" 302 0' in stream.getvalue()
+        assert "eyJ1Ijo" not in stream.getvalue()
+
     def test_no_log_line_or_audit_row_holds_the_token(self, client, user, mailoutbox, console):
         ask(client, "alice@example.com")
         path = link_in(mailoutbox[0])

@@ -183,13 +183,20 @@ def test_re_authenticate_with_the_passkey_before_placing_an_order(
     assert problems == []
 
 
+def no_sideways_scroll(page: Page) -> bool:
+    return page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
+
+
 def test_a_removed_passkey_no_longer_signs_in(page, base, authenticator, problems):
+    page.set_viewport_size({"width": 360, "height": 740})  # a phone: every page here fits it
     user = UserFactory(username="sam")
     sign_in_with_password(page, base, user.username)
     add_passkey(page, base, "Old phone")
+    assert no_sideways_scroll(page)
 
     page.get_by_role("link", name="Remove").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Remove the passkey “Old phone”?")
+    assert no_sideways_scroll(page)
     page.get_by_test_id("confirm-remove").click()
     expect(page.get_by_role("status")).to_contain_text("Passkey “Old phone” removed")
     expect(page.get_by_test_id("no-passkeys")).to_be_visible()
@@ -201,6 +208,7 @@ def test_a_removed_passkey_no_longer_signs_in(page, base, authenticator, problem
     passkey_sign_in(page, base)
     expect(page.get_by_test_id("passkey-status")).to_have_text(re.compile("not registered here"))
     expect(page.get_by_test_id("auth-state")).to_have_text("Guest")
+    assert no_sideways_scroll(page)
     page.goto(f"{base}/orders/")
     expect(page).to_have_url(re.compile(rf"^{re.escape(base)}/accounts/login/"))
     assert problems == []
