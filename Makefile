@@ -41,8 +41,17 @@ $(DEV_STAMP): requirements-dev.txt $(RUNTIME_STAMP)
 	$(PY) -m pip install -q -r requirements-dev.txt
 	touch $@
 
+# Browser tooling from npm, pinned by package-lock.json: axe-core (the accessibility
+# checks in the browser tests) and Lighthouse (make audit-ui). --ignore-scripts: no
+# install step may download anything (Lighthouse drives the Debian Chromium).
+NODE_STAMP := node_modules/.deps-npm
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	touch $@
+
 deps: $(RUNTIME_STAMP)
-deps-dev: $(DEV_STAMP)
+deps-dev: $(DEV_STAMP) $(NODE_STAMP)
 
 # --- development server ------------------------------------------------------
 
@@ -71,12 +80,12 @@ lint: $(DEV_STAMP)
 	$(VENV)/bin/ruff check accounts cart shopdemo tests bench manage.py gunicorn.conf.py
 	$(VENV)/bin/ruff format --check accounts cart shopdemo tests bench manage.py gunicorn.conf.py
 
-test: $(DEV_STAMP) lint
+test: $(DEV_STAMP) $(NODE_STAMP) lint
 	bash scripts/ensure-chromium.sh
 	bash scripts/ensure-redis.sh
 	$(TEST_ENV) $(PY) -m pytest $(PYTEST_ARGS)
 
-test-postgres: $(DEV_STAMP)
+test-postgres: $(DEV_STAMP) $(NODE_STAMP)
 	bash scripts/ensure-chromium.sh
 	bash scripts/ensure-redis.sh
 	$(TEST_ENV) bash scripts/with-postgres.sh $(PY) -m pytest $(PYTEST_ARGS)
@@ -90,7 +99,7 @@ serve: $(RUNTIME_STAMP)
 
 # --- benchmark -------------------------------------------------------------------
 # Needs wrk (Debian package `wrk`, installed here when missing and running as root).
-# BENCH_SECONDS per scenario (10), BENCH_PURGE_ROWS (1000000); see bench/run.py.
+# BENCH_SECONDS per scenario (10), BENCH_PURGE_ROWS (1000000,3000000); see bench/run.py.
 
 .PHONY: bench
 bench: $(DEV_STAMP)

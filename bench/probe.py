@@ -1,8 +1,8 @@
 """In-process measurements against the benchmark database (run by bench/run.py).
 
     python bench/probe.py queries SCENARIO...  queries and session writes per request
-    python bench/probe.py purge-batches        delete_in_batches on the expired rows, each batch timed
-    python bench/probe.py raw-delete           Django's stock purge: one DELETE of every expired row
+    python bench/probe.py purge COMMAND        purge_sessions or clearsessions, each DELETE timed
+    python bench/probe.py writer PATH          live-session UPDATEs until SIGTERM, each commit timed
 
 `queries` drives Django's test Client through the whole middleware stack and counts,
 with CaptureQueriesContext, every query and every INSERT/UPDATE of the session table
@@ -141,57 +141,78 @@ def _peak_rss_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def purge_batches():
-    """Run purge_sessions' own delete_in_batches on the expired sessions, timing each batch.
+def purge(command):
+    """Run `manage.py COMMAND` in this process, timing each statement on the session table.
 
-    A batch runs from the end of the previous on_batch callback to its own callback,
-    which delete_in_batches calls right after the batch's transaction commits: its
-    one bounded DELETE and the COMMIT, plus a little Python.
+    Every statement either command sends runs in autocommit, so each is its own
+    transaction: the longest one is the longest transaction the purge holds.
     """
-    from django.utils import timezone
+    from django.core.management import call_command
 
-    from accounts.management.commands.purge_sessions import (
-        DEFAULT_BATCH_SIZE,
-        delete_in_batches,
-    )
-    from accounts.models import Session
+    statements = []
 
-    batches = []
-    start = last = time.perf_counter()
+    def timed(execute, sql, params, many, context):
+        start = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            if "accounts_session" in sql and sql.lstrip().upper().startswith("DELETE"):
+                statements.append(time.perf_counter() - start)
 
-    def on_batch(deleted):
-        nonlocal last
-        now = time.perf_counter()
-        batches.append(now - last)
-        last = now
-
-    deleted = delete_in_batches(Session.objects.filter(expire_date__lt=timezone.now()), DEFAULT_BATCH_SIZE, on_batch)
-    ordered = sorted(batches) or [0.0]
+    started = time.time()
+    with connection.execute_wrapper(timed), open(os.devnull, "w") as quiet:
+        call_command(command, stdout=quiet)
+    ended = time.time()
+    ordered = sorted(statements) or [0.0]
     return {
-        "deleted": deleted,
-        "wall": time.perf_counter() - start,
-        "batches": len(batches),
-        "batch_size": DEFAULT_BATCH_SIZE,
-        "max_batch": ordered[-1],
-        "median_batch": ordered[len(ordered) // 2],
-        "first_batch": batches[0] if batches else 0.0,
-        "last_batch": batches[-1] if batches else 0.0,
+        "started": started,
+        "ended": ended,
+        "wall": ended - started,
+        "statements": len(statements),
+        "max_statement": ordered[-1],
+        "median_statement": ordered[len(ordered) // 2],
         "rss_mb": _peak_rss_mb(),
     }
 
 
-def raw_delete():
-    """The statement Django's clearsessions runs on this engine, in autocommit: one transaction."""
-    start = time.perf_counter()
+def writer(path):
+    """Update live sessions one commit at a time until SIGTERM; write (epoch, seconds) per commit to `path`.
+
+    What a site's requests do to the session table while a purge runs: each UPDATE
+    moves a live row's last_activity and expiry, as record_activity does.
+    """
+    import random
+    import signal
+
+    stop = []
+    signal.signal(signal.SIGTERM, lambda *_: stop.append(True))
     with connection.cursor() as cursor:
-        cursor.execute("DELETE FROM accounts_session WHERE expire_date < now()")
-        deleted = cursor.rowcount
-    return {"deleted": deleted, "wall": time.perf_counter() - start, "rss_mb": _peak_rss_mb()}
+        cursor.execute(
+            "SELECT session_key FROM accounts_session WHERE expire_date > now() AND user_agent = %s LIMIT 1000",
+            [seed.FILLER_AGENT],
+        )
+        keys = [row[0] for row in cursor.fetchall()]
+        print(json.dumps({"ready": len(keys)}), flush=True)
+        samples = []
+        while not stop:
+            start = time.perf_counter()
+            cursor.execute(
+                "UPDATE accounts_session SET last_activity = now(), expire_date = now() + interval '1 day'"
+                " WHERE session_key = %s",
+                [random.choice(keys)],
+            )
+            samples.append((time.time(), time.perf_counter() - start))
+    Path(path).write_text(json.dumps(samples))
+    return {"commits": len(samples)}
 
 
 def main(argv):
     command, args = argv[0], argv[1:]
-    result = {"queries": lambda: queries(args), "purge-batches": purge_batches, "raw-delete": raw_delete}[command]()
+    result = {
+        "queries": lambda: queries(args),
+        "purge": lambda: purge(args[0]),
+        "writer": lambda: writer(args[0]),
+    }[command]()
     print(json.dumps(result))
 
 

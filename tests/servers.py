@@ -52,11 +52,10 @@ def redis_keys(port: int) -> int:
     return int(output.strip() or 0)
 
 
-def start_gunicorn(**env) -> tuple[subprocess.Popen, str]:
-    """Start the site under gunicorn on the test database, as `make serve` does; return it and its URL."""
-    port = free_port()
+def server_environment(**env) -> dict:
+    """The environment of a server process on the test database, as an operator would run it."""
     db = connection.settings_dict
-    environment = {
+    return {
         # Operators do not run with the live-server tests' async override.
         **{key: value for key, value in os.environ.items() if key != "DJANGO_ALLOW_ASYNC_UNSAFE"},
         "ENV_FILE": "/dev/null",
@@ -66,9 +65,28 @@ def start_gunicorn(**env) -> tuple[subprocess.Popen, str]:
         "LOG_LEVEL": "WARNING",
         **env,
     }
+
+
+def start_manage(*args, **env) -> subprocess.Popen:
+    """Start `manage.py ARGS` on the test database (as cron would); its output is piped, as text."""
+    return subprocess.Popen(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=server_environment(**env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def start_gunicorn(**env) -> tuple[subprocess.Popen, str]:
+    """Start the site under gunicorn on the test database, as `make serve` does; return it and its URL."""
+    port = free_port()
     command = [sys.executable, "-m", "gunicorn", "shopdemo.wsgi:application", "--bind", f"127.0.0.1:{port}"]
     command += ["--workers", "2", "--threads", "4"]
-    process = subprocess.Popen(command, cwd=ROOT, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        command, cwd=ROOT, env=server_environment(**env), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     url = f"http://127.0.0.1:{port}"
     wait_until(lambda: requests.get(f"{url}/healthz", timeout=2).ok, "gunicorn")
     return process, url

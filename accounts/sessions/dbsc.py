@@ -251,7 +251,7 @@ def instructions(request) -> dict:
         "scope": {
             "include_site": False,  # this origin only
             # Static files need no session: no refresh holds them up.
-            "scope_specification": [{"type": "exclude", "domain": request.get_host().split(":")[0], "path": "/static"}],
+            "scope_specification": [{"type": "exclude", "path": "/static"}],
         },
         "credentials": [{"type": "cookie", "name": settings.DBSC_COOKIE_NAME, "attributes": attributes}],
     }

@@ -17,6 +17,8 @@ from jwt.algorithms import get_default_algorithms
 
 from accounts.models import AuditEvent, BindingChallenge, Session, hash_key
 from accounts.sessions import dbsc
+from tests.accounts.test_passkeys import add_passkey, passkey_sign_in
+from tests.authenticator import ORIGIN
 from tests.conftest import sign_in
 from tests.factories import PASSWORD, UserFactory
 
@@ -145,7 +147,10 @@ def test_registration_answers_the_session_instructions_and_sets_the_bound_cookie
     row = row_of(client)
     assert instructions["session_identifier"] == row.public_id
     assert instructions["refresh_url"] == REFRESH_URL
-    assert instructions["scope"]["include_site"] is False
+    assert instructions["scope"] == {
+        "include_site": False,
+        "scope_specification": [{"type": "exclude", "path": "/static"}],
+    }
     assert instructions["credentials"] == [
         {"type": "cookie", "name": COOKIE, "attributes": "Path=/; HttpOnly; SameSite=Strict"}
     ]
@@ -182,6 +187,16 @@ def test_the_otp_step_offers_registration_and_the_password_step_does_not(client,
     otp_step = client.post("/accounts/login/otp/", {"otp_token": code})
     assert otp_step.status_code == 302
     assert DBSCBrowser(client).register(otp_step).status_code == 200
+
+
+def test_a_passkey_sign_in_offers_registration_too(client, user, clock, settings):
+    settings.OTP_WEBAUTHN_ALLOWED_ORIGINS = [ORIGIN]
+    sign_in(client, user.username)
+    authenticator, _ = add_passkey(client)
+    client.post("/accounts/logout/")
+    signed_in_by_passkey = passkey_sign_in(client, authenticator)
+    assert signed_in_by_passkey.status_code == 200
+    assert DBSCBrowser(client).register(signed_in_by_passkey).status_code == 200
 
 
 def test_registration_challenges_expire(client, user, clock):
@@ -418,6 +433,19 @@ def test_a_rotated_session_stays_bound_to_the_same_key(bound, client, clock, set
     clock.shift(AGE)
     assert bound.refresh().status_code == 200  # the same key still proves the rotated session
     assert client.get("/accounts/").status_code == 200
+
+
+def test_the_cached_engine_keeps_the_binding_through_rotation(client, user, clock, settings):
+    settings.SESSION_ENGINE = "accounts.sessions.cached_store"
+    dbsc_browser = DBSCBrowser(client)
+    assert dbsc_browser.register(dbsc_browser.sign_in(user)).status_code == 200
+    clock.shift(AGE + 1)
+    assert dbsc_browser.refresh().status_code == 200
+    clock.shift(settings.SESSION_ROTATE_INTERVAL - AGE)
+    assert client.get("/accounts/").status_code == 200  # rotated, read back from the cache
+    assert row_of(client).device_key is not None
+    clock.shift(AGE)
+    assert client.get("/accounts/").status_code == 302  # still enforced: the bound cookie expired
 
 
 def test_re_authentication_keeps_the_binding(bound, client):
