@@ -42,8 +42,17 @@ $(DEV_STAMP): requirements-dev.txt $(RUNTIME_STAMP)
 	$(PY) -m pip install -q -r requirements-dev.txt
 	touch $@
 
+# Browser tooling from npm, pinned by package-lock.json: axe-core (the accessibility
+# checks in the browser tests) and Lighthouse (make audit-ui). --ignore-scripts: no
+# install step may download anything (Lighthouse drives the Debian Chromium).
+NODE_STAMP := node_modules/.deps-npm
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	touch $@
+
 deps: $(RUNTIME_STAMP)
-deps-dev: $(DEV_STAMP)
+deps-dev: $(DEV_STAMP) $(NODE_STAMP)
 
 # --- development server ------------------------------------------------------
 
@@ -72,12 +81,12 @@ lint: $(DEV_STAMP)
 	$(VENV)/bin/ruff check accounts cart shopdemo tests bench manage.py gunicorn.conf.py
 	$(VENV)/bin/ruff format --check accounts cart shopdemo tests bench manage.py gunicorn.conf.py
 
-test: $(DEV_STAMP) lint
+test: $(DEV_STAMP) $(NODE_STAMP) lint
 	bash scripts/ensure-chromium.sh
 	bash scripts/ensure-redis.sh
 	$(TEST_ENV) $(PY) -m pytest $(PYTEST_ARGS)
 
-test-postgres: $(DEV_STAMP)
+test-postgres: $(DEV_STAMP) $(NODE_STAMP)
 	bash scripts/ensure-chromium.sh
 	bash scripts/ensure-redis.sh
 	bash scripts/ensure-haproxy.sh

@@ -43,6 +43,11 @@ def totp_enabled(user) -> bool:
     return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
 
 
+def has_codes(user) -> bool:
+    """The account has something to type at the code step: an authenticator app, or unused recovery codes."""
+    return totp_enabled(user) or StaticToken.objects.filter(device__user=user).exists()
+
+
 def _normalise(token) -> str:
     """Codes as people type them: spaces and case do not matter."""
     return (token or "").strip().replace(" ", "").lower()
@@ -77,15 +82,27 @@ def mfa_pending_device(*, user) -> TOTPDevice:
     return device or TOTPDevice.objects.create(user=user, name=TOTP_NAME, confirmed=False)
 
 
+QR_QUIET_ZONE = 4  # modules of white around the code (ISO/IEC 18004)
+QR_TITLE = "QR code for your authenticator app"
+
+
 def mfa_secret(device: TOTPDevice) -> str:
     """The secret as base32, the form authenticator apps accept for manual entry."""
     return b32encode(device.bin_key).decode()
 
 
 def mfa_qr_svg(device: TOTPDevice) -> str:
-    """The otpauth:// URL as an inline SVG QR code (no external service sees the secret)."""
+    """The otpauth:// URL as an inline SVG QR code (no external service sees the secret).
+
+    No width or height, only a viewBox, so CSS can scale it without clipping;
+    the 4-module quiet zone and a white background keep it scannable at any
+    size and in dark mode.
+    """
+    qr = segno.make(device.config_url, error="m")
     return mark_safe(
-        segno.make(device.config_url, error="m").svg_inline(scale=5, title="QR code for your authenticator app")
+        qr.svg_inline(
+            omitsize=True, border=QR_QUIET_ZONE, dark="#000", light="#fff", title=QR_TITLE, svgclass="qr-code"
+        )
     )
 
 

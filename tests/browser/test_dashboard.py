@@ -65,3 +65,23 @@ def test_staff_open_the_dashboard_from_the_admin_and_see_charts_with_data(page: 
     box = sign_ins.locator("rect.bar").first.bounding_box()
     assert box["width"] > 5 and box["height"] > 5
     assert blocked == []
+
+
+def test_dashboard_reloads_every_minute_until_staff_untick_the_box(page: Page, live_server):
+    UserFactory(username="operator", is_staff=True, is_superuser=True)
+    page.clock.install()  # the page's timers run on a clock the test moves: no waiting
+    page.goto(f"{live_server.url}/accounts/login/?next=/admin/dashboard/")
+    page.get_by_label("Username").fill("operator")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    expect(page.get_by_role("heading", name="Monitoring dashboard")).to_be_visible()
+    expect(page.get_by_label("Refresh this page every minute")).to_be_checked()
+
+    page.evaluate("window.loadedOnce = true")  # gone after a reload
+    page.clock.run_for(61_000)
+    page.wait_for_function("window.loadedOnce === undefined")
+
+    page.evaluate("window.loadedOnce = true")
+    page.get_by_label("Refresh this page every minute").uncheck()
+    page.clock.run_for(300_000)
+    assert page.evaluate("window.loadedOnce") is True
