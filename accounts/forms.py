@@ -9,7 +9,7 @@ from accounts.flows.mfa import CodeRejected, mfa_check_code, mfa_enabled, totp_e
 from accounts.flows.passkeys import passkeys_of
 
 MSG_USE_PASSKEY = "Your account signs in with a passkey as its second step: confirm with your passkey."
-MSG_REAUTH_FAILED = "That did not match. Check your password (and code) and try again."
+MSG_REAUTH_FAILED = "That is not your password. Please type it again."
 
 
 class LoginForm(AuthenticationForm):

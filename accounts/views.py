@@ -1,6 +1,6 @@
 """Sign-in with its MFA step, re-authentication, registration and sign-out."""
 
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from axes.handlers.proxy import AxesProxyHandler
 from axes.helpers import get_lockout_response
@@ -52,6 +52,20 @@ def ended_message(reason: str, *, remember: bool) -> str | None:
     return None
 
 
+# Why the visitor was sent to sign in, by where they were going (the page's heading).
+SIGN_IN_REASONS = [
+    ("/checkout/", "Sign in to check out"),
+    ("/orders/", "Sign in to see your orders"),
+    ("/accounts/", "Sign in to your account"),
+    ("/admin/", "Sign in to the admin"),
+]
+
+
+def sign_in_reason(next_url: str) -> str:
+    path = urlsplit(next_url or "").path
+    return next((reason for prefix, reason in SIGN_IN_REASONS if path.startswith(prefix)), "Sign in")
+
+
 class LoginView(auth_views.LoginView):
     form_class = LoginForm
     template_name = "accounts/login.html"
@@ -61,7 +75,8 @@ class LoginView(auth_views.LoginView):
         query = self.request.GET
         ended = ended_message(query.get("ended", ""), remember=query.get("remember") == "1")
         config = script_config(self.request, passkeys.SIGN_IN)
-        return super().get_context_data(ended=ended, passkey_config=config, **kwargs)
+        reason = sign_in_reason(self.get_redirect_url())
+        return super().get_context_data(ended=ended, passkey_config=config, reason=reason, **kwargs)
 
     def form_valid(self, form):
         user, remember = form.get_user(), form.cleaned_data["remember_me"]
