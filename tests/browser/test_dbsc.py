@@ -48,7 +48,7 @@ def test_the_sign_in_offers_dbsc_and_a_browser_that_does_not_register_keeps_work
     page.goto(f"{base}/accounts/login/?next=/accounts/sessions/")
     page.get_by_label("Username").fill("alice")
     page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     expect(page.get_by_test_id("auth-state")).to_have_text("Signed in as alice")
 
     offer = next(filter(None, offers))
