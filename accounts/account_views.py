@@ -86,9 +86,8 @@ def _security_page(request, *, form=None, name_error=None, status=200):
         "name_error": name_error,
         "enabled": mfa.totp_enabled(user),
     }
-    if context["enabled"]:
-        context["codes_left"] = len(mfa.recovery_codes(user))
-    else:
+    context["codes_left"] = len(mfa.recovery_codes(user))
+    if not context["enabled"]:
         device = mfa.mfa_pending_device(user=user)
         context |= {"form": form or OTPForm(), "secret": mfa.mfa_secret(device), "qr": mfa.mfa_qr_svg(device)}
     return render(request, "accounts/mfa.html", context, status=status)
@@ -149,7 +148,8 @@ def passkey_remove(request, pk):
 @reauth_required
 def mfa_recovery_codes(request):
     """Replace the recovery codes; the new ones are shown once."""
-    if not mfa.totp_enabled(request.user):
+    # Recovery codes back up a second factor: the authenticator app, or passkeys.
+    if not mfa.mfa_enabled(request.user):
         return redirect("accounts:mfa")
     return render(request, "accounts/recovery_codes.html", {"codes": mfa.mfa_new_recovery_codes(request=request)})
 

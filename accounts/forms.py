@@ -5,7 +5,7 @@ from django.contrib.auth import authenticate
 from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
 from django.contrib.auth.forms import PasswordChangeForm as DjangoPasswordChangeForm
 
-from accounts.flows.mfa import CodeRejected, mfa_check_code, mfa_enabled, totp_enabled
+from accounts.flows.mfa import CodeRejected, has_codes, mfa_check_code, mfa_enabled
 from accounts.flows.passkeys import passkeys_of
 
 MSG_USE_PASSKEY = "Your account signs in with a passkey as its second step: confirm with your passkey."
@@ -62,7 +62,7 @@ class ReauthForm(forms.Form):
         self.passkeys = passkeys_of(request.user).exists()
         # A code is asked for when the account has a second factor; one whose only
         # second factor is a passkey has no code to type, and confirms with the passkey.
-        self.mfa = totp_enabled(request.user)
+        self.mfa = has_codes(request.user)
         self.password_allowed = self.mfa or not mfa_enabled(request.user)
         self.device = None
         if not self.mfa:

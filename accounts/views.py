@@ -121,7 +121,8 @@ class LoginOTPView(NextFormView):
         return super().get_context_data(
             passkey_config=script_config(self.request, passkeys.SECOND_STEP),
             has_passkey=passkeys.passkeys_of(user).exists(),
-            has_codes=mfa.totp_enabled(user),
+            has_codes=mfa.has_codes(user),
+            has_app=mfa.totp_enabled(user),
             **kwargs,
         )
 

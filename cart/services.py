@@ -1,10 +1,15 @@
-"""Cart and order writes: each function is one transaction."""
+"""Cart and order writes: each function is one transaction.
 
+Lock order, the same in every service so that two of them can never wait on
+each other: the cart row first (_lock_cart), then its lines, then products.
+"""
+
+import functools
 import secrets
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import transaction
+from django.db import OperationalError, transaction
 from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
@@ -24,6 +29,10 @@ MSG_SOLD_OUT = "{name} is sold out."
 MSG_EMPTY_ORDER = "Your cart has nothing that can be ordered."
 MSG_NOTHING_AVAILABLE = "Nothing in your cart can be ordered now: {names} sold out or no longer sold."
 MSG_OVER_STOCK = "Only {stock} of {name} left in stock; lower the quantity to order."
+MSG_CONFLICT = "Your cart was being changed by another request at the same moment; please try again."
+# PostgreSQL's serialization_failure and deadlock_detected: the transaction
+# lost a race and may simply be run again.
+RETRYABLE_SQLSTATES = {"40001", "40P01"}
 
 
 class CartError(Exception):
@@ -32,6 +41,40 @@ class CartError(Exception):
 
 class NotFound(Exception):
     """The product or cart line does not exist (for this visitor)."""
+
+
+class CartConflict(CartError):
+    """The change lost a race with another one twice in a row (answered with 409)."""
+
+
+def is_retryable(error: BaseException) -> bool:
+    """Whether a database error is a lost race (deadlock, serialization) rather than an outage."""
+    return isinstance(error, OperationalError) and getattr(error.__cause__, "sqlstate", None) in RETRYABLE_SQLSTATES
+
+
+def retry_once(service):
+    """Run a cart write again if it lost a race; a second loss is a CartConflict, never the outage page."""
+
+    @functools.wraps(service)
+    def run(**kwargs):
+        try:
+            return service(**kwargs)
+        except OperationalError as error:
+            if not is_retryable(error):
+                raise
+        try:
+            return service(**kwargs)
+        except OperationalError as error:
+            if is_retryable(error):
+                raise CartConflict(MSG_CONFLICT) from error
+            raise
+
+    return run
+
+
+def _lock_cart(cart: Cart) -> None:
+    """Lock the cart row until commit: parallel changes to one cart queue here (see the lock order above)."""
+    Cart.objects.filter(pk=cart.pk).update(updated_at=timezone.now())
 
 
 def _line_cap(product: Product) -> tuple[int, str]:
@@ -85,6 +128,7 @@ def cart_get_or_create(*, user, session) -> Cart:
     return cart
 
 
+@retry_once
 def cart_add_item(*, user, session, product_id: int, quantity: int) -> Product:
     """Add `quantity` units of an active product to the visitor's cart, creating it if needed; return the product."""
     product = Product.objects.filter(pk=product_id, is_active=True).first()
@@ -99,9 +143,9 @@ def cart_add_item(*, user, session, product_id: int, quantity: int) -> Product:
     # Only now, with the input known good, may a guest's cart and session be created.
     cart = cart_get_or_create(user=user, session=session)
     with transaction.atomic():
-        # Locks the cart row until commit: parallel adds to one cart queue here
-        # instead of reading the same line and losing each other's units.
-        Cart.objects.filter(pk=cart.pk).update(updated_at=timezone.now())
+        # Parallel adds queue on the lock instead of reading the same line and
+        # losing each other's units.
+        _lock_cart(cart)
         line = CartItem.objects.filter(cart=cart, product=product).first()
         _refuse_over_cap(product, held=line.quantity if line else 0, quantity=quantity)
         if line is None:
@@ -118,6 +162,7 @@ def _existing_cart(*, user, session) -> Cart:
     return cart
 
 
+@retry_once
 def cart_set_quantity(*, user, session, product_id: int, quantity: int) -> None:
     """Set the quantity of a line of the visitor's cart; 0 removes the line."""
     if quantity == 0:
@@ -125,7 +170,7 @@ def cart_set_quantity(*, user, session, product_id: int, quantity: int) -> None:
     _check_quantity(quantity)
     cart = _existing_cart(user=user, session=session)
     with transaction.atomic():
-        Cart.objects.filter(pk=cart.pk).update(updated_at=timezone.now())
+        _lock_cart(cart)
         line = CartItem.objects.select_related("product").filter(cart=cart, product_id=product_id).first()
         if line is None:
             raise NotFound
@@ -137,14 +182,17 @@ def cart_set_quantity(*, user, session, product_id: int, quantity: int) -> None:
         CartItem.objects.filter(pk=line.pk).update(quantity=quantity)
 
 
+@retry_once
 def cart_remove_item(*, user, session, product_id: int) -> None:
     """Remove the line for `product_id` from the visitor's cart."""
     cart = _existing_cart(user=user, session=session)
     with transaction.atomic():
+        # The cart first, as in every service: deleting the line first while an
+        # add held the cart and waited for the line was a deadlock (issue 10.9).
+        _lock_cart(cart)
         deleted, _ = CartItem.objects.filter(cart=cart, product_id=product_id).delete()
         if not deleted:
             raise NotFound
-        Cart.objects.filter(pk=cart.pk).update(updated_at=timezone.now())
 
 
 @dataclass

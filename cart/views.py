@@ -58,6 +58,8 @@ def _change_cart(request, change, *, default_quantity: int, success: str, not_fo
         )
     except services.NotFound:
         return _cart_error(request, not_found, status=404)
+    except services.CartConflict as error:
+        return _cart_error(request, str(error), status=409)
     except services.CartError as error:
         return _cart_error(request, str(error), status=400)
     messages.success(request, success)

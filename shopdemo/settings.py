@@ -42,6 +42,10 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Above whitenoise, so that static files get the same headers as pages.
+    "django_permissions_policy.PermissionsPolicyMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "shopdemo.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "accounts.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -49,8 +53,6 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "shopdemo.middleware.SecurityHeadersMiddleware",
     # Last, as axes documents: it turns a lockout into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -146,7 +148,7 @@ DBSC_BOUND_COOKIE_AGE = env.int("DBSC_BOUND_COOKIE_AGE", default=600)
 DBSC_COOKIE_NAME = "__Host-dbsc" if HTTPS else "dbsc"
 # Messages travel in a signed cookie: storing them in the session would give a
 # session to every visitor who sees a message, including bots.
-MESSAGE_STORAGE = "django.contrib.messages.storage.cookie.CookieStorage"
+MESSAGE_STORAGE = "shopdemo.messages.HostCookieStorage"  # __Host-messages under HTTPS
 
 # ------------------------------------------------------------------------------
 # RE-AUTHENTICATION AND MFA
@@ -197,6 +199,19 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
 SECURE_HSTS_PRELOAD = HTTPS
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if TRUSTED_PROXY_COUNT else None
 X_FRAME_OPTIONS = "DENY"
+# Nothing here uses the camera, microphone, location, payment or USB; passkeys
+# (WebAuthn) are this site's own.
+PERMISSIONS_POLICY = {
+    "camera": [],
+    "microphone": [],
+    "geolocation": [],
+    "payment": [],
+    "usb": [],
+    "interest-cohort": [],
+    "browsing-topics": [],
+    "publickey-credentials-create": ["self"],
+    "publickey-credentials-get": ["self"],
+}
 
 # ------------------------------------------------------------------------------
 # AUDIT, DETECTION AND ALERTS (each rule is described in docs/security.md)

@@ -7,18 +7,23 @@ from django.http import JsonResponse
 from django.shortcuts import render
 
 from accounts.monitoring import audit
+from cart.services import MSG_CONFLICT, is_retryable
 
 DATABASE_DOWN_RETRY_SECONDS = 30
 
 
 def server_error(request):
-    """A friendly 503 while the database is unreachable; Django's 500 otherwise.
+    """A friendly 503 while the database is unreachable; 409 for a lost race; Django's 500 otherwise.
 
-    Both pages are plain templates that touch no database. Connections are
+    The pages are plain templates that touch no database. Connections are
     health-checked (CONN_HEALTH_CHECKS), so the site recovers on its own
-    when the database is back, with no process restart.
+    when the database is back, with no process restart. A deadlock or
+    serialization failure is a busy moment, not an outage: it says so.
     """
-    if isinstance(sys.exception(), (OperationalError, InterfaceError)):
+    error = sys.exception()
+    if is_retryable(error):
+        return render(request, "409.html", {"reason": MSG_CONFLICT}, status=409)
+    if isinstance(error, (OperationalError, InterfaceError)):
         response = render(request, "503.html", status=503)
         response["Retry-After"] = str(DATABASE_DOWN_RETRY_SECONDS)
         return response

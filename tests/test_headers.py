@@ -6,6 +6,7 @@ import sys
 
 import pytest
 from django.conf import settings as django_settings
+from django.test import Client
 
 from tests.conftest import SESSION_COOKIE
 
@@ -28,6 +29,24 @@ class TestHeaders:
         for directive in ["object-src 'none'", "base-uri 'none'", "frame-ancestors 'none'", "default-src 'self'"]:
             assert directive in policy
         assert "unsafe-inline" not in policy
+
+
+class TestHeadersEverywhere:
+    """Issue 10.7: Permissions-Policy, and static files get the pages' headers."""
+
+    def test_pages_deny_powerful_features_but_passkeys(self, client):
+        policy = client.get("/").headers["Permissions-Policy"]
+        for feature in ["camera=()", "microphone=()", "geolocation=()", "payment=()"]:
+            assert feature in policy
+        assert "publickey-credentials-get=(self)" in policy
+
+    def test_static_files_get_the_same_csp_framing_and_permissions_headers(self, settings):
+        settings.WHITENOISE_USE_FINDERS = True  # serve from static/ without collectstatic
+        response = Client().get("/static/css/shop.css")
+        assert response.status_code == 200 and type(response).__name__ == "WhiteNoiseFileResponse"
+        assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+        assert response.headers["X-Frame-Options"] == "DENY"
+        assert "camera=()" in response.headers["Permissions-Policy"]
 
 
 class TestHttpsProfile:
@@ -61,3 +80,15 @@ class TestHttpsProfile:
             "s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.SECURE_HSTS_SECONDS, s.SECURE_SSL_REDIRECT)",
         )
         assert result.stdout.split() == ["__Host-sessionid", "__Host-csrftoken", "True", "True", "31536000", "True"]
+
+    def test_the_messages_cookie_gets_the_host_prefix_too(self):
+        result = self.run(
+            "shell",
+            "-v",
+            "0",
+            "-c",
+            "from django.conf import settings as s; from django.utils.module_loading import import_string; "
+            "print(import_string(s.MESSAGE_STORAGE).cookie_name, s.SESSION_COOKIE_SECURE, s.SESSION_COOKIE_DOMAIN)",
+        )
+        # CookieStorage takes Secure and Domain from the session cookie's settings.
+        assert result.stdout.split() == ["__Host-messages", "True", "None"], result.stderr

@@ -45,6 +45,11 @@ def totp_enabled(user) -> bool:
     return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
 
 
+def has_codes(user) -> bool:
+    """The account has something to type at the code step: an authenticator app, or unused recovery codes."""
+    return totp_enabled(user) or StaticToken.objects.filter(device__user=user).exists()
+
+
 def _normalise(token) -> str:
     """Codes as people type them: spaces and case do not matter."""
     return (token or "").strip().replace(" ", "").lower()

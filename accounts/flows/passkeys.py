@@ -10,6 +10,7 @@ from axes.handlers.proxy import AxesProxyHandler
 from django.contrib.auth.signals import user_login_failed
 from django.db import transaction
 from django_otp import login as otp_login
+from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp_webauthn import exceptions
 from django_otp_webauthn.helpers import WebAuthnHelper
 from django_otp_webauthn.models import WebAuthnCredential
@@ -19,6 +20,7 @@ from webauthn.helpers.exceptions import InvalidAuthenticationResponse, InvalidJS
 
 from accounts.devices import describe
 from accounts.flows import sign_in
+from accounts.flows.mfa import totp_enabled
 from accounts.flows.reauth import reauthenticate, recently_authenticated
 from accounts.flows.sessions import sessions_end_others
 from accounts.monitoring import audit
@@ -173,9 +175,13 @@ def passkey_rename(*, user, pk: int, name: str) -> WebAuthnCredential | None:
 
 def passkey_remove(*, request, pk: int) -> WebAuthnCredential | None:
     """Delete one of the user's passkeys; it signs nobody in from now on. None if there is no such passkey."""
-    device = passkeys_of(request.user).filter(pk=pk).first()
+    user = request.user
+    device = passkeys_of(user).filter(pk=pk).first()
     if device is not None:
         device.delete()
+        if not passkeys_of(user).exists() and not totp_enabled(user):
+            # The recovery codes backed up passkeys that are gone: two-factor sign-in is off.
+            StaticDevice.objects.filter(user=user).delete()
         _changed(request=request, change="passkey_removed", name=device.name)
     return device
 

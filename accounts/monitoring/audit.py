@@ -73,24 +73,66 @@ def record(event: str, *, request=None, user=None, username: str = "", public_id
         "path": redact(request.path)[:PATH_MAX_LENGTH] if request is not None else "",
         "details": details,
     }
-    level = EVENTS[event]
+    _log(event, fields)
+    try:
+        with transaction.atomic():
+            AuditEvent.objects.create(created_at=timezone.now(), user=user, **_row(event, fields))
+    except DatabaseError:
+        logger.exception("audit_write_failed", extra={"event": event})
+
+
+def _log(event: str, fields: dict) -> None:
     # JSON mode puts every field in the line; text mode appends them JSON-encoded.
     # Either way user-supplied text is escaped, so a newline cannot forge a line (V16.4.1).
     message = event if settings.LOG_FORMAT == "json" else f"{event} {json.dumps(fields, default=str)}"
-    logger.log(LEVELS[level], message, extra=fields)
+    logger.log(LEVELS[EVENTS[event]], message, extra=fields)
+
+
+def _row(event: str, fields: dict) -> dict:
+    return {
+        "event": event,
+        "level": EVENTS[event],
+        "username": fields["user"][:USERNAME_MAX_LENGTH],
+        "session_public_id": fields["session"],
+        "ip": fields["ip"] or None,
+        "user_agent": fields["user_agent"],
+        "path": fields["path"],
+        "details": fields["details"],
+    }
+
+
+def tally(event: str, *, request, window_start, max_rows: int, **details) -> int:
+    """Count `event` from the request's address in one row per address and window; return the count.
+
+    For what an unauthenticated client can repeat at will (presenting made-up
+    session IDs): a flood then writes one row per address and window, and at
+    most `max_rows` addresses a window get their own; the rest share one row
+    without an address. Only the first of each row is logged.
+    """
+    ip = client_ip(request)
+    rows = AuditEvent.objects.select_for_update().filter(event=event, created_at=window_start)
     try:
         with transaction.atomic():
-            AuditEvent.objects.create(
-                created_at=timezone.now(),
-                event=event,
-                level=level,
-                user=user,
-                username=fields["user"][:USERNAME_MAX_LENGTH],
-                session_public_id=fields["session"],
-                ip=fields["ip"] or None,
-                user_agent=fields["user_agent"],
-                path=fields["path"],
-                details=details,
-            )
+            row = rows.filter(ip=ip).first()
+            if row is None and rows.values("ip").distinct().count() >= max_rows:
+                ip = None
+                row = rows.filter(ip__isnull=True).first()
+            if row is not None:
+                row.details["count"] += 1
+                row.save(update_fields=["details"])
+                return row.details["count"]
+            fields = {
+                "event": event,
+                "user": "",
+                "session": "",
+                "ip": ip,
+                "user_agent": request.META.get("HTTP_USER_AGENT", "")[:USER_AGENT_MAX_LENGTH],
+                "path": redact(request.path)[:PATH_MAX_LENGTH],
+                "details": {**details, "count": 1},
+            }
+            AuditEvent.objects.create(created_at=window_start, **_row(event, fields))
+            _log(event, fields)
+            return 1
     except DatabaseError:
         logger.exception("audit_write_failed", extra={"event": event})
+        return 0

@@ -8,7 +8,7 @@ cannot flood a mailbox. Nothing here may break the request it describes.
 import functools
 import hashlib
 import logging
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.core.cache import cache
@@ -25,6 +25,10 @@ from accounts.sessions import policy as session_policy
 from shopdemo.mail import mail_send
 
 logger = logging.getLogger("shopdemo.security")
+
+# Addresses whose unknown session IDs get a tally row of their own each window;
+# beyond that, one shared row: a distributed flood cannot fill the disk either.
+GUESSING_ROWS = 100
 
 SUCCESS_EVENTS = ["authn_login_success", "authn_login_successafterfail"]
 
@@ -168,19 +172,32 @@ def record_hijack(*, request, row, reason: str) -> None:
 
 
 @never_breaks
-def record_use_after_expire(*, request, **details) -> None:
-    """Record a session ID that is unknown or past its time; alert on a burst from one address (guessing)."""
-    audit.record("session_use_after_expire", request=request, **details)
+def record_use_after_expire(*, request, known: bool, **details) -> None:
+    """Record a session ID that is unknown or past its time; alert on a burst from one address (guessing).
+
+    A known session's row is deleted when it is presented after its time, so
+    those are recorded one by one. Unknown IDs cost a client nothing to send:
+    they are tallied per address and window (audit.tally), so a flood writes
+    a bounded number of rows.
+    """
     ip = client_ip(request)
-    since = timezone.now() - timedelta(seconds=settings.GUESSING_WINDOW_SECONDS)
-    burst = AuditEvent.objects.filter(event="session_use_after_expire", ip=ip, created_at__gte=since).count()
+    window = settings.GUESSING_WINDOW_SECONDS
+    window_start = datetime.fromtimestamp(timezone.now().timestamp() // window * window, tz=UTC)
+    event = "session_use_after_expire"
+    if known:
+        audit.record(event, request=request, known=True, **details)
+        unknown = AuditEvent.objects.filter(event=event, ip=ip, created_at=window_start).first()
+        unknown = unknown.details.get("count", 0) if unknown else 0
+    else:
+        unknown = audit.tally(event, request=request, window_start=window_start, max_rows=GUESSING_ROWS, known=False)
+    known_ones = AuditEvent.objects.filter(event=event, ip=ip, created_at__gt=window_start).count()
+    burst = unknown + known_ones
     if burst >= settings.GUESSING_THRESHOLD:
         alert(
             "session_guessing",
             ip,
             f"Burst of unknown session IDs from {ip}",
-            f"{burst} requests from {ip} presented unknown or expired session IDs within "
-            f"{settings.GUESSING_WINDOW_SECONDS} seconds.",
+            f"{burst} requests from {ip} presented unknown or expired session IDs within {window} seconds.",
             request=request,
         )
 

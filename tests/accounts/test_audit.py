@@ -85,7 +85,7 @@ class TestEventsFromActions:
     def test_unknown_session_id_is_recorded(self, client):
         client.cookies[SESSION_COOKIE] = "x" * 32
         client.get("/")
-        assert events("session_use_after_expire")[0].details == {"known": False}
+        assert events("session_use_after_expire")[0].details == {"known": False, "count": 1}
 
     def test_logout_is_recorded(self, client, user):
         sign_in(client)

@@ -6,6 +6,7 @@ on purpose (another origin, a counter that goes backwards, a forged signature).
 """
 
 import json
+import re
 
 import pytest
 from axes.models import AccessAttempt, AccessLog
@@ -394,6 +395,27 @@ class TestSecondStep:
         client.post("/accounts/login/otp/", {"otp_token": codes[0]})
         assert is_signed_in(client)
         assert client.session[session_policy.AUTH_METHOD] == "password+recovery_code"
+
+    def test_recovery_codes_back_up_passkeys_and_go_with_the_last_one(self, client, user, enrolled, password):
+        passkey_sign_in(client, enrolled)
+        page = client.get("/accounts/mfa/").content.decode()
+        assert "If you lose your passkeys, recovery codes still let you sign in" in page
+        codes = re.findall(
+            r"<li><code>([a-z0-9]+)</code></li>", client.post("/accounts/mfa/recovery-codes/").content.decode()
+        )
+        assert len(codes) == 10
+        client.post("/accounts/logout/")
+
+        otp_step = client.get(sign_in(client, user.username)["Location"]).content.decode()
+        assert "Use a passkey" in otp_step and "Enter one of your recovery codes." in otp_step
+        client.post("/accounts/login/otp/", {"otp_token": codes[0]})
+        assert client.session[session_policy.AUTH_METHOD] == "password+recovery_code"
+
+        # Without a passkey or an app, the codes back up nothing: the password alone signs in again.
+        client.post(f"/accounts/mfa/passkeys/{WebAuthnCredential.objects.get().pk}/remove/")
+        client.post("/accounts/logout/")
+        assert sign_in(client, user.username)["Location"] == "/"
+        assert is_signed_in(client)
 
     def test_a_lockout_from_wrong_codes_holds_for_the_passkey_too(self, client, user, enrolled, settings):
         sign_in(client, user.username)

@@ -19,6 +19,7 @@ from django.utils import timezone
 from django_otp_webauthn.models import WebAuthnCredential
 from playwright.sync_api import Page, expect
 
+from tests.browser.axe import axe_violations, horizontal_overflow, install_axe
 from tests.conftest import SESSION_COOKIE
 from tests.factories import PASSWORD, ProductFactory, UserFactory
 
@@ -152,6 +153,7 @@ def test_re_authenticate_with_the_passkey_before_placing_an_order(
     page, base, authenticator, problems, time_machine, settings
 ):
     time_machine.move_to(timezone.now(), tick=True)
+    install_axe(page.context)
     user = UserFactory(username="rosa")
     mug = ProductFactory(name="Basalt Mug", slug="basalt-mug", price=Decimal("12.50"), stock=20)
     sign_in_with_password(page, base, user.username)
@@ -171,6 +173,7 @@ def test_re_authenticate_with_the_passkey_before_placing_an_order(
     expect(page).to_have_url(f"{base}/accounts/reauth/?next=%2Fcheckout%2F")
     # The account's only second factor is the passkey: no password form to fall back on.
     expect(page.get_by_label("Password")).to_have_count(0)
+    assert axe_violations(page, "re-authentication with a passkey") == []
     page.get_by_role("button", name="Confirm with a passkey").click()
 
     resume = page.get_by_test_id("resume")
@@ -183,20 +186,25 @@ def test_re_authenticate_with_the_passkey_before_placing_an_order(
     assert problems == []
 
 
-def no_sideways_scroll(page: Page) -> bool:
-    return page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
-
-
 def test_a_removed_passkey_no_longer_signs_in(page, base, authenticator, problems):
-    page.set_viewport_size({"width": 360, "height": 740})  # a phone: every page here fits it
+    # On a small phone; each passkey page is also checked with axe-core and for sideways scroll.
+    page.set_viewport_size({"width": 360, "height": 740})
+    install_axe(page.context)
+    seen = []
+
+    def check(label):
+        seen.extend(axe_violations(page, label))
+        if horizontal_overflow(page):
+            seen.append(f"{label}: {horizontal_overflow(page)} px sideways scroll")
+
     user = UserFactory(username="sam")
     sign_in_with_password(page, base, user.username)
     add_passkey(page, base, "Old phone")
-    assert no_sideways_scroll(page)
+    check("sign-in security with a passkey")
 
     page.get_by_role("link", name="Remove").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Remove the passkey “Old phone”?")
-    assert no_sideways_scroll(page)
+    check("remove confirmation")
     page.get_by_test_id("confirm-remove").click()
     expect(page.get_by_role("status")).to_contain_text("Passkey “Old phone” removed")
     expect(page.get_by_test_id("no-passkeys")).to_be_visible()
@@ -208,7 +216,8 @@ def test_a_removed_passkey_no_longer_signs_in(page, base, authenticator, problem
     passkey_sign_in(page, base)
     expect(page.get_by_test_id("passkey-status")).to_have_text(re.compile("not registered here"))
     expect(page.get_by_test_id("auth-state")).to_have_text("Guest")
-    assert no_sideways_scroll(page)
+    check("sign-in, passkey refused")
+    assert seen == []
     page.goto(f"{base}/orders/")
     expect(page).to_have_url(re.compile(rf"^{re.escape(base)}/accounts/login/"))
     assert problems == []
