@@ -4,6 +4,7 @@
 #   make test           pytest on SQLite (+ headless Chromium browser tests)
 #   make test-postgres  pytest on a throwaway PostgreSQL cluster (scripts/with-postgres.sh)
 #   make serve          collectstatic + migrate + gunicorn (DEBUG off)
+#   make cluster        HAProxy + two gunicorns + PostgreSQL + Redis on loopback (Ctrl-C stops all)
 #
 # Pass extra pytest arguments with PYTEST_ARGS, e.g. make test PYTEST_ARGS='-k cart -x'.
 
@@ -88,6 +89,7 @@ test: $(DEV_STAMP) $(NODE_STAMP) lint
 test-postgres: $(DEV_STAMP) $(NODE_STAMP)
 	bash scripts/ensure-chromium.sh
 	bash scripts/ensure-redis.sh
+	bash scripts/ensure-haproxy.sh
 	$(TEST_ENV) bash scripts/with-postgres.sh $(PY) -m pytest $(PYTEST_ARGS)
 
 # --- production-like server ----------------------------------------------------
@@ -110,6 +112,24 @@ audit-ui: $(DEV_STAMP) $(NODE_STAMP)
 screenshots: $(DEV_STAMP)
 	bash scripts/ensure-chromium.sh
 	$(TEST_ENV) SCREENSHOT_DIR=$(CURDIR)/docs/img $(PY) -m pytest tests/browser/test_screenshots.py -q
+
+# --- several app servers ---------------------------------------------------------
+# HAProxy on http://127.0.0.1:$(CLUSTER_PORT) in front of two gunicorns, throwaway
+# PostgreSQL and Redis, SESSION_CACHED=true; see scripts/cluster.sh and docs/scaling.md.
+
+CLUSTER_PORT       ?= 8103
+APP_A_PORT         ?= 8104
+APP_B_PORT         ?= 8105
+CLUSTER_PG_PORT    ?= 54334
+CLUSTER_REDIS_PORT ?= 63803
+
+.PHONY: cluster
+cluster: $(RUNTIME_STAMP)
+	bash scripts/ensure-redis.sh
+	bash scripts/ensure-haproxy.sh
+	DEMO_PASSWORD='$(DEMO_PASSWORD)' CLUSTER_PORT=$(CLUSTER_PORT) APP_A_PORT=$(APP_A_PORT) APP_B_PORT=$(APP_B_PORT) \
+		CLUSTER_REDIS_PORT=$(CLUSTER_REDIS_PORT) \
+		PGPORT_TEST=$(CLUSTER_PG_PORT) bash scripts/with-postgres.sh bash scripts/cluster.sh
 
 # --- benchmark -------------------------------------------------------------------
 # Needs wrk (Debian package `wrk`, installed here when missing and running as root).

@@ -15,7 +15,6 @@ from accounts.flows import email as email_flow
 from accounts.flows import mfa, passkeys
 from accounts.flows.reauth import reauth_required
 from accounts.forms import DeleteAccountForm, EmailChangeForm, OTPForm, PasskeyNameForm, PasswordChangeForm
-from accounts.passkey_views import script_config
 from accounts.views import CLEAR_SITE_DATA
 
 MSG_MFA_LOST = (
@@ -82,7 +81,6 @@ def _security_page(request, *, form=None, name_error=None, status=200):
     context = {
         "passkeys": passkeys.passkeys_of(user),
         "default_name": passkeys.default_name(request),
-        "passkey_config": script_config(request),
         "name_error": name_error,
         "enabled": mfa.totp_enabled(user),
     }

@@ -7,9 +7,7 @@ These subclass its JSON base (body parsing, error answers) and call one flow eac
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.contrib import messages
 from django.http import JsonResponse
-from django.middleware.csrf import get_token
 from django.shortcuts import resolve_url
 from django.urls import reverse
 from django.utils.decorators import method_decorator
@@ -18,31 +16,13 @@ from django_otp_webauthn import exceptions
 from django_otp_webauthn.views import BaseWebAuthnView
 
 from accounts.flows import passkeys, sign_in
+from accounts.views import welcome
 from shopdemo.redirects import safe_next
 
 # The sign-in page's "remember me" box: the library's script posts only the
 # passkey's answer, so static/js/passkeys.js sets this cookie as the ceremony starts.
 REMEMBER_COOKIE = "passkey_remember"
 REMEMBER_COOKIE_PATH = "/accounts/passkeys/"
-
-
-def script_config(request, purpose: str | None = None) -> dict:
-    """The configuration django-otp-webauthn's script reads from the page (embedded with json_script)."""
-    ceremony = {"beginAuthenticationUrl": "", "completeAuthenticationUrl": ""}
-    if purpose is not None:
-        ceremony = {
-            "beginAuthenticationUrl": reverse(f"accounts:passkey_{purpose}_begin"),
-            "completeAuthenticationUrl": reverse(f"accounts:passkey_{purpose}_complete"),
-        }
-    return {
-        **ceremony,
-        "beginRegistrationUrl": reverse("accounts:passkey_register_begin"),
-        "completeRegistrationUrl": reverse("accounts:passkey_register_complete"),
-        # No passkey autofill: it would start a ceremony (and a session) for every visitor of the page.
-        "autocompleteLoginFieldSelector": None,
-        "nextFieldSelector": "input[name='next']",
-        "csrfToken": get_token(request),
-    }
 
 
 @method_decorator(never_cache, name="dispatch")
@@ -91,12 +71,6 @@ class RegisterComplete(RegisterBegin):
         return JsonResponse({"id": device.pk, "name": device.name})
 
 
-def _welcome(request, report) -> None:
-    messages.success(request, f"Welcome back, {request.user.get_username()}.")
-    if report.message:
-        messages.info(request, report.message)
-
-
 class SignInBegin(PasskeyView):
     """The sign-in page's "Sign in with a passkey": any discoverable passkey of this site."""
 
@@ -110,7 +84,7 @@ class SignInComplete(SignInBegin):
     def post(self, request):
         remember = request.COOKIES.get(REMEMBER_COOKIE) == "1"
         report = passkeys.passkey_sign_in(request=request, data=request.data, remember=remember)
-        _welcome(request, report)
+        welcome(request, report)
         response = self.done(safe_next(request, default=resolve_url(settings.LOGIN_REDIRECT_URL)))
         response.delete_cookie(REMEMBER_COOKIE, path=REMEMBER_COOKIE_PATH, samesite="Strict")
         return response
@@ -139,7 +113,7 @@ class SecondStepBegin(PasskeyView):
 class SecondStepComplete(SecondStepBegin):
     def post(self, request):
         report = passkeys.passkey_second_step(request=request, pending=self.pending, data=request.data)
-        _welcome(request, report)
+        welcome(request, report)
         return self.done(safe_next(request, default=resolve_url(settings.LOGIN_REDIRECT_URL)))
 
 

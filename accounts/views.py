@@ -19,7 +19,6 @@ from accounts.flows import account, mfa, passkeys, sign_in
 from accounts.flows.mfa import CodeRejected, mfa_enabled
 from accounts.flows.reauth import reauthenticate, recently_authenticated, resume_for
 from accounts.forms import LoginForm, OTPForm, ReauthForm, RegisterForm
-from accounts.passkey_views import script_config
 from accounts.sessions import policy as session_policy
 from shopdemo.redirects import safe_next
 
@@ -28,7 +27,9 @@ CLEAR_SITE_DATA = '"cache", "cookies", "storage"'
 MSG_MFA_EXPIRED = "Your sign-in was not completed in time. Please enter your password again."
 
 
-def _welcome(request, report, greeting: str):
+def welcome(request, report, greeting: str = "") -> None:
+    """Greet the user just signed in, and say what became of the guest cart."""
+    greeting = greeting or f"Welcome back, {request.user.get_username()}."
     messages.success(request, greeting)
     if report.message:
         messages.info(request, report.message)
@@ -74,9 +75,7 @@ class LoginView(auth_views.LoginView):
     def get_context_data(self, **kwargs):
         query = self.request.GET
         ended = ended_message(query.get("ended", ""), remember=query.get("remember") == "1")
-        config = script_config(self.request, passkeys.SIGN_IN)
-        reason = sign_in_reason(self.get_redirect_url())
-        return super().get_context_data(ended=ended, passkey_config=config, reason=reason, **kwargs)
+        return super().get_context_data(ended=ended, reason=sign_in_reason(self.get_redirect_url()), **kwargs)
 
     def form_valid(self, form):
         user, remember = form.get_user(), form.cleaned_data["remember_me"]
@@ -84,7 +83,7 @@ class LoginView(auth_views.LoginView):
             sign_in.sign_in_start_mfa(request=self.request, user=user, remember=remember)
             return redirect(f"{reverse('accounts:login_otp')}?{urlencode({'next': self.get_success_url()})}")
         report = sign_in.sign_in(request=self.request, user=user, remember=remember)
-        _welcome(self.request, report, f"Welcome back, {user.get_username()}.")
+        welcome(self.request, report)
         return HttpResponseRedirect(self.get_success_url())
 
 
@@ -119,7 +118,6 @@ class LoginOTPView(NextFormView):
     def get_context_data(self, **kwargs):
         user = self.pending.user
         return super().get_context_data(
-            passkey_config=script_config(self.request, passkeys.SECOND_STEP),
             has_passkey=passkeys.passkeys_of(user).exists(),
             has_codes=mfa.has_codes(user),
             has_app=mfa.totp_enabled(user),
@@ -134,7 +132,7 @@ class LoginOTPView(NextFormView):
         except CodeRejected as rejected:
             form.add_error("otp_token", str(rejected))
             return self.form_invalid(form)
-        _welcome(self.request, report, f"Welcome back, {self.pending.user.get_username()}.")
+        welcome(self.request, report)
         return HttpResponseRedirect(self.get_success_url())
 
 
@@ -152,9 +150,6 @@ class ReauthView(NextFormView):
 
     def get_form_kwargs(self):
         return {**super().get_form_kwargs(), "request": self.request}
-
-    def get_context_data(self, **kwargs):
-        return super().get_context_data(passkey_config=script_config(self.request, passkeys.REAUTH), **kwargs)
 
     def form_valid(self, form):
         reauthenticate(request=self.request, device=form.device)
@@ -186,7 +181,7 @@ class RegisterView(NextFormView):
 
     def form_valid(self, form):
         report = account.account_register(request=self.request, form=form)
-        _welcome(self.request, report, f"Welcome, {self.request.user.get_username()}: your account is ready.")
+        welcome(self.request, report, f"Welcome, {self.request.user.get_username()}: your account is ready.")
         return HttpResponseRedirect(self.get_success_url())
 
 

@@ -7,7 +7,9 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
@@ -79,9 +81,9 @@ def start_manage(*args, **env) -> subprocess.Popen:
     )
 
 
-def start_gunicorn(**env) -> tuple[subprocess.Popen, str]:
+def start_gunicorn(port: int | None = None, **env) -> tuple[subprocess.Popen, str]:
     """Start the site under gunicorn on the test database, as `make serve` does; return it and its URL."""
-    port = free_port()
+    port = port or free_port()
     command = [sys.executable, "-m", "gunicorn", "shopdemo.wsgi:application", "--bind", f"127.0.0.1:{port}"]
     command += ["--workers", "2", "--threads", "4"]
     process = subprocess.Popen(
@@ -90,6 +92,86 @@ def start_gunicorn(**env) -> tuple[subprocess.Popen, str]:
     url = f"http://127.0.0.1:{port}"
     wait_until(lambda: requests.get(f"{url}/healthz", timeout=2).ok, "gunicorn")
     return process, url
+
+
+def stop(process: subprocess.Popen) -> None:
+    """Stop a server process we started: SIGTERM (a graceful stop), then SIGKILL if it lingers."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=WAIT_SECONDS)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@dataclass
+class Cluster:
+    """HAProxy in front of app servers a and b (scripts/haproxy.cfg), Redis, the test database."""
+
+    url: str  # the balancer
+    ports: dict
+    env: dict
+    processes: dict = field(default_factory=dict)
+
+    def app_url(self, name: str) -> str:
+        return f"http://127.0.0.1:{self.ports[name]}"
+
+    def start_app(self, name: str) -> None:
+        self.processes[name], _ = start_gunicorn(self.ports[name], **self.env)
+
+    def balancer_sees(self, name: str, state: str) -> bool:
+        """Whether HAProxy's health checks have marked server `name` UP or DOWN."""
+        with socket.create_connection(("127.0.0.1", self.ports["stats"]), timeout=2) as sock:
+            sock.sendall(b"show servers state apps\n")
+            answer = b"".join(iter(lambda: sock.recv(65536), b"")).decode()
+        # Columns: ... srv_name srv_addr srv_op_state (2 = running, 0 = stopped) ...
+        rows = [line.split() for line in answer.splitlines() if line[:1].isdigit() and len(line.split()) > 5]
+        op_state = next(row[5] for row in rows if row[3] == name)
+        return op_state == {"UP": "2", "DOWN": "0"}[state]
+
+    def stop(self) -> None:
+        for process in reversed(self.processes.values()):  # the balancer first, Redis last
+            stop(process)
+
+
+def start_cluster(**env) -> Cluster:
+    """Start Redis, app servers a and b (cached sessions) and HAProxy on free loopback ports."""
+    ports = {name: free_port() for name in ("balancer", "a", "b", "redis", "stats")}
+    cluster = Cluster(
+        url=f"http://127.0.0.1:{ports['balancer']}",
+        ports=ports,
+        env={
+            "SESSION_CACHED": "true",
+            "CACHE_URL": f"redis://127.0.0.1:{ports['redis']}/0",
+            "TRUSTED_PROXY_COUNT": "1",
+            **env,
+        },
+    )
+    try:
+        cluster.processes["redis"] = start_redis(ports["redis"])
+        cluster.start_app("a")
+        cluster.start_app("b")
+        # The tests' own addition: a stats socket on loopback, to see what the health checks decided.
+        stats = f"global\n    stats socket ipv4@127.0.0.1:{ports['stats']} level admin\n"
+        config = Path(tempfile.mkdtemp(prefix="shopdemo-haproxy-")) / "haproxy.cfg"
+        config.write_text((ROOT / "scripts" / "haproxy.cfg").read_text().replace("global\n", stats, 1))
+        cluster.processes["haproxy"] = subprocess.Popen(
+            ["haproxy", "-db", "-f", str(config)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env={
+                **os.environ,
+                "CLUSTER_PORT": str(ports["balancer"]),
+                "APP_A_PORT": str(ports["a"]),
+                "APP_B_PORT": str(ports["b"]),
+            },
+        )
+        wait_until(lambda: cluster.balancer_sees("a", "UP") and cluster.balancer_sees("b", "UP"), "haproxy")
+    except BaseException:
+        cluster.stop()
+        raise
+    return cluster
 
 
 def server_user(username: str):

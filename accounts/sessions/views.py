@@ -82,7 +82,7 @@ SESSION_KEY_MEANINGS = {
         "the id of your guest cart; the cart's lines are rows in the database, not in the session"
     ),
     "_auth_user_id": "the account this session is signed in to",
-    "_auth_user_backend": "which authentication backend checked your password",
+    "_auth_user_backend": "which authentication backend signed you in: the password one, or the passkey one",
     "_auth_user_hash": (
         "derived from your password hash: changing the password invalidates every session holding the old one"
     ),

@@ -1,0 +1,180 @@
+"""Several app servers: HAProxy in front of two gunicorns, cached sessions on one Redis, one PostgreSQL.
+
+Real processes on loopback (tests/servers.py start_cluster, the HAProxy config of
+`make cluster`), one cluster for the module. Requests go through the balancer, or
+straight to server a or b to pin them. The rotation test waits out a 3 s grace: a
+gunicorn's clock cannot be moved from here, so the module configures short intervals.
+"""
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
+
+import pytest
+import requests
+
+from accounts.models import AuditEvent, Session
+from tests.factories import PASSWORD, ProductFactory
+from tests.servers import WAIT_SECONDS, server_user, signed_in_browser, start_cluster, stop, wait_until
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+USER_AGENT = "ShopdemoTests/1.0"  # what signed_in_browser sends; signed-in sessions are bound to it
+ROTATE_INTERVAL, ROTATE_GRACE = 2, 3
+ADDS, PARALLEL, GUESTS = 200, 16, 4
+
+
+@pytest.fixture(scope="module")
+def cluster(django_db_setup, tmp_path_factory):
+    mail = tmp_path_factory.mktemp("mail")
+    running = start_cluster(
+        SESSION_ROTATE_INTERVAL=str(ROTATE_INTERVAL),
+        SESSION_ROTATE_GRACE=str(ROTATE_GRACE),
+        MAX_LINE_QUANTITY=str(ADDS),
+        ADMINS="Ops <ops@example.com>",
+        # An absolute path after filemail:// keeps its own slash (django-environ drops one).
+        EMAIL_URL=f"filemail:///{mail}",
+    )
+    running.mail = mail
+    yield running
+    running.stop()
+
+
+def form(browser, **fields):
+    return {"csrfmiddlewaretoken": browser.cookies["csrftoken"], **fields}
+
+
+def signed_in(url, cookie=None, browser=None, user_agent=USER_AGENT) -> bool:
+    """Whether server `url` takes the session as signed in, for a browser or for a bare session cookie."""
+    status = f"{url}/accounts/session/status/"  # does not count as activity
+    if browser is not None:
+        answer = browser.get(status, timeout=WAIT_SECONDS)
+    else:
+        answer = requests.get(
+            status, headers={"Cookie": f"sessionid={cookie}", "User-Agent": user_agent}, timeout=WAIT_SECONDS
+        )
+    return answer.json()["authenticated"]
+
+
+def test_a_session_and_its_cart_are_the_same_on_both_servers(cluster):
+    server_user("alice")
+    product = ProductFactory(price="12.50", stock=100)
+    browser = signed_in_browser(cluster.url, "alice")
+    added = browser.post(f"{cluster.url}/cart/add/", form(browser, product=product.pk, quantity=3), timeout=30)
+    assert added.status_code == 200 and added.url.endswith("/cart/")
+    for name in ("a", "b", "a", "b"):
+        summary = browser.get(f"{cluster.app_url(name)}/cart/summary/", timeout=WAIT_SECONDS).json()
+        assert (summary["count"], summary["total"]) == (3, "37.50"), name
+        assert signed_in(cluster.app_url(name), browser=browser), name
+
+
+def test_an_old_key_rotated_on_a_is_served_by_b_within_the_grace_and_refused_after(cluster):
+    server_user("bob")
+    browser = signed_in_browser(cluster.app_url("a"), "bob")
+    old_key = browser.cookies["sessionid"]
+
+    def rotated_on_a():
+        browser.get(f"{cluster.app_url('a')}/", timeout=WAIT_SECONDS)
+        return browser.cookies["sessionid"] != old_key
+
+    wait_until(rotated_on_a, "a rotation on server a")  # due ROTATE_INTERVAL after sign-in
+    rotated_at = time.monotonic()
+    assert (
+        Session.objects.get(successor_key__isnull=False).expire_date
+        > Session.objects.get(successor_key__isnull=True).created_at
+    )  # the old key's row points at its successor, with a grace deadline
+    assert signed_in(cluster.app_url("b"), cookie=old_key)
+    # The one wait of the module: the grace must run out on the servers' own clocks.
+    time.sleep(max(0.0, rotated_at + ROTATE_GRACE + 0.5 - time.monotonic()))
+    assert not signed_in(cluster.app_url("b"), cookie=old_key)
+    assert signed_in(cluster.app_url("b"), browser=browser)  # the new key still works
+
+
+def test_signing_out_other_devices_on_a_is_refused_on_b_at_the_next_request(cluster):
+    server_user("carol")
+    laptop = signed_in_browser(cluster.app_url("b"), "carol")
+    phone = signed_in_browser(cluster.app_url("a"), "carol")
+    assert signed_in(cluster.app_url("b"), browser=laptop)  # b has it cached now
+    a = cluster.app_url("a")
+    phone.post(f"{a}/accounts/reauth/", form(phone, password=PASSWORD), timeout=WAIT_SECONDS)
+    ended = phone.post(f"{a}/accounts/sessions/revoke-others/", form(phone), timeout=WAIT_SECONDS)
+    assert ended.status_code == 200
+    assert not signed_in(cluster.app_url("b"), browser=laptop)
+    assert signed_in(a, browser=phone)
+
+
+def test_sessions_ended_by_staff_on_a_are_refused_on_b_at_the_next_request(cluster):
+    staff = server_user("dave")
+    staff.is_staff = staff.is_superuser = True
+    staff.save(update_fields=["is_staff", "is_superuser"])
+    server_user("erin")
+    shopper = signed_in_browser(cluster.app_url("b"), "erin")
+    assert signed_in(cluster.app_url("b"), browser=shopper)  # cached on b
+    console = signed_in_browser(cluster.app_url("a"), "dave")
+    public_id = Session.objects.filter(user__username="erin").values_list("public_id", flat=True).first()
+    changelist = f"{cluster.app_url('a')}/admin/accounts/session/"
+    console.get(changelist, timeout=WAIT_SECONDS)
+    answer = console.post(
+        changelist, form(console, action="end_sessions", _selected_action=[public_id]), timeout=WAIT_SECONDS
+    )
+    assert "Ended 1 session." in answer.text
+    assert not signed_in(cluster.app_url("b"), browser=shopper)
+
+
+def test_alerts_for_the_same_rule_and_account_mail_once_whichever_server_sees_them(cluster):
+    server_user("frank")
+    keys = {name: signed_in_browser(cluster.app_url(name), "frank").cookies["sessionid"] for name in ("a", "b")}
+    for name, key in keys.items():
+        # Presented by another browser: a hijack alert about frank's account, the session ended.
+        requests.get(f"{cluster.app_url(name)}/", headers={"Cookie": f"sessionid={key}", "User-Agent": "Other/2.0"})
+        assert not signed_in(cluster.app_url(name), cookie=key)
+    assert AuditEvent.objects.filter(event="session_hijack_suspected", username="frank").count() == 2
+    assert AuditEvent.objects.filter(event="security_alert", details__rule="hijack").count() == 1
+
+    def mails():
+        return [p for p in cluster.mail.iterdir() if "Session of frank" in p.read_text()]
+
+    wait_until(lambda: mails(), "the alert mail")  # mail goes from a background thread
+    assert len(mails()) == 1
+
+
+def test_one_server_stopped_mid_run_of_parallel_adds_through_the_balancer_loses_nothing(cluster):
+    product = ProductFactory(price="2.50", stock=10 * ADDS)
+    guests = []
+    for _ in range(GUESTS):
+        browser = requests.Session()
+        browser.headers["User-Agent"] = USER_AGENT
+        browser.get(f"{cluster.url}/", timeout=WAIT_SECONDS)
+        browser.post(f"{cluster.url}/cart/add/", form(browser, product=product.pk), timeout=WAIT_SECONDS)
+        guests.append(dict(browser.cookies))
+
+    def add(n):
+        cookies = guests[n % GUESTS]
+        return requests.post(
+            f"{cluster.url}/cart/add/",
+            {"product": product.pk, "csrfmiddlewaretoken": cookies["csrftoken"]},
+            headers={"User-Agent": USER_AGENT, "Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())},
+            allow_redirects=False,
+            timeout=WAIT_SECONDS,
+        ).status_code
+
+    try:
+        with ThreadPoolExecutor(PARALLEL) as pool:
+            futures = [pool.submit(add, n) for n in range(ADDS)]
+            wait_until(lambda: sum(f.done() for f in futures) >= ADDS // 4, "a quarter of the adds")
+            # SIGTERM, as an orchestrator stops a server: b finishes what it holds and refuses
+            # new connections, which HAProxy retries on a.
+            stop(cluster.processes["b"])
+            statuses = [f.result() for f in futures]
+        assert statuses == [302] * ADDS
+        for cookies in guests:
+            summary = requests.get(
+                f"{cluster.url}/cart/summary/",
+                headers={"User-Agent": USER_AGENT, "Cookie": f"sessionid={cookies['sessionid']}"},
+                timeout=WAIT_SECONDS,
+            ).json()
+            units = 1 + ADDS // GUESTS
+            assert (summary["count"], Decimal(summary["total"])) == (units, units * Decimal("2.50"))
+    finally:
+        cluster.start_app("b")
+        wait_until(lambda: cluster.balancer_sees("b", "UP"), "server b back in the balancer")
