@@ -63,6 +63,9 @@ class PasswordChangeView(auth_views.PasswordChangeView):
     template_name = "accounts/password_change.html"
     success_url = reverse_lazy("accounts:sessions")
 
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "request": self.request}
+
     def form_valid(self, form):
         # Django saves the password and gives this session a new key (update_session_auth_hash).
         response = super().form_valid(form)

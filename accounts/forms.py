@@ -1,25 +1,53 @@
 """Sign-in, registration, OTP and re-authentication forms."""
 
 from django import forms
-from django.contrib.auth import authenticate
+from django.contrib.auth import authenticate, get_user_model
 from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
 from django.contrib.auth.forms import PasswordChangeForm as DjangoPasswordChangeForm
+from django.contrib.auth.signals import user_login_failed
 
 from accounts.flows.mfa import CodeRejected, has_codes, mfa_check_code, mfa_enabled
 from accounts.flows.passkeys import passkeys_of
 
 MSG_USE_PASSKEY = "Your account signs in with a passkey as its second step: confirm with your passkey."
 MSG_REAUTH_FAILED = "That is not your password. Please type it again."
+USERNAME_MAX_LENGTH = get_user_model()._meta.get_field("username").max_length
+# Longer than any password a person types; hashing megabytes is work an attacker chooses.
+PASSWORD_MAX_LENGTH = 1024
+
+
+def check_password_counted(request, *, username: str, password: str) -> bool:
+    """Check a password the way sign-in does: every failure is recorded and counts toward the lockout.
+
+    Input longer than any account could have is a failure too, reported with
+    the name cut to what the audit trail and axes hold, and never hashed.
+    """
+    if len(username) > USERNAME_MAX_LENGTH or len(password) > PASSWORD_MAX_LENGTH:
+        user_login_failed.send(
+            sender=__name__, credentials={"username": username[:USERNAME_MAX_LENGTH]}, request=request
+        )
+        return False
+    # authenticate() goes through axes: failures are counted, a lockout answers 429.
+    return authenticate(request, username=username, password=password) is not None
 
 
 class LoginForm(AuthenticationForm):
-    """Django's sign-in form plus "remember me"."""
+    """Django's sign-in form plus "remember me"; over-long input is a recorded failure, not a 500."""
 
     remember_me = forms.BooleanField(
         required=False,
         label="Remember me on this device",
         help_text="Stay signed in after closing the browser. Leave unchecked on shared computers.",
     )
+
+    def clean(self):
+        # Django's form sets the username's max_length after the field is built,
+        # so it is not validated; django-axes would then store it in varchar(255).
+        username, password = self.cleaned_data.get("username") or "", self.cleaned_data.get("password") or ""
+        if len(username) > USERNAME_MAX_LENGTH or len(password) > PASSWORD_MAX_LENGTH:
+            check_password_counted(self.request, username=username, password=password)
+            raise self.get_invalid_login_error()
+        return super().clean()
 
 
 class RegisterForm(UserCreationForm):
@@ -71,9 +99,8 @@ class ReauthForm(forms.Form):
     def clean(self):
         if not self.password_allowed:
             raise forms.ValidationError(MSG_USE_PASSKEY)
-        user, password = self.request.user, self.cleaned_data.get("password")
-        # authenticate() goes through axes: failures are counted, a lockout answers 429.
-        if authenticate(self.request, username=user.get_username(), password=password) is None:
+        user, password = self.request.user, self.cleaned_data.get("password") or ""
+        if not check_password_counted(self.request, username=user.get_username(), password=password):
             raise forms.ValidationError(MSG_REAUTH_FAILED)
         if self.mfa:
             try:
@@ -93,6 +120,18 @@ class PasswordChangeForm(DjangoPasswordChangeForm):
     keep_other_sessions = forms.BooleanField(
         required=False, label="Keep my other devices signed in (not recommended if you suspect misuse)"
     )
+
+    def __init__(self, user, *args, request, **kwargs):
+        super().__init__(user, *args, **kwargs)
+        self.request = request
+
+    def clean_old_password(self):
+        # Every password check counts toward the lockout (issue 10.4): a
+        # stolen session cannot guess the password here, re-auth or not.
+        old_password = self.cleaned_data["old_password"]
+        if not check_password_counted(self.request, username=self.user.get_username(), password=old_password):
+            raise forms.ValidationError(self.error_messages["password_incorrect"], code="password_incorrect")
+        return old_password
 
 
 class EmailChangeForm(forms.Form):

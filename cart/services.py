@@ -29,6 +29,9 @@ MSG_SOLD_OUT = "{name} is sold out."
 MSG_EMPTY_ORDER = "Your cart has nothing that can be ordered."
 MSG_NOTHING_AVAILABLE = "Nothing in your cart can be ordered now: {names} sold out or no longer sold."
 MSG_OVER_STOCK = "Only {stock} of {name} left in stock; lower the quantity to order."
+MSG_CART_LEFT_BEHIND = (
+    "A guest cart started in another browser was found with this sign-in; it was not added to your account."
+)
 MSG_CONFLICT = "Your cart was being changed by another request at the same moment; please try again."
 # PostgreSQL's serialization_failure and deadlock_detected: the transaction
 # lost a race and may simply be run again.
@@ -202,9 +205,12 @@ class MergeReport:
     carried: list[str] = field(default_factory=list)
     capped: list[str] = field(default_factory=list)
     unavailable: list[str] = field(default_factory=list)
+    left_behind: bool = False  # a guest cart of another browser's session, not carried
 
     @property
     def message(self) -> str:
+        if self.left_behind:
+            return MSG_CART_LEFT_BEHIND
         if not self.carried:
             return ""
         parts = [f"We carried your cart over: {', '.join(self.carried)}."]

@@ -30,6 +30,7 @@ def sign_in(*, request, user, remember: bool, method: str = session_policy.PASSW
     # Read before login(): it gives the session a new key (ASVS V7.2.4), and the
     # cart must follow the visitor, not the old key.
     guest_cart_id = request.session.get(session_policy.CART_SESSION_KEY)
+    planted = guest_cart_id is not None and not _started_in_this_browser(request.session)
     # For the sign-in's audit record, written while login() runs (accounts.signals).
     request.auth_method = method
     login(request, user, backend=getattr(user, "backend", MODEL_BACKEND))
@@ -41,9 +42,19 @@ def sign_in(*, request, user, remember: bool, method: str = session_policy.PASSW
     # Every sign-in (password, OTP step, passkey) comes through here, so every
     # one offers Device Bound Session Credentials.
     dbsc.offer_registration(request)
-    if guest_cart_id is None:
-        return MergeReport()
+    if guest_cart_id is None or planted:
+        return MergeReport(left_behind=planted)
     return cart_merge_into_user(guest_cart_id=guest_cart_id, user=user)
+
+
+def _started_in_this_browser(session) -> bool:
+    """Whether the guest session was started by the browser signing in now.
+
+    The rule for carrying a guest cart into an account (docs/threat-model.md):
+    a guest session keeps the user agent that started it, so a session cookie
+    planted by someone else's browser brings no cart into the victim's account.
+    """
+    return session.row is None or session.row.user_agent == session.user_agent
 
 
 def sign_out(*, request) -> None:
@@ -63,6 +74,9 @@ class PendingMFA:
 
 def sign_in_start_mfa(*, request, user, remember: bool) -> None:
     """Remember, in the still-anonymous session, whose OTP step comes next."""
+    # V7.2.4 at every step: a new key now, so a key planted in this browser
+    # never reaches the code step (the OTP step's sign_in() gives another).
+    request.session.cycle_key()
     # 4:V3.7.1: the password alone signs nobody in; the visitor stays a guest
     # until the OTP step succeeds, within MFA_PENDING_SECONDS.
     request.session[session_policy.MFA_PENDING] = {

@@ -155,7 +155,9 @@ class SessionStore(DBStore):
         obj.public_id = self.public_id
         obj.user_id = get_user_model()._meta.pk.to_python(user_id) if user_id else None
         obj.ip = self.ip
-        obj.user_agent = self.user_agent
+        # A guest session keeps the browser that started it: signing in carries
+        # its cart only for that browser (accounts.flows.sign_in).
+        obj.user_agent = self.row.user_agent if self.row is not None and not user_id else self.user_agent
         obj.remember = bool(data.get(session_policy.REMEMBER))
         obj.guest_cart_id = data.get(session_policy.CART_SESSION_KEY)
         obj.created_at = self.created_at
