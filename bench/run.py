@@ -65,6 +65,7 @@ ENV = {
     "PYTHONWARNINGS": "ignore:No directory at",
 }
 BASELINE_ENV = {**ENV, "DJANGO_SETTINGS_MODULE": "bench.baseline_settings"}
+POOL_ENV = {**ENV, "DJANGO_SETTINGS_MODULE": "bench.pool_settings"}
 TMP = Path(tempfile.mkdtemp(prefix="shopdemo-bench-"))
 
 
@@ -389,6 +390,114 @@ def scenarios(shop, base, ids):
     return rows
 
 
+class Balancer:
+    """HAProxy with scripts/haproxy.cfg in front of two servers, on a free loopback port."""
+
+    def __init__(self, a, b):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.log_path = TMP / "haproxy.log"
+        ports = {"CLUSTER_PORT": str(self.port), "APP_A_PORT": str(a.port), "APP_B_PORT": str(b.port)}
+        with open(self.log_path, "w") as out:
+            self.proc = subprocess.Popen(
+                ["haproxy", "-db", "-f", "scripts/haproxy.cfg"],
+                cwd=ROOT,
+                env={**os.environ, **ports},
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            try:
+                if requests.get(self.base + "/healthz", timeout=2).status_code == 200:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.2)
+        self.stop()
+        raise SystemExit("haproxy did not answer /healthz")
+
+    stop = Server.stop
+
+
+def abab(label, variants, seconds=SECONDS):
+    """wrk each (name, server, requests) in turn, ROUNDS times; return mean runs by name."""
+    runs = {name: [] for name, _, _ in variants}
+    for name, server, reqs in variants:
+        wrk(server, reqs, f"warm-up {label} {name}", seconds=WARMUP)
+    for round_no in range(1, ROUNDS + 1):
+        for name, server, reqs in variants:
+            runs[name].append(wrk(server, reqs, f"{label} {name} {round_no}", seconds=seconds))
+    return {name: mean_run(r, f"{label} {name}") for name, r in runs.items()}
+
+
+def scaling(shop, base):
+    """Session-bound endpoint, ceiling, two servers through HAProxy, and the connection pool."""
+    redis_port = free_port()
+    redis = subprocess.Popen(
+        ["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+    )
+    servers = []
+    try:
+        cached = Server("cached", {**ENV, "SESSION_CACHED": "true", "CACHE_URL": f"redis://127.0.0.1:{redis_port}/0"})
+        servers.append(cached)
+        shop_b = Server("shopdemo-b", ENV)
+        servers.append(shop_b)
+        pool = Server("pool", POOL_ENV)
+        servers.append(pool)
+        balancer = Balancer(shop, shop_b)
+        servers.append(balancer)
+        results = {}
+
+        shop_cookies = sign_in(shop, "bench_summary")
+        stock = {
+            "csrftoken": shop_cookies["csrftoken"],
+            "sessionid": helper("seed", "stock-session", "bench_summary", env=BASELINE_ENV),
+        }
+        cached_cookies = sign_in(cached, "bench_summary")
+        for server, jar in ((base, stock), (shop, shop_cookies), (cached, cached_cookies)):
+            summary = requests.get(
+                server.base + "/cart/summary/", cookies=jar, headers={"User-Agent": USER_AGENT}
+            ).json()
+            if len(summary["lines"]) != 3:
+                raise SystemExit(f"{server.log_path.stem}: /cart/summary/ shows {len(summary['lines'])} lines, not 3")
+        results["summary"] = abab(
+            "cart summary",
+            [
+                ("stock", base, [get("/cart/summary/", stock)]),
+                ("db", shop, [get("/cart/summary/", shop_cookies)]),
+                ("cached", cached, [get("/cart/summary/", cached_cookies)]),
+            ],
+        )
+
+        catalog = sign_in(shop, "bench_catalog")
+        results["ceiling"] = abab(
+            "ceiling", [("healthz", shop, [get("/healthz")]), ("catalog", shop, [get("/", catalog)])]
+        )
+        results["balancer"] = abab(
+            "two servers", [("direct", shop, [get("/", catalog)]), ("haproxy", balancer, [get("/", catalog)])]
+        )
+        pool_catalog = sign_in(pool, "bench_catalog")
+        results["pool"] = abab(
+            "connections", [("conn_max_age", shop, [get("/", catalog)]), ("pool", pool, [get("/", pool_catalog)])]
+        )
+        return results
+    finally:
+        for server in reversed(servers):
+            server.stop()
+        redis.terminate()
+        redis.wait()
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def live_rows(shop):
     """Signed-in catalog with a small session table, a large one, and the small one again."""
     runs = []
@@ -638,6 +747,89 @@ def report(info, rows, probe, live, purged, started):
     return "\n\n".join("\n".join(section) for section in sections) + "\n"
 
 
+def scaling_report(scaled):
+    """The session-bound endpoint, the ceiling, two servers and the pool: req/s and ratios of one run."""
+
+    def rounds(row):
+        return " / ".join(f"{r:.0f}" for r in row["rounds"])
+
+    def table(rows):
+        lines = [
+            md_row("variant", "req/s (mean)", "rounds", "p50", "p99", "notes"),
+            md_row("---", "---:", "---", "---:", "---:", "---"),
+        ]
+        for label, row in rows:
+            lines.append(
+                md_row(
+                    label,
+                    f"{row['rps']:.0f}",
+                    rounds(row),
+                    f"{row['p50']:.1f} ms",
+                    f"{row['p99']:.1f} ms",
+                    notes_for(row),
+                )
+            )
+        return lines
+
+    def verdict(ratio, target):
+        return f"**{ratio:.2f}** ({'meets' if ratio >= target else 'misses'} ≥ {target})"
+
+    s, c, b, p = scaled["summary"], scaled["ceiling"], scaled["balancer"], scaled["pool"]
+    sections = [
+        [
+            "## Session-bound endpoint: `GET /cart/summary/`, signed in, 3-line cart",
+            "",
+            *table(
+                [
+                    ("stock `db` engine (baseline)", s["stock"]),
+                    ("shopdemo, `db` engine", s["db"]),
+                    ("shopdemo cached on Redis", s["cached"]),
+                ]
+            ),
+            "",
+            f"- shopdemo `db` ÷ stock: {verdict(s['db']['rps'] / s['stock']['rps'], 0.95)}",
+            f"- shopdemo cached ÷ stock: {verdict(s['cached']['rps'] / s['stock']['rps'], 1.3)}",
+        ],
+        [
+            "## The catalog against the ceiling",
+            "",
+            *table([("`/healthz` (one SELECT 1, no session)", c["healthz"]), ("signed-in catalog `/`", c["catalog"])]),
+            "",
+            f"- signed-in catalog ÷ `/healthz`: {verdict(c['catalog']['rps'] / c['healthz']['rps'], 0.20)}",
+        ],
+        [
+            "## Two servers through HAProxy, signed-in catalog",
+            "",
+            *table(
+                [
+                    ("one server, directly", b["direct"]),
+                    ("two servers through HAProxy (scripts/haproxy.cfg)", b["haproxy"]),
+                ]
+            ),
+            "",
+            f"- two servers through HAProxy ÷ one directly: **{b['haproxy']['rps'] / b['direct']['rps']:.2f}**. "
+            "On 2 cores shared by wrk, both gunicorns, HAProxy and PostgreSQL this measures the balancer's "
+            "overhead, not a speed-up: there is no spare core for the second server to use.",
+        ],
+        [
+            "## Connections: Django 5.2's PostgreSQL pool against CONN_MAX_AGE, signed-in catalog",
+            "",
+            *table(
+                [
+                    ("`CONN_MAX_AGE=60` (persistent connection per worker)", p["conn_max_age"]),
+                    (
+                        '`OPTIONS={"pool": {"min_size": 1, "max_size": 2}}`, CONN_MAX_AGE=0 (bench/pool_settings.py)',
+                        p["pool"],
+                    ),
+                ]
+            ),
+            "",
+            f"- pool ÷ CONN_MAX_AGE: **{p['pool']['rps'] / p['conn_max_age']['rps']:.2f}**",
+        ],
+    ]
+    return "\n" + "\n\n".join("\n".join(section) for section in sections) + "\n"
+
+
 def main():
     if not os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://")):
         raise SystemExit("run through scripts/with-postgres.sh: DATABASE_URL must name a PostgreSQL database")
@@ -653,6 +845,7 @@ def main():
     base = Server("baseline", BASELINE_ENV)
     try:
         rows = scenarios(shop, base, ids)
+        scaled = scaling(shop, base)
         log("queries per request (in-process)")
         client_hosts = {"ALLOWED_HOSTS": "127.0.0.1,localhost,testserver"}  # the test Client's host
         probe = helper(
@@ -673,7 +866,7 @@ def main():
         base.stop()
     purged = purge()
 
-    text = report(info, rows, probe, live, purged, started)
+    text = report(info, rows, probe, live, purged, started) + scaling_report(scaled)
     (ROOT / "bench" / "results.md").write_text(text)
     print(text)
     log(f"written to bench/results.md; logs and Lua scripts in {TMP}")

@@ -1,6 +1,6 @@
 """Benchmark data, written straight through the Django ORM (run by bench/run.py).
 
-    python bench/seed.py setup                 users, 20 bench products, a 20-line cart
+    python bench/seed.py setup                 users, 20 bench products, a 20-line cart, a 3-line cart
     python bench/seed.py products on|off       show/hide the bench products in the catalog
     python bench/seed.py guests N              N guest sessions, each with a 20-line cart
     python bench/seed.py stock-session USER    a session of Django's stock engine (baseline settings)
@@ -32,8 +32,9 @@ from django.db import connection, transaction  # noqa: E402
 from cart.models import Cart, CartItem, Product  # noqa: E402
 
 USER_AGENT = "shopdemo-bench/1.0"
-USERS = ["bench_catalog", "bench_cart", "bench_merge", "bench_probe"]
+USERS = ["bench_catalog", "bench_cart", "bench_merge", "bench_probe", "bench_summary"]
 LINES = 20  # lines in the cart page's cart and in each guest cart that is merged
+SUMMARY_LINES = 3  # lines in bench_summary's cart, for GET /cart/summary/
 BENCH_STOCK = 10**9  # so no stock cap applies during the run
 FILLER_AGENT = "bench-filler"  # marks rows created by `rows`
 
@@ -66,6 +67,10 @@ def setup():
     cart, _ = Cart.objects.get_or_create(user=User.objects.get(username="bench_cart"), status=Cart.Status.OPEN)
     cart.items.all().delete()
     CartItem.objects.bulk_create(CartItem(cart=cart, product=p, quantity=1) for p in bench_products())
+    summary, _ = Cart.objects.get_or_create(user=User.objects.get(username="bench_summary"), status=Cart.Status.OPEN)
+    summary.items.all().delete()
+    demo = Product.objects.filter(is_active=True).order_by("pk")[:SUMMARY_LINES]
+    CartItem.objects.bulk_create(CartItem(cart=summary, product=p, quantity=2) for p in demo)
     return {
         "bench_products": [p.pk for p in bench_products()],
         "demo_products": list(Product.objects.filter(is_active=True).values_list("pk", flat=True)),

@@ -86,7 +86,13 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+CACHES = {
+    "default": env.cache("CACHE_URL", default="locmemcache://"),
+    # Rendered template fragments that are the same for every visitor, in each process's
+    # memory: a lookup costs no network round trip, and their keys name what they show, so
+    # no server ever needs to be told to forget one.
+    "fragments": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "fragments"},
+}
 if CACHES["default"]["BACKEND"] == "django_redis.cache.RedisCache":
     # A cache outage must cost speed, not availability: fail fast and answer "miss".
     CACHES["default"]["OPTIONS"] = {"SOCKET_CONNECT_TIMEOUT": 0.25, "SOCKET_TIMEOUT": 0.25, "IGNORE_EXCEPTIONS": True}

@@ -6,7 +6,7 @@ import logging
 
 import pytest
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.db import connection
 from django.utils import timezone
 from pythonjsonlogger.json import JsonFormatter
@@ -78,6 +78,7 @@ def mail_in_the_requests_thread(monkeypatch):
 def fresh_cache():
     # Alert throttling lives in the cache: each test starts with none sent.
     cache.clear()
+    caches["fragments"].clear()  # nor does any test see pages rendered by another
 
 
 @pytest.fixture

@@ -3,6 +3,9 @@
 import re
 
 import pytest
+from django.core.cache import caches
+from django.template import engines
+from django.template.loaders.cached import Loader as CachedLoader
 
 from accounts.models import Session
 from cart.models import ART_MIN_CONTRAST, art_colour, contrast_with_white
@@ -177,3 +180,31 @@ def test_every_art_colour_keeps_aa_contrast_with_white_initials():
         colour = art_colour(hue)
         rgb = tuple(int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5))
         assert contrast_with_white(rgb) >= ART_MIN_CONTRAST, (hue, colour)
+
+
+class TestFragmentCache:
+    """The product cards are rendered once per process and kept; a changed product shows at once."""
+
+    def test_a_changed_name_price_or_stock_shows_at_the_next_request(self, client):
+        product = ProductFactory(name="Basalt Mug", slug="basalt-mug", price="12.50", stock=50)
+        page = client.get("/").content.decode()
+        assert "Basalt Mug" in page and "€12.50" in page and "in stock" in page
+        product.name, product.price, product.stock = "Granite Mug", "14.00", 2
+        product.save()
+        page = client.get("/").content.decode()
+        assert "Granite Mug" in page and "€14.00" in page and "only 2 left" in page
+        assert "Basalt Mug" not in page and "€12.50" not in page
+
+    def test_a_card_is_rendered_once_then_served_from_the_cache(self, client):
+        ProductFactory(name="Basalt Mug", slug="basalt-mug", price="12.50", stock=50)
+        client.get("/")
+        cached = caches["fragments"]
+        keys = list(cached._cache)  # locmem's own store: what the first page left there
+        assert len(keys) == 1
+        client.get("/")
+        assert list(cached._cache) == keys
+
+    def test_templates_come_through_the_cached_loader(self):
+        # Parsed once per process, not at every request (Django's default without DEBUG's reloading).
+        loader = engines["django"].engine.template_loaders[0]
+        assert isinstance(loader, CachedLoader)
