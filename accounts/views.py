@@ -24,6 +24,7 @@ from shopdemo.redirects import safe_next
 
 # ASVS V14.3.1: the browser drops what it kept of the signed-in session.
 CLEAR_SITE_DATA = '"cache", "cookies", "storage"'
+MSG_REGISTER_THROTTLED = "Too many sign-ups from your network in the last hour. Please try again later."
 MSG_MFA_EXPIRED = "Your sign-in was not completed in time. Please enter your password again."
 
 
@@ -178,6 +179,13 @@ def reauth_resume(request):
 class RegisterView(NextFormView):
     form_class = RegisterForm
     template_name = "accounts/register.html"
+
+    def post(self, request, *args, **kwargs):
+        # Before the form is looked at: its answer says whether a username is taken.
+        if not account.account_register_allowed(request=request):
+            messages.error(request, MSG_REGISTER_THROTTLED)
+            return self.render_to_response(self.get_context_data(form=self.get_form_class()()), status=429)
+        return super().post(request, *args, **kwargs)
 
     def form_valid(self, form):
         report = account.account_register(request=self.request, form=form)

@@ -126,10 +126,10 @@ def rows(kind: str, count: int) -> int:
         cursor.execute(
             f"""
             INSERT INTO accounts_session (session_key, session_data, expire_date, public_id, user_id, ip,
-                user_agent, remember, guest_cart_id, created_at, last_activity, successor_key)
-            SELECT md5(random()::text || g::text), repeat('x', 120), {expire},
+                user_agent, remember, guest_cart_id, created_at, last_activity, successor_key, successor_seal)
+            SELECT encode(sha256((random()::text || g::text)::bytea), 'hex'), repeat('x', 120), {expire},
                    substr(md5(g::text || random()::text), 1, 22), NULL, '127.0.0.1',
-                   %s, false, NULL, now() - interval '30 days', now() - interval '1 day', NULL
+                   %s, false, NULL, now() - interval '30 days', now() - interval '1 day', NULL, ''
             FROM generate_series(1, %s) AS g
             """,
             [FILLER_AGENT, count],
