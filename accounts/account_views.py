@@ -24,7 +24,6 @@ MSG_MFA_LOST = (
 MSG_CHANGE_MAILED = (
     "We mailed a link to {email}. Your address changes when you open it; until then the current one stays."
 )
-MSG_ENROL_CODE = "That code is not valid. Check the time on your phone and try the current code."
 
 
 def _account_page(request, *, email_form=None, delete_form=None, status=200):
@@ -104,10 +103,12 @@ def mfa_settings(request):
         return _security_page(request)
     form = OTPForm(request.POST)
     if form.is_valid():
-        codes = mfa.mfa_enable(request=request, token=form.cleaned_data["otp_token"])
-        if codes is not None:
+        try:
+            codes = mfa.mfa_enable(request=request, token=form.cleaned_data["otp_token"])
+        except mfa.CodeRejected as rejected:
+            form.add_error("otp_token", str(rejected))
+        else:
             return render(request, "accounts/recovery_codes.html", {"codes": codes})
-        form.add_error("otp_token", MSG_ENROL_CODE)
     return _security_page(request, form=form, status=400)
 
 

@@ -10,7 +10,7 @@ from accounts.flows.mfa import CodeRejected, has_codes, mfa_check_code, mfa_enab
 from accounts.flows.passkeys import passkeys_of
 
 MSG_USE_PASSKEY = "Your account signs in with a passkey as its second step: confirm with your passkey."
-MSG_REAUTH_FAILED = "That did not match. Check your password (and code) and try again."
+MSG_REAUTH_FAILED = "That is not your password. Please type it again."
 USERNAME_MAX_LENGTH = get_user_model()._meta.get_field("username").max_length
 # Longer than any password a person types; hashing megabytes is work an attacker chooses.
 PASSWORD_MAX_LENGTH = 1024

@@ -1,4 +1,5 @@
 from django.urls import path
+from django.views.generic import TemplateView
 from django.views.i18n import JavaScriptCatalog
 
 from accounts import account_views, passkey_views, recovery_views, views
@@ -40,6 +41,8 @@ urlpatterns = [
     # The translations django-otp-webauthn's script asks for (its global gettext).
     path("passkeys/jsi18n/", JavaScriptCatalog.as_view(packages=["django_otp_webauthn"]), name="passkey_jsi18n"),
     path("logout/", views.LogoutView.as_view(), name="logout"),
+    # Where sign-out lands: its own page says so (Clear-Site-Data would wipe a message cookie).
+    path("signed-out/", TemplateView.as_view(template_name="accounts/signed_out.html"), name="signed_out"),
     path("register/", views.RegisterView.as_view(), name="register"),
     path("password/", account_views.PasswordChangeView.as_view(), name="password_change"),
     path("password/reset/", recovery_views.PasswordResetView.as_view(), name="password_reset"),

@@ -1,6 +1,6 @@
 """Sign-in with its MFA step, re-authentication, registration and sign-out."""
 
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from axes.handlers.proxy import AxesProxyHandler
 from axes.helpers import get_lockout_response
@@ -24,6 +24,7 @@ from shopdemo.redirects import safe_next
 
 # ASVS V14.3.1: the browser drops what it kept of the signed-in session.
 CLEAR_SITE_DATA = '"cache", "cookies", "storage"'
+MSG_REGISTER_THROTTLED = "Too many sign-ups from your network in the last hour. Please try again later."
 MSG_MFA_EXPIRED = "Your sign-in was not completed in time. Please enter your password again."
 
 
@@ -53,6 +54,20 @@ def ended_message(reason: str, *, remember: bool) -> str | None:
     return None
 
 
+# Why the visitor was sent to sign in, by where they were going (the page's heading).
+SIGN_IN_REASONS = [
+    ("/checkout/", "Sign in to check out"),
+    ("/orders/", "Sign in to see your orders"),
+    ("/accounts/", "Sign in to your account"),
+    ("/admin/", "Sign in to the admin"),
+]
+
+
+def sign_in_reason(next_url: str) -> str:
+    path = urlsplit(next_url or "").path
+    return next((reason for prefix, reason in SIGN_IN_REASONS if path.startswith(prefix)), "Sign in")
+
+
 class LoginView(auth_views.LoginView):
     form_class = LoginForm
     template_name = "accounts/login.html"
@@ -61,7 +76,7 @@ class LoginView(auth_views.LoginView):
     def get_context_data(self, **kwargs):
         query = self.request.GET
         ended = ended_message(query.get("ended", ""), remember=query.get("remember") == "1")
-        return super().get_context_data(ended=ended, **kwargs)
+        return super().get_context_data(ended=ended, reason=sign_in_reason(self.get_redirect_url()), **kwargs)
 
     def form_valid(self, form):
         user, remember = form.get_user(), form.cleaned_data["remember_me"]
@@ -164,6 +179,13 @@ def reauth_resume(request):
 class RegisterView(NextFormView):
     form_class = RegisterForm
     template_name = "accounts/register.html"
+
+    def post(self, request, *args, **kwargs):
+        # Before the form is looked at: its answer says whether a username is taken.
+        if not account.account_register_allowed(request=request):
+            messages.error(request, MSG_REGISTER_THROTTLED)
+            return self.render_to_response(self.get_context_data(form=self.get_form_class()()), status=429)
+        return super().post(request, *args, **kwargs)
 
     def form_valid(self, form):
         report = account.account_register(request=self.request, form=form)

@@ -166,8 +166,8 @@ def _existing_cart(*, user, session) -> Cart:
 
 
 @retry_once
-def cart_set_quantity(*, user, session, product_id: int, quantity: int) -> None:
-    """Set the quantity of a line of the visitor's cart; 0 removes the line."""
+def cart_set_quantity(*, user, session, product_id: int, quantity: int) -> Product:
+    """Set the quantity of a line of the visitor's cart (0 removes the line); return its product."""
     if quantity == 0:
         return cart_remove_item(user=user, session=session, product_id=product_id)
     _check_quantity(quantity)
@@ -183,19 +183,22 @@ def cart_set_quantity(*, user, session, product_id: int, quantity: int) -> None:
         if quantity > cap:
             raise CartError(MSG_LINE_CAP.format(cap=cap, name=line.product.name, reason=reason))
         CartItem.objects.filter(pk=line.pk).update(quantity=quantity)
+    return line.product
 
 
 @retry_once
-def cart_remove_item(*, user, session, product_id: int) -> None:
-    """Remove the line for `product_id` from the visitor's cart."""
+def cart_remove_item(*, user, session, product_id: int) -> Product:
+    """Remove the line for `product_id` from the visitor's cart; return its product."""
     cart = _existing_cart(user=user, session=session)
     with transaction.atomic():
         # The cart first, as in every service: deleting the line first while an
         # add held the cart and waited for the line was a deadlock (issue 10.9).
         _lock_cart(cart)
-        deleted, _ = CartItem.objects.filter(cart=cart, product_id=product_id).delete()
-        if not deleted:
+        line = CartItem.objects.select_related("product").filter(cart=cart, product_id=product_id).first()
+        if line is None:
             raise NotFound
+        CartItem.objects.filter(pk=line.pk).delete()
+    return line.product
 
 
 @dataclass

@@ -21,6 +21,8 @@ MSG_UNKNOWN_PRODUCT = "That product does not exist or is no longer sold."
 MSG_UNKNOWN_LINE = "That product is not in your cart."
 MSG_UNKNOWN_CATEGORY = "There is no category by that name."
 MSG_ADDED = "Added {quantity} × {name}."
+MSG_UPDATED = "Your cart now holds {quantity} × {name}."
+MSG_REMOVED = "Removed {name} from your cart."
 # The base template shows a "View cart" link beside messages with this tag.
 ADDED_TAG = "added-to-cart"
 
@@ -49,12 +51,10 @@ def _change_cart(request, change, *, default_quantity: int, success: str, not_fo
     form = CartLineForm(request.POST, default_quantity=default_quantity)
     if not form.is_valid():
         return _cart_error(request, form.first_error, status=400)
+    quantity = form.cleaned_data["quantity"]
     try:
-        change(
-            user=request.user,
-            session=request.session,
-            product_id=form.cleaned_data["product"],
-            quantity=form.cleaned_data["quantity"],
+        product = change(
+            user=request.user, session=request.session, product_id=form.cleaned_data["product"], quantity=quantity
         )
     except services.NotFound:
         return _cart_error(request, not_found, status=404)
@@ -62,7 +62,7 @@ def _change_cart(request, change, *, default_quantity: int, success: str, not_fo
         return _cart_error(request, str(error), status=409)
     except services.CartError as error:
         return _cart_error(request, str(error), status=400)
-    messages.success(request, success)
+    messages.success(request, (MSG_REMOVED if quantity == 0 else success).format(quantity=quantity, name=product.name))
     return HttpResponseRedirect(safe_next(request, default=reverse("cart:detail")))
 
 
@@ -166,19 +166,17 @@ def cart_add(request):
 @require_POST
 def cart_update(request):
     return _change_cart(
-        request, services.cart_set_quantity, default_quantity=1, success="Cart updated.", not_found=MSG_UNKNOWN_LINE
+        request, services.cart_set_quantity, default_quantity=1, success=MSG_UPDATED, not_found=MSG_UNKNOWN_LINE
     )
 
 
 def _remove(*, quantity, **line):
-    services.cart_remove_item(**line)
+    return services.cart_remove_item(**line)
 
 
 @require_POST
 def cart_remove(request):
-    return _change_cart(
-        request, _remove, default_quantity=0, success="Removed from your cart.", not_found=MSG_UNKNOWN_LINE
-    )
+    return _change_cart(request, _remove, default_quantity=0, success=MSG_REMOVED, not_found=MSG_UNKNOWN_LINE)
 
 
 @require_GET

@@ -110,7 +110,7 @@ AUTHENTICATION_BACKENDS = [
 ]
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "cart:catalog"
-LOGOUT_REDIRECT_URL = "cart:catalog"
+LOGOUT_REDIRECT_URL = "accounts:signed_out"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -171,6 +171,7 @@ PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=3600)  # Djan
 # ASVS V6.4: reset mails per account, and reset requests per IP address, in any hour.
 PASSWORD_RESET_PER_HOUR = env.int("PASSWORD_RESET_PER_HOUR", default=3)
 PASSWORD_RESET_PER_IP_PER_HOUR = env.int("PASSWORD_RESET_PER_IP_PER_HOUR", default=10)
+REGISTRATION_PER_IP_PER_HOUR = env.int("REGISTRATION_PER_IP_PER_HOUR", default=10)  # V6.3.8
 EMAIL_VERIFY_TIMEOUT = env.int("EMAIL_VERIFY_TIMEOUT", default=3 * 24 * 3600)
 
 # ------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ import segno
 from django.conf import settings
 from django.contrib.auth.signals import user_login_failed
 from django.db import transaction
+from django.template.defaultfilters import pluralize
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django_otp import login as otp_login
@@ -25,8 +26,9 @@ from accounts.monitoring.security import notify_user
 TOTP_NAME = "Authenticator app"
 RECOVERY_NAME = "Recovery codes"
 
-MSG_THROTTLED = "Too many wrong codes: wait {seconds} seconds, then enter the current code."
+MSG_THROTTLED = "Too many wrong codes: wait {seconds} second{plural}, then enter the current code."
 MSG_BAD_CODE = "That code is not valid. Enter the current code from your app, or an unused recovery code."
+MSG_ENROL_CODE = "That code is not the one your app shows for shopdemo now. Enter the current 6-digit code."
 
 
 class CodeRejected(Exception):
@@ -53,6 +55,20 @@ def _normalise(token) -> str:
     return (token or "").strip().replace(" ", "").lower()
 
 
+def _refuse_while_throttled(device) -> None:
+    """Raise CodeRejected, saying how long to wait, while django-otp refuses to check codes for `device`.
+
+    django-otp answers a throttled device's verify_token() with False, exactly as
+    for a wrong code; asking first keeps a right code sent too soon from being
+    called wrong.
+    """
+    allowed, details = device.verify_is_allowed()
+    if not allowed:
+        locked_until = (details or {}).get("locked_until")
+        seconds = max(1, int((locked_until - timezone.now()).total_seconds())) if locked_until else 1
+        raise CodeRejected(MSG_THROTTLED.format(seconds=seconds, plural=pluralize(seconds)))
+
+
 def mfa_check_code(*, request, user, token) -> object:
     """Return the device that accepts `token`, or raise CodeRejected.
 
@@ -65,11 +81,7 @@ def mfa_check_code(*, request, user, token) -> object:
     model = TOTPDevice if token.isdigit() else StaticDevice
     device = model.objects.filter(user=user, confirmed=True).first()
     if device is not None and token:
-        allowed, details = device.verify_is_allowed()
-        if not allowed:
-            locked_until = (details or {}).get("locked_until")
-            seconds = max(1, int((locked_until - timezone.now()).total_seconds())) if locked_until else 1
-            raise CodeRejected(MSG_THROTTLED.format(seconds=seconds))
+        _refuse_while_throttled(device)
         if device.verify_token(token):
             return device
     user_login_failed.send(__name__, credentials={"username": user.get_username()}, request=request)
@@ -133,17 +145,22 @@ def _changed(*, request, device, enabled: bool) -> None:
     )
 
 
-def mfa_enable(*, request, token: str) -> list[str] | None:
-    """Confirm the pending TOTP device with its first code; return new recovery codes, or None if wrong."""
+def mfa_enable(*, request, token: str) -> list[str]:
+    """Confirm the pending TOTP device with its first code; return new recovery codes, or raise CodeRejected."""
     user = request.user
     with transaction.atomic():
         device = TOTPDevice.objects.select_for_update().filter(user=user, confirmed=False).first()
-        if device is None or not device.verify_token(_normalise(token)):
-            return None
-        TOTPDevice.objects.filter(user=user, confirmed=True).delete()
-        device.confirmed = True
-        device.save(update_fields=["confirmed"])
-        codes = _new_recovery_codes(user)
+        if device is not None:
+            _refuse_while_throttled(device)  # writes nothing: raising here loses nothing
+        # A wrong code is answered after the commit, so django-otp's throttle count is kept.
+        accepted = device is not None and device.verify_token(_normalise(token))
+        if accepted:
+            TOTPDevice.objects.filter(user=user, confirmed=True).delete()
+            device.confirmed = True
+            device.save(update_fields=["confirmed"])
+            codes = _new_recovery_codes(user)
+    if not accepted:
+        raise CodeRejected(MSG_ENROL_CODE)
     _changed(request=request, device=device, enabled=True)
     return codes
 

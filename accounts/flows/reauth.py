@@ -7,10 +7,11 @@ simply redone, a POST comes back as a filled form to confirm.
 """
 
 import functools
+import json
 from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.urls import resolve, reverse
 from django.utils import timezone
 from django_otp import login as otp_login
@@ -21,6 +22,14 @@ from accounts.sessions import policy as session_policy
 # Never held in the session while the user re-authenticates.
 NOT_KEPT = ("csrfmiddlewaretoken", "password", "old_password", "new_password1", "new_password2", "otp_token")
 
+
+# The held POST lives in the session: keep sessions small (every critical form
+# here has a handful of short fields). More is refused with 413, nothing held.
+RESUME_MAX_VALUES = 20
+RESUME_MAX_BYTES = 4096
+MSG_TOO_LARGE_TO_HOLD = (
+    "This form is too large to keep while you confirm it is you. Confirm first, then send the form again."
+)
 
 # What the held POST does, by URL name, so the confirm button can say it.
 RESUME_LABELS = {
@@ -50,12 +59,14 @@ def reauth_required(view):
         if recently_authenticated(request):
             return view(request, *args, **kwargs)
         path = request.get_full_path()
+        reauth_url = f"{reverse('accounts:reauth')}?{urlencode({'next': path})}"
         if request.method == "POST":
-            request.session[session_policy.RESUME] = {
-                "path": path,
-                "data": [[key, values] for key, values in request.POST.lists() if key not in NOT_KEPT],
-            }
-        return redirect(f"{reverse('accounts:reauth')}?{urlencode({'next': path})}")
+            data = [[key, values] for key, values in request.POST.lists() if key not in NOT_KEPT]
+            if sum(len(values) for _, values in data) > RESUME_MAX_VALUES or len(json.dumps(data)) > RESUME_MAX_BYTES:
+                context = {"reason": MSG_TOO_LARGE_TO_HOLD, "reauth_url": reauth_url}
+                return render(request, "413.html", context, status=413)
+            request.session[session_policy.RESUME] = {"path": path, "data": data}
+        return redirect(reauth_url)
 
     return guarded
 

@@ -7,6 +7,7 @@ goes on.
 
 import json
 import logging
+from datetime import UTC, datetime
 
 from django.conf import settings
 from django.db import DatabaseError, transaction
@@ -39,6 +40,8 @@ EVENTS = {
     "authn_email_confirmed": "INFO",
     "authn_email_cancelled": "INFO",
     "authn_reset_request": "INFO",
+    "authn_register_attempt": "INFO",  # tallied per address and hour (accounts.flows.account)
+    "authn_register_throttled": "WARNING",
     "authn_reset_throttled": "WARNING",
     "authn_password_reset": "INFO",
     "account_deleted": "INFO",
@@ -99,6 +102,11 @@ def _row(event: str, fields: dict) -> dict:
         "path": fields["path"],
         "details": fields["details"],
     }
+
+
+def window_start(seconds: int):
+    """The start of the fixed window of `seconds` that now falls in (what tally() rows are keyed by)."""
+    return datetime.fromtimestamp(timezone.now().timestamp() // seconds * seconds, tz=UTC)
 
 
 def tally(event: str, *, request, window_start, max_rows: int, **details) -> int:

@@ -8,7 +8,7 @@ cannot flood a mailbox. Nothing here may break the request it describes.
 import functools
 import hashlib
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.cache import cache
@@ -182,7 +182,7 @@ def record_use_after_expire(*, request, known: bool, **details) -> None:
     """
     ip = client_ip(request)
     window = settings.GUESSING_WINDOW_SECONDS
-    window_start = datetime.fromtimestamp(timezone.now().timestamp() // window * window, tz=UTC)
+    window_start = audit.window_start(window)
     event = "session_use_after_expire"
     if known:
         audit.record(event, request=request, known=True, **details)

@@ -115,7 +115,7 @@ def test_passwords_are_never_held_while_reauthenticating(stale):
 def test_wrong_password_is_refused_and_counted(stale):
     for _ in range(4):
         response = reauth(stale, "/accounts/password/", password="wrong")
-        assert response.status_code == 200 and "That did not match" in response.content.decode()
+        assert response.status_code == 200 and "That is not your password." in response.content.decode()
     assert reauth(stale, "/accounts/password/", password="wrong").status_code == 429
 
 

@@ -78,8 +78,9 @@ def test_dashboard_reloads_every_minute_until_staff_untick_the_box(page: Page, l
     expect(page.get_by_label("Refresh this page every minute")).to_be_checked()
 
     page.evaluate("window.loadedOnce = true")  # gone after a reload
-    page.clock.run_for(61_000)
-    page.wait_for_function("window.loadedOnce === undefined")
+    with page.expect_navigation():
+        page.clock.run_for(61_000)
+    assert page.evaluate("window.loadedOnce") is None
 
     page.evaluate("window.loadedOnce = true")
     page.get_by_label("Refresh this page every minute").uncheck()

@@ -152,7 +152,7 @@ def test_enrol_mfa_sign_out_sign_in_with_code_and_order_through_reauth(page: Pag
 
     resume = page.get_by_test_id("resume")
     expect(resume).to_have_text("Place the order")
-    expect(page.get_by_role("heading", level=1)).to_have_text("Thank you — now continue")
+    expect(page.get_by_role("heading", level=1)).to_have_text("One more step: place the order")
     # Re-authentication gives the session a new key.
     assert _session_cookie(page) not in (None, key_before)
     assert not user.orders.exists()

@@ -208,3 +208,15 @@ class TestFragmentCache:
         # Parsed once per process, not at every request (Django's default without DEBUG's reloading).
         loader = engines["django"].engine.template_loaders[0]
         assert isinstance(loader, CachedLoader)
+
+
+def test_cart_changes_say_what_changed(client, shop):
+    client.post("/cart/add/", {"product": shop["mug"].pk, "quantity": 2})
+    updated = client.post("/cart/update/", {"product": shop["mug"].pk, "quantity": 3}, follow=True).content.decode()
+    assert "Your cart now holds 3 × Basalt Coffee Mug." in updated
+    client.post("/cart/add/", {"product": shop["lamp"].pk})
+    zero = client.post("/cart/update/", {"product": shop["lamp"].pk, "quantity": 0}, follow=True).content.decode()
+    assert "Removed Aurora Desk Lamp from your cart." in zero
+    removed = client.post("/cart/remove/", {"product": shop["mug"].pk}, follow=True).content.decode()
+    assert "Removed Basalt Coffee Mug from your cart." in removed
+    assert client.get("/cart/summary/").json()["count"] == 0
