@@ -69,7 +69,7 @@ class Session(AbstractBaseSession):
     successor_key = models.CharField(max_length=64, null=True, blank=True, editable=False)
     # The successor's key sealed with the old key (accounts.sessions.store.seal):
     # only a client that holds the old key can learn the new one, during the grace.
-    successor_seal = models.CharField(max_length=64, blank=True, editable=False)
+    successor_seal = models.CharField(max_length=200, blank=True, editable=False)  # a Fernet token
     # Device Bound Session Credentials (accounts.sessions.dbsc): the public JWK
     # the browser registered for this session, and when. Nothing else about the
     # device is kept; a rotated key's row carries it on like the public id.

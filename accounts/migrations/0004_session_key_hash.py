@@ -1,7 +1,11 @@
 """Store a SHA-256 of each session key instead of the key, without signing anybody out."""
 
+import base64
 import hashlib
-import hmac
+
+from cryptography.fernet import Fernet
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from django.db import migrations, models
 from django.db.models.functions import Length
@@ -15,8 +19,8 @@ def _hash(key: str) -> str:
 
 
 def _seal(new_key: str, old_key: str) -> str:
-    pad = hmac.new(old_key.encode(), SEAL_CONTEXT, hashlib.sha256).digest()
-    return bytes(a ^ b for a, b in zip(new_key.encode(), pad, strict=False)).hex()
+    derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=SEAL_CONTEXT).derive(old_key.encode())
+    return Fernet(base64.urlsafe_b64encode(derived)).encrypt(new_key.encode()).decode()
 
 
 def hash_keys(apps, schema_editor):
@@ -49,7 +53,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="session",
             name="successor_seal",
-            field=models.CharField(blank=True, editable=False, max_length=64),
+            field=models.CharField(blank=True, editable=False, max_length=200),
         ),
         migrations.RunPython(hash_keys, migrations.RunPython.noop, elidable=False),
     ]

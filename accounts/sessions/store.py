@@ -19,13 +19,16 @@ contract tests (tests/accounts/test_session_contract.py) assert as such:
   cache in front of one) behave the same whichever side calls them.
 """
 
-import hashlib
+import base64
 import hmac
 from dataclasses import dataclass
 from datetime import timedelta
 from importlib import import_module
 
 from asgiref.sync import sync_to_async
+from cryptography.fernet import Fernet, InvalidToken
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 from django.contrib.auth import SESSION_KEY, get_user_model
 from django.contrib.sessions.backends.db import SessionStore as DBStore
@@ -39,24 +42,25 @@ USER_AGENT_MAX_LENGTH = Session._meta.get_field("user_agent").max_length
 SEAL_CONTEXT = b"shopdemo.session.successor"
 
 
-def _pad(old_key: str) -> bytes:
-    return hmac.new(old_key.encode(), SEAL_CONTEXT, hashlib.sha256).digest()
+def _fernet(old_key: str) -> Fernet:
+    """A Fernet key derived from the old session key (HKDF): only its holder can open the seal."""
+    derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=SEAL_CONTEXT).derive(old_key.encode())
+    return Fernet(base64.urlsafe_b64encode(derived))
 
 
 def seal(new_key: str, *, old_key: str) -> str:
     """Encrypt the successor's key so that only a holder of the old key can read it.
 
-    A one-time pad derived from the old key (32 bytes for Django's 32-character
-    keys): the table holds hashes and seals, and neither signs anyone in.
+    The table holds hashes and seals, and neither signs anyone in.
     """
-    return bytes(a ^ b for a, b in zip(new_key.encode(), _pad(old_key), strict=True)).hex()
+    return _fernet(old_key).encrypt(new_key.encode()).decode()
 
 
 def unseal(sealed: str, *, old_key: str, successor_hash: str) -> str | None:
     """Return the successor's key if `old_key` opens the seal, else None."""
     try:
-        key = bytes(a ^ b for a, b in zip(bytes.fromhex(sealed), _pad(old_key), strict=True)).decode("ascii")
-    except ValueError:  # no seal, or not one of ours
+        key = _fernet(old_key).decrypt(sealed.encode()).decode("ascii")
+    except (InvalidToken, ValueError):  # no seal, or not one of ours
         return None
     return key if hmac.compare_digest(hash_key(key), successor_hash) else None
 
