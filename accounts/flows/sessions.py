@@ -9,9 +9,11 @@ from accounts.sessions.store import engine_store
 def sessions_end(queryset, *, reason: str, request=None) -> int:
     """End the sessions of `queryset`, record `session_expired` with `reason` for each; return how many.
 
-    Devices page, admin, detection rules, password and MFA changes, deactivation
-    and deletion all end sessions here, so each is recorded the same way and a
-    cached engine forgets them too.
+    The devices page, the admin, password and MFA changes, password reset,
+    deactivation and deletion all end sessions here, so each is recorded the
+    same way and a cached engine forgets them too. (A session refused on the
+    request that presents it, e.g. a suspected hijack, is flushed by the
+    session middleware instead.)
     """
     owners = {row.public_id: row.user for row in queryset.select_related("user")}
     ended = engine_store().end(queryset)
