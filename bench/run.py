@@ -102,6 +102,19 @@ def timed_process(cmd, env=ENV):
     return wall, usage.ru_maxrss / 1024, out_path.read_text()
 
 
+def wait_healthy(base: str, proc, *, seconds: int) -> bool:
+    """Poll `base`/healthz until it answers 200 (True), the process exits or `seconds` pass (False)."""
+    deadline = time.time() + seconds
+    while time.time() < deadline and proc.poll() is None:
+        try:
+            if requests.get(base + "/healthz", timeout=2).status_code == 200:
+                return True
+        except requests.RequestException:
+            pass
+        time.sleep(0.2)
+    return False
+
+
 class Server:
     """A gunicorn serving shopdemo (or the baseline) on a free loopback port."""
 
@@ -130,18 +143,9 @@ class Server:
                 stdout=server_log,
                 stderr=subprocess.STDOUT,
             )
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            try:
-                if requests.get(self.base + "/healthz", timeout=2).status_code == 200:
-                    return
-            except requests.RequestException:
-                pass
-            if self.proc.poll() is not None:
-                break
-            time.sleep(0.2)
-        self.stop()
-        raise SystemExit(f"{name} server did not become healthy; log:\n{self.log_path.read_text()[-3000:]}")
+        if not wait_healthy(self.base, self.proc, seconds=60):
+            self.stop()
+            raise SystemExit(f"{name} server did not become healthy; log:\n{self.log_path.read_text()[-3000:]}")
 
     def stop(self):
         if self.proc.poll() is None:
@@ -408,16 +412,9 @@ class Balancer:
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )
-        deadline = time.time() + 30
-        while time.time() < deadline:
-            try:
-                if requests.get(self.base + "/healthz", timeout=2).status_code == 200:
-                    return
-            except requests.RequestException:
-                pass
-            time.sleep(0.2)
-        self.stop()
-        raise SystemExit("haproxy did not answer /healthz")
+        if not wait_healthy(self.base, self.proc, seconds=30):
+            self.stop()
+            raise SystemExit("haproxy did not answer /healthz")
 
     stop = Server.stop
 
