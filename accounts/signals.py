@@ -4,12 +4,14 @@ from axes.signals import user_locked_out
 from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.core.signals import request_finished, request_started
-from django.db.models.signals import post_save
+from django.db import transaction
+from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from accounts.flows.sessions import sessions_end
 from accounts.monitoring import security
 from accounts.sessions import policy as session_policy
+from accounts.sessions.store import engine_store
 from shopdemo import mail
 
 
@@ -39,6 +41,15 @@ def end_sessions_of_deactivated_user(sender, instance, **kwargs):
     # ASVS V7.4.2: a deactivated account keeps no live session.
     if not instance.is_active:
         sessions_end(instance.sessions.all(), reason="deactivated")
+
+
+@receiver([post_save, post_delete], sender=get_user_model())
+def forget_copied_user(sender, instance, **kwargs):
+    # At once, and again after the commit: a request that copied the old row
+    # before the commit cannot leave that copy behind.
+    forget = engine_store().forget_user
+    forget(instance.pk)
+    transaction.on_commit(lambda: forget(instance.pk))
 
 
 @receiver(request_started)

@@ -1,12 +1,12 @@
 """The baseline for `make bench`: shopdemo with Django's stock session engine and middleware.
 
-Everything else (apps, templates, database, CONN_MAX_AGE, the other middleware) is
+Django's own authentication backends load the signed-in user. Everything else (apps, templates, database, CONN_MAX_AGE, the other middleware) is
 shopdemo's, so the ratio shopdemo / baseline is what the project's session layer
 (timeouts, rotation, binding, audit) costs.
 """
 
 from shopdemo.settings import *  # noqa: F403
-from shopdemo.settings import MIDDLEWARE, TEMPLATES
+from shopdemo.settings import AUTHENTICATION_BACKENDS, MIDDLEWARE, TEMPLATES
 
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 MIDDLEWARE = [
@@ -15,6 +15,12 @@ MIDDLEWARE = [
     else entry
     for entry in MIDDLEWARE
 ]
+# Django's own backends: the user's row is read by Django's query on every request.
+STOCK_BACKENDS = {
+    "accounts.backends.ModelBackend": "django.contrib.auth.backends.ModelBackend",
+    "accounts.backends.WebAuthnBackend": "django_otp_webauthn.backends.WebAuthnBackend",
+}
+AUTHENTICATION_BACKENDS = [STOCK_BACKENDS.get(path, path) for path in AUTHENTICATION_BACKENDS]
 # The idle-timeout context processor reads the project's session store.
 TEMPLATES = [
     {

@@ -278,6 +278,12 @@ def cart_quantities(*, user, session) -> dict[int, int]:
     return dict(CartItem.objects.filter(cart__in=carts).values_list("product_id", "quantity"))
 
 
+def cart_lines(*, user, session) -> list[CartItem]:
+    """Return the lines of the visitor's open cart with their products, in one query (none without a cart)."""
+    carts = _open_carts(user=user, session=session)
+    return list(CartItem.objects.filter(cart__in=carts).select_related("product"))
+
+
 def _new_order_number() -> str:
     return "".join(secrets.choice(ORDER_NUMBER_ALPHABET) for _ in range(ORDER_NUMBER_LENGTH))
 

@@ -28,8 +28,7 @@ ADDED_TAG = "added-to-cart"
 
 
 def _cart_context(request, **extra):
-    cart = services.cart_get(user=request.user, session=request.session)
-    lines = list(cart.items.select_related("product")) if cart else []
+    lines = services.cart_lines(user=request.user, session=request.session)
     for line in lines:
         line.max_quantity = services.line_room(product=line.product, in_cart=0)
     orderable = [line for line in lines if line.product.is_available]

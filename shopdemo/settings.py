@@ -104,9 +104,10 @@ if CACHES["default"]["BACKEND"] == "django_redis.cache.RedisCache":
 AUTHENTICATION_BACKENDS = [
     # First, so that a locked-out username/IP pair never reaches the password check.
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
-    # Signs in the owner of a verified passkey (accounts.flows.passkeys).
-    "django_otp_webauthn.backends.WebAuthnBackend",
+    # Django's and django-otp-webauthn's (a verified passkey, accounts.flows.passkeys),
+    # loading the signed-in user through the session engine (accounts.backends).
+    "accounts.backends.ModelBackend",
+    "accounts.backends.WebAuthnBackend",
 ]
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "cart:catalog"

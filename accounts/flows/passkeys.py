@@ -40,7 +40,7 @@ USER_VERIFICATION = {SIGN_IN: True, SECOND_STEP: False, REAUTH: True}
 REGISTER_STATE = "_passkey_register"
 AUTH_STATE = "_passkey_authenticate"
 NAME_MAX_LENGTH = 64  # django-otp's Device.name
-PASSKEY_BACKEND = "django_otp_webauthn.backends.WebAuthnBackend"
+PASSKEY_BACKEND = "accounts.backends.WebAuthnBackend"
 
 # What the user is told when a passkey answer is refused, by reason (recorded too).
 REFUSALS = {

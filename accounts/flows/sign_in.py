@@ -16,7 +16,7 @@ from accounts.sessions import dbsc
 from accounts.sessions import policy as session_policy
 from cart.services import MergeReport, cart_merge_into_user
 
-MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
+MODEL_BACKEND = "accounts.backends.ModelBackend"
 # The second factor of a sign-in, by the device that proved it.
 SECOND_FACTORS = {TOTPDevice: "totp", StaticDevice: "recovery_code", WebAuthnCredential: "passkey"}
 

@@ -9,17 +9,26 @@ Whatever the cache backend, a cache failure costs speed, not availability: a
 failed read is a miss, and a failed write or delete is logged. A delete that
 failed during an outage could leave a copy of an ended session behind, so no
 copy lives longer than CACHE_TTL_MAX: that bounds how long it could be served.
+
+The signed-in user's row is kept the same way (load_user, for accounts.backends), so a
+signed-in request reads neither table. Every save or deletion of a user drops the copy
+(accounts.signals), at once and again after the commit, so the next request reads the
+new row; only permissions and groups, which are never copied, are read from the
+database when a page asks for them.
 """
 
 import logging
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.cache import caches
+from django.db import router
 from django.utils import timezone
 
 from accounts.sessions import store
 
 KEY_PREFIX = "shopdemo.session."
+USER_KEY_PREFIX = "shopdemo.user."
 CACHE_TTL_MAX = 300  # seconds; see the module docstring
 FIELDS = [field.attname for field in store.Session._meta.concrete_fields]
 
@@ -73,3 +82,21 @@ class SessionStore(store.SessionStore):
     @classmethod
     def forget(cls, key_hashes) -> None:
         _safely(_cache().delete_many, [_cache_key(key_hash) for key_hash in key_hashes])
+
+    @classmethod
+    def load_user(cls, user_id):
+        User = get_user_model()
+        key = USER_KEY_PREFIX + str(user_id)
+        cached = _safely(_cache().get, key)
+        if cached is not None:
+            # The row's values only: nothing a previous request computed (permissions) comes back.
+            return User.from_db(router.db_for_read(User), list(cached), list(cached.values()))
+        user = super().load_user(user_id)
+        if user is not None:
+            fields = {field.attname: getattr(user, field.attname) for field in User._meta.concrete_fields}
+            _safely(_cache().set, key, fields, CACHE_TTL_MAX)
+        return user
+
+    @classmethod
+    def forget_user(cls, user_id) -> None:
+        _safely(_cache().delete, USER_KEY_PREFIX + str(user_id))

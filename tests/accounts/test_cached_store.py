@@ -23,18 +23,56 @@ def cached_engine(settings):
     settings.SESSION_ENGINE = "accounts.sessions.cached_store"
 
 
-def session_selects(queries):
-    return [q for q in queries if q["sql"].startswith("SELECT") and "accounts_session" in q["sql"]]
+def selects_of(table, queries):
+    return [q for q in queries if q["sql"].startswith("SELECT") and f'"{table}"' in q["sql"]]
 
 
-def test_signed_in_pages_read_the_session_from_the_cache(client, user):
+def test_signed_in_pages_read_the_session_and_the_user_from_the_cache(client, user):
     sign_in(client)
     client.get("/")
     with CaptureQueriesContext(connection) as queries:
         page = client.get("/").content.decode()
     assert SIGNED_IN in page
-    assert session_selects(queries.captured_queries) == []
+    assert selects_of("accounts_session", queries.captured_queries) == []
+    assert selects_of("auth_user", queries.captured_queries) == []
     assert cache.get("shopdemo.session." + hash_key(client.cookies[SESSION_COOKIE].value))["user_id"] == user.pk
+    assert cache.get(f"shopdemo.user.{user.pk}")["username"] == "alice"
+
+
+def test_a_changed_user_is_read_afresh_at_the_next_request(client, user):
+    sign_in(client)
+    client.get("/")  # the user's row is now copied
+    user.username = "alice.b"
+    user.save()
+    assert "<strong>alice.b</strong>" in client.get("/").content.decode()
+
+
+def test_staff_rights_taken_away_end_at_the_next_request(client, user):
+    user.is_staff = user.is_superuser = True
+    user.save()
+    sign_in(client)
+    client.get("/")
+    user.is_staff = False
+    user.save()
+    assert client.get("/admin/").status_code == 302  # to the sign-in page, not the console
+
+
+def test_a_deleted_user_is_signed_out_even_while_the_session_copy_lasts(client, user):
+    sign_in(client)
+    client.get("/")
+    key_hash = hash_key(client.cookies[SESSION_COOKIE].value)
+    user.delete()  # the session rows go by cascade, without a word to the cache
+    assert cache.get("shopdemo.session." + key_hash) is not None
+    assert SIGNED_IN not in client.get("/").content.decode()
+
+
+def test_permissions_are_never_copied(user):
+    from django.contrib.auth.models import Permission
+
+    assert not SessionStore.load_user(user.pk).has_perm("cart.change_product")  # fills the copy and the perm cache
+    user.user_permissions.add(Permission.objects.get(codename="change_product"))  # no user save: the copy stays
+    assert cache.get(f"shopdemo.user.{user.pk}") is not None
+    assert SessionStore.load_user(user.pk).has_perm("cart.change_product")
 
 
 def test_a_cache_miss_falls_back_to_the_table(client, user):

@@ -84,6 +84,15 @@ class TestGuestCart:
             "total": "25.00",
         }
 
+    def test_signed_in_summary_reads_the_lines_in_one_query(self, client, user, django_assert_num_queries):
+        sign_in(client)
+        for product in ProductFactory.create_batch(3):
+            client.post("/cart/add/", {"product": product.pk})
+        client.get("/cart/summary/")
+        # The session, the user, and the cart's lines with their products.
+        with django_assert_num_queries(3):
+            assert units(client) == 3
+
     def test_next_is_followed_only_when_on_site(self, client, product):
         on_site = client.post("/cart/add/", {"product": product.pk, "next": "/products/basalt-mug/"})
         assert on_site["Location"] == "/products/basalt-mug/"
