@@ -40,6 +40,10 @@ def cluster(django_db_setup, tmp_path_factory):
     running.stop()
 
 
+def cluster_cache(cluster):
+    return {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": cluster.env["CACHE_URL"]}
+
+
 def form(browser, **fields):
     return {"csrfmiddlewaretoken": browser.cookies["csrftoken"], **fields}
 
@@ -119,6 +123,24 @@ def test_sessions_ended_by_staff_on_a_are_refused_on_b_at_the_next_request(clust
     )
     assert "Ended 1 session." in answer.text
     assert not signed_in(cluster.app_url("b"), browser=shopper)
+
+
+def test_a_user_changed_by_any_process_sharing_the_cache_is_seen_by_both_servers(cluster, settings):
+    # This process plays a manage.py command run with the servers' environment.
+    settings.SESSION_ENGINE = "accounts.sessions.cached_store"
+    settings.CACHES = {**settings.CACHES, "default": {**settings.CACHES["default"], **cluster_cache(cluster)}}
+    staff = server_user("gina")
+    staff.is_staff = staff.is_superuser = True
+    staff.save(update_fields=["is_staff", "is_superuser"])
+    console = signed_in_browser(cluster.app_url("a"), "gina")
+
+    def console_status(name):
+        return console.get(f"{cluster.app_url(name)}/admin/", timeout=WAIT_SECONDS, allow_redirects=False).status_code
+
+    assert [console_status("a"), console_status("b")] == [200, 200]  # Redis now holds gina's row
+    staff.is_staff = False
+    staff.save(update_fields=["is_staff"])
+    assert [console_status("a"), console_status("b")] == [302, 302]  # to the sign-in page: no server kept the old row
 
 
 def test_alerts_for_the_same_rule_and_account_mail_once_whichever_server_sees_them(cluster):
