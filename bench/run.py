@@ -13,10 +13,12 @@ a throwaway PostgreSQL database: the run fills and empties its session table). S
 4. signed-in catalog latency with 1,000 live session rows, then $BENCH_LIVE_ROWS, then 1,000 again;
 5. purge of each of $BENCH_PURGE_ROWS expired rows: purge_sessions against Django's clearsessions,
    while a writer updates live sessions;
-6. print the tables and write them to bench/results.md.
+6. the session table's churn for $BENCH_CHURN_SECONDS s with PostgreSQL's autovacuum thresholds,
+   then with the project's (bench/churn.py);
+7. print the tables and write them to bench/results.md.
 
 Environment: BENCH_SECONDS (10), BENCH_PURGE_ROWS (1000000,3000000), BENCH_LIVE_ROWS (1000000),
-BENCH_ROUNDS (2: ABAB), WEB_CONCURRENCY (2 workers), GUNICORN_THREADS (1: sync workers).
+BENCH_CHURN_SECONDS (30), BENCH_ROUNDS (2: ABAB), WEB_CONCURRENCY (2 workers), GUNICORN_THREADS (1: sync workers).
 """
 
 import datetime
@@ -40,6 +42,7 @@ SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
 PURGE_ROWS = [int(n) for n in os.environ.get("BENCH_PURGE_ROWS", "1000000,3000000").split(",")]
 LIVE_ROWS = int(os.environ.get("BENCH_LIVE_ROWS", "1000000"))
 WRITER_ROWS = 1000  # live sessions the concurrent writer updates during each purge
+CHURN_SECONDS = os.environ.get("BENCH_CHURN_SECONDS", "30")
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "2"))  # baseline/shopdemo pairs (ABAB with 2)
 WARMUP = 3  # seconds of unrecorded load on each server before the ABAB rounds
 SMALL_TABLE = 1000
@@ -793,6 +796,9 @@ def scaling_report(scaled):
             *table([("`/healthz` (one SELECT 1, no session)", c["healthz"]), ("signed-in catalog `/`", c["catalog"])]),
             "",
             f"- signed-in catalog ÷ `/healthz`: {verdict(c['catalog']['rps'] / c['healthz']['rps'], 0.20)}",
+            "- for scale, shopdemo `db` `/cart/summary/` ÷ `/healthz`: "
+            f"**{s['db']['rps'] / c['healthz']['rps']:.2f}**: a signed-in request with three queries "
+            "(session, user, cart lines) and no template at all",
         ],
         [
             "## Two servers through HAProxy, signed-in catalog",
@@ -825,6 +831,44 @@ def scaling_report(scaled):
         ],
     ]
     return "\n" + "\n\n".join("\n".join(section) for section in sections) + "\n"
+
+
+def churn_report(churned):
+    """The session table under activity writes, sign-ins and sign-outs, by autovacuum thresholds."""
+    lines = [
+        "## Session-table churn and autovacuum",
+        "",
+        md_row(
+            "autovacuum thresholds", "steps", "table + indexes before → after", "most dead rows", "autovacuum runs",
+            "write p50 / p99", "lookup p50 / p99",
+        ),
+        md_row("---", "---:", "---:", "---:", "---:", "---:", "---:"),
+    ]
+    for run in churned:
+        own = "the project's: " + ", ".join(run["settings"])
+        label = "PostgreSQL's defaults" if run["variant"] == "default" else own
+        lines.append(
+            md_row(
+                label,
+                f"{run['steps']:,}",
+                f"{run['size_before_mb']:.1f} → {run['size_after_mb']:.1f} MB",
+                f"{run['most_dead']:,}",
+                str(run["autovacuum_runs"]),
+                f"{ms(run['write_p50'])} / {ms(run['write_p99'])}",
+                f"{ms(run['lookup_p50'])} / {ms(run['lookup_p99'])}",
+            )
+        )
+    default, project = churned
+    lines += [
+        "",
+        f"{default['rows']:,} live rows; each step is an activity write (it moves the indexed expire_date, so it "
+        "is never a HOT update) and a lookup by key, one commit each; every tenth step also deletes one row and "
+        f"inserts one (a sign-out and a sign-in). autovacuum_naptime is 1 s for both runs. Growth of the table: "
+        f"**{default['size_after_mb'] - default['size_before_mb']:.1f} MB** with the defaults, "
+        f"**{project['size_after_mb'] - project['size_before_mb']:.1f} MB** with the project's thresholds "
+        "(migration accounts/0005_session_autovacuum).",
+    ]
+    return "\n" + "\n".join(lines) + "\n"
 
 
 def main():
@@ -862,8 +906,10 @@ def main():
         shop.stop()
         base.stop()
     purged = purge()
+    log(f"session-table churn, {CHURN_SECONDS} s per autovacuum variant")
+    churned = [helper("churn", variant, CHURN_SECONDS) for variant in ("default", "project")]
 
-    text = report(info, rows, probe, live, purged, started) + scaling_report(scaled)
+    text = report(info, rows, probe, live, purged, started) + scaling_report(scaled) + churn_report(churned)
     (ROOT / "bench" / "results.md").write_text(text)
     print(text)
     log(f"written to bench/results.md; logs and Lua scripts in {TMP}")
