@@ -839,8 +839,13 @@ def churn_report(churned):
         "## Session-table churn and autovacuum",
         "",
         md_row(
-            "autovacuum thresholds", "steps", "table + indexes before → after", "most dead rows", "autovacuum runs",
-            "write p50 / p99", "lookup p50 / p99",
+            "autovacuum thresholds",
+            "steps",
+            "table + indexes before → after",
+            "most dead rows",
+            "autovacuum runs",
+            "write p50 / p99",
+            "lookup p50 / p99",
         ),
         md_row("---", "---:", "---:", "---:", "---:", "---:", "---:"),
     ]
