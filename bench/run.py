@@ -772,7 +772,7 @@ def scaling_report(scaled):
         return lines
 
     def verdict(ratio, target):
-        return f"**{ratio:.2f}** ({'meets' if ratio >= target else 'misses'} ≥ {target})"
+        return f"**{ratio:.3f}** ({'meets' if ratio >= target else 'misses'} ≥ {target})"
 
     s, c, b, p = scaled["summary"], scaled["ceiling"], scaled["balancer"], scaled["pool"]
     sections = [
@@ -859,8 +859,8 @@ def churn_report(churned):
                 f"{run['size_before_mb']:.1f} → {run['size_after_mb']:.1f} MB",
                 f"{run['most_dead']:,}",
                 str(run["autovacuum_runs"]),
-                f"{ms(run['write_p50'])} / {ms(run['write_p99'])}",
-                f"{ms(run['lookup_p50'])} / {ms(run['lookup_p99'])}",
+                f"{run['write_p50'] * 1000:.2f} / {run['write_p99'] * 1000:.2f} ms",
+                f"{run['lookup_p50'] * 1000:.2f} / {run['lookup_p99'] * 1000:.2f} ms",
             )
         )
     default, project = churned
