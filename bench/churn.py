@@ -7,7 +7,7 @@ site does, one commit at a time: an activity write (record_activity moves expire
 which is indexed, so no update is HOT and each leaves a dead row and index entries behind)
 and a lookup by key on every step, and every SIGN_EVERY steps a sign-out (DELETE) and a
 sign-in (INSERT). `project` keeps the table's own autovacuum thresholds (set by the migration
-accounts/0005_session_autovacuum); `default` resets them to PostgreSQL's for the run (a
+accounts/migrations/0005_session_autovacuum.py); `default` resets them to PostgreSQL's for the run (a
 vacuum once 20% of the table is dead) and puts them back after. Both run with
 autovacuum_naptime at 1 s, so the comparison is about the thresholds, not the nap.
 

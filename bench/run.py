@@ -871,7 +871,7 @@ def churn_report(churned):
         f"inserts one (a sign-out and a sign-in). autovacuum_naptime is 1 s for both runs. Growth of the table: "
         f"**{default['size_after_mb'] - default['size_before_mb']:.1f} MB** with the defaults, "
         f"**{project['size_after_mb'] - project['size_before_mb']:.1f} MB** with the project's thresholds "
-        "(migration accounts/0005_session_autovacuum).",
+        "(migration accounts/migrations/0005_session_autovacuum.py).",
     ]
     return "\n" + "\n".join(lines) + "\n"
 
