@@ -30,7 +30,7 @@ from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
-from django.contrib.auth import SESSION_KEY, get_user_model
+from django.contrib.auth import BACKEND_SESSION_KEY, SESSION_KEY, get_user_model
 from django.contrib.sessions.backends.db import SessionStore as DBStore
 from django.core.exceptions import SuspiciousOperation
 from django.db import connections, router
@@ -41,6 +41,13 @@ from accounts.sessions import policy as session_policy
 
 USER_AGENT_MAX_LENGTH = Session._meta.get_field("user_agent").max_length
 SEAL_CONTEXT = b"shopdemo.session.successor"
+# Sessions signed in before accounts.backends existed name Django's and django-otp-webauthn's
+# backends. The project's are the same backends, reading the user through the engine: loading
+# such a session names the new one, so the upgrade signs nobody out.
+RENAMED_BACKENDS = {
+    "django.contrib.auth.backends.ModelBackend": "accounts.backends.ModelBackend",
+    "django_otp_webauthn.backends.WebAuthnBackend": "accounts.backends.WebAuthnBackend",
+}
 
 
 def _fernet(old_key: str) -> Fernet:
@@ -123,6 +130,13 @@ class SessionStore(DBStore):
         self.row = None
 
     # -- loading --------------------------------------------------------------
+
+    def load(self):
+        data = super().load()
+        if data.get(BACKEND_SESSION_KEY) in RENAMED_BACKENDS:
+            data[BACKEND_SESSION_KEY] = RENAMED_BACKENDS[data[BACKEND_SESSION_KEY]]
+            self.modified = True
+        return data
 
     def _fetch(self, key_hash):
         """Return the row stored under `key_hash`, or None."""

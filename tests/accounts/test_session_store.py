@@ -103,3 +103,25 @@ def test_query_parameter_is_not_a_session_key(client):
     assert SESSION_COOKIE not in response.cookies
     client.cookies[SESSION_COOKIE] = live.session_key
     assert client.get("/cart/summary/").json()["count"] == 3  # the same key as a cookie works
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        ("django.contrib.auth.backends.ModelBackend", "accounts.backends.ModelBackend"),
+        ("django_otp_webauthn.backends.WebAuthnBackend", "accounts.backends.WebAuthnBackend"),
+    ],
+)
+def test_a_session_signed_in_before_the_project_backends_stays_signed_in(client, before, after):
+    """Sessions from the release before accounts.backends name Django's backends: the upgrade signs nobody out."""
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+
+    user = UserFactory(username="olga")
+    old = SessionStore(user_agent="ShopdemoTests/1.0")
+    old.update({SESSION_KEY: str(user.pk), BACKEND_SESSION_KEY: before, HASH_SESSION_KEY: user.get_session_auth_hash()})
+    old.create()
+    client.cookies[SESSION_COOKIE] = old.session_key
+    page = client.get("/cart/", HTTP_USER_AGENT="ShopdemoTests/1.0").content.decode()
+    assert "<strong>olga</strong>" in page
+    live = Session.objects.get(user=user, successor_key__isnull=True)  # (its key may have been rotated)
+    assert live.get_decoded()[BACKEND_SESSION_KEY] == after
