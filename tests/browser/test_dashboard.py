@@ -76,6 +76,8 @@ def test_dashboard_reloads_every_minute_until_staff_untick_the_box(page: Page, l
     page.get_by_role("button", name="Sign in", exact=True).click()
     expect(page.get_by_role("heading", name="Monitoring dashboard")).to_be_visible()
     expect(page.get_by_label("Refresh this page every minute")).to_be_checked()
+    # The refresh timer is set by a deferred script: it has run once the document is parsed.
+    page.wait_for_load_state("domcontentloaded")
 
     page.evaluate("window.loadedOnce = true")  # gone after a reload
     with page.expect_navigation():
