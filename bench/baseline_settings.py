@@ -6,6 +6,7 @@ shopdemo / baseline is what the project's session layer (timeouts, rotation, bin
 audit, the cached engine's copies) costs or saves.
 """
 
+from accounts import backend_paths
 from shopdemo.settings import *  # noqa: F403
 from shopdemo.settings import AUTHENTICATION_BACKENDS, MIDDLEWARE, TEMPLATES
 
@@ -17,10 +18,7 @@ MIDDLEWARE = [
     for entry in MIDDLEWARE
 ]
 # Django's own backends: the user's row is read by Django's query on every request.
-STOCK_BACKENDS = {
-    "accounts.backends.ModelBackend": "django.contrib.auth.backends.ModelBackend",
-    "accounts.backends.WebAuthnBackend": "django_otp_webauthn.backends.WebAuthnBackend",
-}
+STOCK_BACKENDS = {replacement: stock for stock, replacement in backend_paths.REPLACED.items()}
 AUTHENTICATION_BACKENDS = [STOCK_BACKENDS.get(path, path) for path in AUTHENTICATION_BACKENDS]
 # The idle-timeout context processor reads the project's session store.
 TEMPLATES = [

@@ -104,14 +104,31 @@ def _check_quantity(quantity: int) -> None:
         raise CartError(MSG_QUANTITY_RANGE.format(max=settings.MAX_LINE_QUANTITY))
 
 
+def _open_cart_filter(*, user, session, via: str = "") -> dict | None:
+    """The filter that finds the visitor's open cart, on Cart or through the relation `via` ("cart__").
+
+    None for a guest without a cart. Through a relation it is a join, which costs the ORM a
+    fifth less work than a subquery on every cart read.
+    """
+    if user.is_authenticated:
+        conditions = {"user": user, "status": Cart.Status.OPEN}
+    elif (cart_id := session.get(CART_SESSION_KEY)) is None:
+        return None
+    else:
+        conditions = {"pk": cart_id, "user__isnull": True, "status": Cart.Status.OPEN}
+    return {via + name: value for name, value in conditions.items()}
+
+
 def _open_carts(*, user, session):
     """The visitor's open cart as a queryset (empty for a visitor without one)."""
-    if user.is_authenticated:
-        return Cart.objects.filter(user=user, status=Cart.Status.OPEN)
-    cart_id = session.get(CART_SESSION_KEY)
-    if cart_id is None:
-        return Cart.objects.none()
-    return Cart.objects.filter(pk=cart_id, user__isnull=True, status=Cart.Status.OPEN)
+    conditions = _open_cart_filter(user=user, session=session)
+    return Cart.objects.none() if conditions is None else Cart.objects.filter(**conditions)
+
+
+def _open_cart_lines(*, user, session):
+    """The lines of the visitor's open cart as a queryset (empty for a visitor without one)."""
+    conditions = _open_cart_filter(user=user, session=session, via="cart__")
+    return CartItem.objects.none() if conditions is None else CartItem.objects.filter(**conditions)
 
 
 def cart_get(*, user, session) -> Cart | None:
@@ -274,18 +291,12 @@ def cart_quantities(*, user, session) -> dict[int, int]:
     One read serves both the header badge (their sum) and the add-to-cart
     forms' bounds, so neither costs a query of its own.
     """
-    carts = _open_carts(user=user, session=session)
-    return dict(CartItem.objects.filter(cart__in=carts).values_list("product_id", "quantity"))
+    return dict(_open_cart_lines(user=user, session=session).values_list("product_id", "quantity"))
 
 
 def cart_lines(*, user, session) -> list[CartItem]:
     """Return the lines of the visitor's open cart with their products, in one query (none without a cart)."""
-    if user.is_authenticated:
-        # A join, not _open_carts' subquery: a fifth less ORM work on every signed-in cart read.
-        lines = CartItem.objects.filter(cart__user=user, cart__status=Cart.Status.OPEN)
-    else:
-        lines = CartItem.objects.filter(cart__in=_open_carts(user=user, session=session))
-    return list(lines.select_related("product"))
+    return list(_open_cart_lines(user=user, session=session).select_related("product"))
 
 
 def _new_order_number() -> str:

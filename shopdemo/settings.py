@@ -7,6 +7,8 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from accounts import backend_paths
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -106,8 +108,8 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     # Django's and django-otp-webauthn's (a verified passkey, accounts.flows.passkeys),
     # loading the signed-in user through the session engine (accounts.backends).
-    "accounts.backends.ModelBackend",
-    "accounts.backends.WebAuthnBackend",
+    backend_paths.PASSWORD,
+    backend_paths.PASSKEY,
 ]
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "cart:catalog"

@@ -18,6 +18,7 @@ from django_otp_webauthn.utils import rewrite_exceptions
 from webauthn.helpers import parse_authentication_credential_json
 from webauthn.helpers.exceptions import InvalidAuthenticationResponse, InvalidJSONStructure
 
+from accounts import backend_paths
 from accounts.devices import describe
 from accounts.flows import sign_in
 from accounts.flows.mfa import totp_enabled
@@ -40,7 +41,6 @@ USER_VERIFICATION = {SIGN_IN: True, SECOND_STEP: False, REAUTH: True}
 REGISTER_STATE = "_passkey_register"
 AUTH_STATE = "_passkey_authenticate"
 NAME_MAX_LENGTH = 64  # django-otp's Device.name
-PASSKEY_BACKEND = "accounts.backends.WebAuthnBackend"
 
 # What the user is told when a passkey answer is refused, by reason (recorded too).
 REFUSALS = {
@@ -230,7 +230,7 @@ def passkey_sign_in(*, request, data: dict, remember: bool) -> MergeReport:
     device = passkey_verify(request=request, purpose=SIGN_IN, data=data)
     user = device.user
     _not_locked_out(request, user)
-    user.backend = PASSKEY_BACKEND
+    user.backend = backend_paths.PASSKEY
     report = sign_in.sign_in(request=request, user=user, remember=remember, method=session_policy.PASSKEY)
     # A passkey that verified its user is both factors: the session is verified as after a code.
     otp_login(request, device)

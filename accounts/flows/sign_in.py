@@ -10,13 +10,13 @@ from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_otp_webauthn.models import WebAuthnCredential
 
+from accounts import backend_paths
 from accounts.flows.mfa import mfa_check_code
 from accounts.monitoring import audit
 from accounts.sessions import dbsc
 from accounts.sessions import policy as session_policy
 from cart.services import MergeReport, cart_merge_into_user
 
-MODEL_BACKEND = "accounts.backends.ModelBackend"
 # The second factor of a sign-in, by the device that proved it.
 SECOND_FACTORS = {TOTPDevice: "totp", StaticDevice: "recovery_code", WebAuthnCredential: "passkey"}
 
@@ -33,7 +33,7 @@ def sign_in(*, request, user, remember: bool, method: str = session_policy.PASSW
     planted = guest_cart_id is not None and not _started_in_this_browser(request.session)
     # For the sign-in's audit record, written while login() runs (accounts.signals).
     request.auth_method = method
-    login(request, user, backend=getattr(user, "backend", MODEL_BACKEND))
+    login(request, user, backend=getattr(user, "backend", backend_paths.PASSWORD))
     request.session.pop(session_policy.CART_SESSION_KEY, None)
     session_policy.mark_auth_method(request.session, method)
     # The server enforces the limits (accounts.sessions.policy); the cookie only

@@ -30,7 +30,6 @@ from accounts.sessions import store
 KEY_PREFIX = "shopdemo.session."
 USER_KEY_PREFIX = "shopdemo.user."
 CACHE_TTL_MAX = 300  # seconds; see the module docstring
-FIELDS = [field.attname for field in store.Session._meta.concrete_fields]
 
 logger = logging.getLogger(__name__)
 
@@ -52,10 +51,19 @@ def _safely(operation, *args):
         return None
 
 
+def _copy(obj) -> dict:
+    """A row's column values: what the cache keeps (nothing a request computed from the row)."""
+    return {field.attname: getattr(obj, field.attname) for field in obj._meta.concrete_fields}
+
+
+def _from_copy(model, values: dict):
+    return model.from_db(router.db_for_read(model), list(values), list(values.values()))
+
+
 def _remember(row) -> None:
     ttl = min(CACHE_TTL_MAX, int((row.expire_date - timezone.now()).total_seconds()))
     if ttl > 0:
-        _safely(_cache().set, _cache_key(row.session_key), {name: getattr(row, name) for name in FIELDS}, ttl)
+        _safely(_cache().set, _cache_key(row.session_key), _copy(row), ttl)
 
 
 class SessionStore(store.SessionStore):
@@ -64,7 +72,7 @@ class SessionStore(store.SessionStore):
     def _fetch(self, key_hash):
         cached = _safely(_cache().get, _cache_key(key_hash))
         if cached is not None:
-            return self.model(**cached)
+            return _from_copy(self.model, cached)
         row = super()._fetch(key_hash)
         if row is not None:
             _remember(row)
@@ -89,12 +97,10 @@ class SessionStore(store.SessionStore):
         key = USER_KEY_PREFIX + str(user_id)
         cached = _safely(_cache().get, key)
         if cached is not None:
-            # The row's values only: nothing a previous request computed (permissions) comes back.
-            return User.from_db(router.db_for_read(User), list(cached), list(cached.values()))
+            return _from_copy(User, cached)  # the row's values only: no permissions cached by a request
         user = super().load_user(user_id)
         if user is not None:
-            fields = {field.attname: getattr(user, field.attname) for field in User._meta.concrete_fields}
-            _safely(_cache().set, key, fields, CACHE_TTL_MAX)
+            _safely(_cache().set, key, _copy(user), CACHE_TTL_MAX)
         return user
 
     @classmethod

@@ -36,18 +36,12 @@ from django.core.exceptions import SuspiciousOperation
 from django.db import connections, router
 from django.utils import timezone
 
+from accounts import backend_paths
 from accounts.models import Session, hash_key, new_public_id
 from accounts.sessions import policy as session_policy
 
 USER_AGENT_MAX_LENGTH = Session._meta.get_field("user_agent").max_length
 SEAL_CONTEXT = b"shopdemo.session.successor"
-# Sessions signed in before accounts.backends existed name Django's and django-otp-webauthn's
-# backends. The project's are the same backends, reading the user through the engine: loading
-# such a session names the new one, so the upgrade signs nobody out.
-RENAMED_BACKENDS = {
-    "django.contrib.auth.backends.ModelBackend": "accounts.backends.ModelBackend",
-    "django_otp_webauthn.backends.WebAuthnBackend": "accounts.backends.WebAuthnBackend",
-}
 
 
 def _fernet(old_key: str) -> Fernet:
@@ -133,8 +127,9 @@ class SessionStore(DBStore):
 
     def load(self):
         data = super().load()
-        if data.get(BACKEND_SESSION_KEY) in RENAMED_BACKENDS:
-            data[BACKEND_SESSION_KEY] = RENAMED_BACKENDS[data[BACKEND_SESSION_KEY]]
+        if data.get(BACKEND_SESSION_KEY) in backend_paths.REPLACED:
+            # Signed in before accounts.backends: the upgrade signs nobody out.
+            data[BACKEND_SESSION_KEY] = backend_paths.REPLACED[data[BACKEND_SESSION_KEY]]
             self.modified = True
         return data
 
