@@ -441,6 +441,8 @@ def scaling(shop, base):
         stdout=subprocess.DEVNULL,
     )
     servers = []
+    # The demo catalog (14 products), the page the other catalog rows measure; on again for the probe.
+    helper("seed", "products", "off")
     try:
         cached = Server("cached", {**ENV, "SESSION_CACHED": "true", "CACHE_URL": f"redis://127.0.0.1:{redis_port}/0"})
         servers.append(cached)
@@ -474,8 +476,14 @@ def scaling(shop, base):
         )
 
         catalog = sign_in(shop, "bench_catalog")
+        cached_catalog = sign_in(cached, "bench_catalog")
         results["ceiling"] = abab(
-            "ceiling", [("healthz", shop, [get("/healthz")]), ("catalog", shop, [get("/", catalog)])]
+            "ceiling",
+            [
+                ("healthz", shop, [get("/healthz")]),
+                ("catalog", shop, [get("/", catalog)]),
+                ("catalog_cached", cached, [get("/", cached_catalog)]),
+            ],
         )
         results["balancer"] = abab(
             "two servers", [("direct", shop, [get("/", catalog)]), ("haproxy", balancer, [get("/", catalog)])]
@@ -490,6 +498,7 @@ def scaling(shop, base):
             server.stop()
         redis.terminate()
         redis.wait()
+        helper("seed", "products", "on")
 
 
 def free_port():
@@ -793,9 +802,18 @@ def scaling_report(scaled):
         [
             "## The catalog against the ceiling",
             "",
-            *table([("`/healthz` (one SELECT 1, no session)", c["healthz"]), ("signed-in catalog `/`", c["catalog"])]),
+            *table(
+                [
+                    ("`/healthz` (one SELECT 1, no session)", c["healthz"]),
+                    ("signed-in catalog `/`, `db` engine", c["catalog"]),
+                    ("signed-in catalog `/`, cached on Redis", c["catalog_cached"]),
+                ]
+            ),
             "",
-            f"- signed-in catalog ÷ `/healthz`: {verdict(c['catalog']['rps'] / c['healthz']['rps'], 0.20)}",
+            f"- signed-in catalog ÷ `/healthz`, `db` engine: {verdict(c['catalog']['rps'] / c['healthz']['rps'], 0.20)}",
+            "- signed-in catalog ÷ `/healthz`, cached on Redis (the production profile): "
+            f"{verdict(c['catalog_cached']['rps'] / c['healthz']['rps'], 0.20)}",
+            "- the demo catalog (14 products) for every catalog row, as in the requests table",
             "- for scale, shopdemo `db` `/cart/summary/` ÷ `/healthz`: "
             f"**{s['db']['rps'] / c['healthz']['rps']:.2f}**: a signed-in request with three queries "
             "(session, user, cart lines) and no template at all",

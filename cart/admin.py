@@ -1,7 +1,9 @@
 """Staff view of the catalog, carts and orders."""
 
 from django.contrib import admin
+from django.db import transaction
 
+from cart import copies
 from cart.models import Cart, CartItem, Category, Order, OrderLine, Product
 
 
@@ -36,6 +38,23 @@ class CartAdmin(admin.ModelAdmin):
     list_select_related = ["user"]
     raw_id_fields = ["user", "merged_into"]
     inlines = [CartItemInline]
+
+    # A staff edit is a change to the cart like a shopper's: the cached variant's copies of
+    # its lines (cart.copies) end, under the owner it had and the one it has.
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        copies.cart_changed(form.instance)
+        copies.cart_changed(Cart(pk=form.instance.pk, user_id=form.initial.get("user")))
+
+    def delete_model(self, request, obj):
+        copies.cart_changed(obj)
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        with transaction.atomic():
+            for cart in queryset:
+                copies.cart_changed(cart)
+            super().delete_queryset(request, queryset)
 
 
 class OrderLineInline(admin.TabularInline):

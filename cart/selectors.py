@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 from django.db.models import BooleanField, Case, Q, Value, When
 
+from cart import copies
 from cart.models import Category, Product
 
 # The catalog's sort choices: URL value -> (label, ORDER BY).
@@ -50,8 +51,13 @@ def catalog_list(*, q: str = "", category: str = "", sort: str = "") -> Catalog:
 
     One query for the whole page: every active product comes back marked with
     whether it matches the search, so the filter's categories and counts need
-    no second query (the catalog page's query budget is fixed).
+    no second query (the catalog page's query budget is fixed). The cached
+    variant keeps the answer until the catalog changes (cart.copies).
     """
+    return copies.catalog(lambda: _catalog_list(q=q, category=category, sort=sort), (q, category, sort))
+
+
+def _catalog_list(*, q: str, category: str, sort: str) -> Catalog:
     rows = list(
         Product.objects.filter(is_active=True)
         .select_related("category")

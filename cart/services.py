@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.sessions.policy import CART_SESSION_KEY
+from cart import copies
 from cart.models import Cart, CartItem, Order, OrderLine, Product
 from shopdemo.mail import after_response, mail_send
 
@@ -78,6 +79,7 @@ def retry_once(service):
 def _lock_cart(cart: Cart) -> None:
     """Lock the cart row until commit: parallel changes to one cart queue here (see the lock order above)."""
     Cart.objects.filter(pk=cart.pk).update(updated_at=timezone.now())
+    copies.cart_changed(cart)
 
 
 def _line_cap(product: Product) -> tuple[int, str]:
@@ -256,6 +258,8 @@ def cart_merge_into_user(*, guest_cart_id: int, user) -> MergeReport:
             return report
         target = Cart.objects.get_or_create(user=user, status=Cart.Status.OPEN)[0]
         target = Cart.objects.select_for_update().get(pk=target.pk)
+        copies.cart_changed(guest)
+        copies.cart_changed(target)
         existing = {line.product_id: line for line in target.items.all()}
         changed = []
         for line in guest.items.select_related("product"):
@@ -291,12 +295,20 @@ def cart_quantities(*, user, session) -> dict[int, int]:
     One read serves both the header badge (their sum) and the add-to-cart
     forms' bounds, so neither costs a query of its own.
     """
+    if settings.SESSION_CACHED:  # the lines' copy, which the summary and cart page read too
+        return {line.product_id: line.quantity for line in cart_lines(user=user, session=session)}
     return dict(_open_cart_lines(user=user, session=session).values_list("product_id", "quantity"))
 
 
 def cart_lines(*, user, session) -> list[CartItem]:
     """Return the lines of the visitor's open cart with their products, in one query (none without a cart)."""
-    return list(_open_cart_lines(user=user, session=session).select_related("product"))
+    if user.is_authenticated:
+        owner = copies.owner_key(user_id=user.pk)
+    elif (cart_id := session.get(CART_SESSION_KEY)) is not None:
+        owner = copies.owner_key(cart_id=cart_id)
+    else:
+        return []
+    return copies.lines(owner, lambda: list(_open_cart_lines(user=user, session=session).select_related("product")))
 
 
 def _new_order_number() -> str:
@@ -314,6 +326,9 @@ def order_place(*, user, address: str = "", site_url: str = "") -> Order:
         cart = Cart.objects.select_for_update().filter(user=user, status=Cart.Status.OPEN).first()
         all_lines = list(cart.items.select_related("product").order_by("product_id")) if cart else []
         lines = [line for line in all_lines if line.product.is_available]
+        if cart:
+            copies.cart_changed(cart)
+            copies.catalog_changed()  # the stock taken
         if not lines:
             if all_lines:  # e.g. the last unit went to another buyer a moment ago
                 raise CartError(MSG_NOTHING_AVAILABLE.format(names=", ".join(line.product.name for line in all_lines)))

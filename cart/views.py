@@ -103,7 +103,9 @@ def catalog(request):
         "filters": filters,
         "catalog": found,
         "chips": chips,
-        "products": _with_room(request, found.products),
+        "products": (products := _with_room(request, found.products)),
+        # What each card shows: its product's fields and, for a line the cart cannot grow, the units held.
+        "cards_key": [(p.pk, p.slug, p.name, p.price, p.stock, None if p.room else p.in_cart) for p in products],
         "current_category": current,
         "sorts": [(value, label) for value, (label, _) in selectors.SORTS.items()],
         "error": error,

@@ -6,6 +6,7 @@ import pytest
 from django.core.cache import caches
 from django.template import engines
 from django.template.loaders.cached import Loader as CachedLoader
+from django.test import Client
 
 from accounts.models import Session
 from cart.models import ART_MIN_CONTRAST, art_colour, contrast_with_white
@@ -183,7 +184,7 @@ def test_every_art_colour_keeps_aa_contrast_with_white_initials():
 
 
 class TestFragmentCache:
-    """The product cards are rendered once per process and kept; a changed product shows at once."""
+    """The list of product cards is rendered once per process and kept; a changed product or cart shows at once."""
 
     def test_a_changed_name_price_or_stock_shows_at_the_next_request(self, client):
         product = ProductFactory(name="Basalt Mug", slug="basalt-mug", price="12.50", stock=50)
@@ -203,6 +204,24 @@ class TestFragmentCache:
         assert len(keys) == 1
         client.get("/")
         assert list(cached._cache) == keys
+
+    def test_the_cards_carry_no_token_and_their_buttons_submit_the_pages_one_form(self, client, shop):
+        page = client.get("/").content.decode()
+        form = re.search(r'<form method="post" action="/cart/add/" id="add-to-cart" hidden>(.*?)</form>', page).group(1)
+        assert 'name="csrfmiddlewaretoken"' in form and 'name="next" value="/"' in form
+        cards = page.split('<ul class="products">')[1].split("</ul>")[0]
+        assert "csrfmiddlewaretoken" not in cards
+        button = f'<button type="submit" form="add-to-cart" name="product" value="{shop["mug"].pk}"'
+        assert button in cards
+
+    def test_a_full_line_is_shown_to_its_visitor_only(self, client, shop):
+        other = Client()
+        other.get("/")  # the cards as everybody sees them, now in the cache
+        client.post("/cart/add/", {"product": shop["bowl"].pk})  # its whole stock
+        mine, theirs = client.get("/").content.decode(), other.get("/").content.decode()
+        assert f'name="product" value="{shop["bowl"].pk}"' not in mine
+        assert "Your cart holds 1: the most you can order (only 1 in stock)." in mine
+        assert f'name="product" value="{shop["bowl"].pk}"' in theirs and "Your cart holds" not in theirs
 
     def test_templates_come_through_the_cached_loader(self):
         # Parsed once per process, not at every request (Django's default without DEBUG's reloading).
