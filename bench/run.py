@@ -810,7 +810,8 @@ def scaling_report(scaled):
                 ]
             ),
             "",
-            f"- signed-in catalog ÷ `/healthz`, `db` engine: {verdict(c['catalog']['rps'] / c['healthz']['rps'], 0.20)}",
+            "- signed-in catalog ÷ `/healthz`, `db` engine: "
+            f"{verdict(c['catalog']['rps'] / c['healthz']['rps'], 0.20)}",
             "- signed-in catalog ÷ `/healthz`, cached on Redis (the production profile): "
             f"{verdict(c['catalog_cached']['rps'] / c['healthz']['rps'], 0.20)}",
             "- the demo catalog (14 products) for every catalog row, as in the requests table",
