@@ -400,12 +400,12 @@ def scenarios(shop, base, ids):
 class Balancer:
     """HAProxy with scripts/haproxy.cfg in front of two servers, on a free loopback port."""
 
-    def __init__(self, a, b):
+    def __init__(self, a, b, name="haproxy"):
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
         self.base = f"http://127.0.0.1:{self.port}"
-        self.log_path = TMP / "haproxy.log"
+        self.log_path = TMP / f"{name}.log"
         ports = {"CLUSTER_PORT": str(self.port), "APP_A_PORT": str(a.port), "APP_B_PORT": str(b.port)}
         with open(self.log_path, "w") as out:
             self.proc = subprocess.Popen(
@@ -450,8 +450,12 @@ def scaling(shop, base):
         servers.append(shop_b)
         pool = Server("pool", POOL_ENV)
         servers.append(pool)
+        pool_b = Server("pool-b", POOL_ENV)
+        servers.append(pool_b)
         balancer = Balancer(shop, shop_b)
         servers.append(balancer)
+        pool_balancer = Balancer(pool, pool_b, name="haproxy-pool")
+        servers.append(pool_balancer)
         results = {}
 
         shop_cookies = sign_in(shop, "bench_summary")
@@ -490,7 +494,13 @@ def scaling(shop, base):
         )
         pool_catalog = sign_in(pool, "bench_catalog")
         results["pool"] = abab(
-            "connections", [("conn_max_age", shop, [get("/", catalog)]), ("pool", pool, [get("/", pool_catalog)])]
+            "connections",
+            [
+                ("conn_max_age", shop, [get("/", catalog)]),
+                ("pool", pool, [get("/", pool_catalog)]),
+                ("conn_max_age_two", balancer, [get("/", catalog)]),
+                ("pool_two", pool_balancer, [get("/", pool_catalog)]),
+            ],
         )
         return results
     finally:
@@ -843,10 +853,13 @@ def scaling_report(scaled):
                         '`OPTIONS={"pool": {"min_size": 1, "max_size": 2}}`, CONN_MAX_AGE=0 (bench/pool_settings.py)',
                         p["pool"],
                     ),
+                    ("two servers through HAProxy, `CONN_MAX_AGE=60`", p["conn_max_age_two"]),
+                    ("two servers through HAProxy, the pool", p["pool_two"]),
                 ]
             ),
             "",
-            f"- pool ÷ CONN_MAX_AGE: **{p['pool']['rps'] / p['conn_max_age']['rps']:.2f}**",
+            f"- pool ÷ CONN_MAX_AGE, one server: **{p['pool']['rps'] / p['conn_max_age']['rps']:.2f}**; "
+            f"two servers through HAProxy: **{p['pool_two']['rps'] / p['conn_max_age_two']['rps']:.2f}**",
         ],
     ]
     return "\n" + "\n\n".join("\n".join(section) for section in sections) + "\n"

@@ -1,5 +1,7 @@
 """Template context shared by every page."""
 
+import secrets
+
 from django.conf import settings
 from django.utils.functional import SimpleLazyObject
 
@@ -14,8 +16,9 @@ def visitor_cart_quantities(request) -> dict[int, int]:
 
 
 def storefront(request):
-    """Expose the cart badge (counted only if a template shows it) and the line limit."""
+    """Expose the cart badge (counted only if a template shows it), the line limit and the add forms' request id."""
     return {
         "cart_units": SimpleLazyObject(lambda: sum(visitor_cart_quantities(request).values())),
         "max_line_quantity": settings.MAX_LINE_QUANTITY,
+        "request_id": SimpleLazyObject(lambda: secrets.token_urlsafe(16)),
     }

@@ -25,6 +25,12 @@ class CartLineForm(FirstErrorMixin, forms.Form):
         },
     )
     quantity = forms.IntegerField(required=False, min_value=0)
+    # Unique per rendered add form (cart.context_processors.storefront): the same add sent twice counts once.
+    request_id = forms.RegexField(
+        r"^[A-Za-z0-9_-]{16,64}$",
+        required=False,
+        error_messages={"invalid": "This form was damaged on the way; please reload the page and add again."},
+    )
 
     def __init__(self, *args, default_quantity=1, **kwargs):
         super().__init__(*args, **kwargs)

@@ -105,6 +105,10 @@ class Cart(models.Model):
     merged_into = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
+    # The request_id of the last adds applied to this cart (space-separated), so that an add
+    # sent again (a balancer's retry after a server died before answering, a double click)
+    # counts once.
+    recent_requests = models.TextField(blank=True, default="", editable=False)
 
     class Meta:
         constraints = [

@@ -37,6 +37,7 @@ MSG_CONFLICT = "Your cart was being changed by another request at the same momen
 # PostgreSQL's serialization_failure and deadlock_detected: the transaction
 # lost a race and may simply be run again.
 RETRYABLE_SQLSTATES = {"40001", "40P01"}
+RECENT_REQUESTS = 32  # adds remembered per cart: far more than a page's retries or a double click
 
 
 class CartError(Exception):
@@ -106,19 +107,23 @@ def _check_quantity(quantity: int) -> None:
         raise CartError(MSG_QUANTITY_RANGE.format(max=settings.MAX_LINE_QUANTITY))
 
 
+def _visitor_cart(*, user, session) -> tuple[str, dict] | None:
+    """The visitor's open cart: its name in cart.copies and what finds it on Cart (None: a guest without one)."""
+    if user.is_authenticated:
+        return copies.owner_key(user_id=user.pk), {"user": user, "status": Cart.Status.OPEN}
+    if (cart_id := session.get(CART_SESSION_KEY)) is None:
+        return None
+    return copies.owner_key(cart_id=cart_id), {"pk": cart_id, "user__isnull": True, "status": Cart.Status.OPEN}
+
+
 def _open_cart_filter(*, user, session, via: str = "") -> dict | None:
     """The filter that finds the visitor's open cart, on Cart or through the relation `via` ("cart__").
 
     None for a guest without a cart. Through a relation it is a join, which costs the ORM a
     fifth less work than a subquery on every cart read.
     """
-    if user.is_authenticated:
-        conditions = {"user": user, "status": Cart.Status.OPEN}
-    elif (cart_id := session.get(CART_SESSION_KEY)) is None:
-        return None
-    else:
-        conditions = {"pk": cart_id, "user__isnull": True, "status": Cart.Status.OPEN}
-    return {via + name: value for name, value in conditions.items()}
+    found = _visitor_cart(user=user, session=session)
+    return None if found is None else {via + name: value for name, value in found[1].items()}
 
 
 def _open_carts(*, user, session):
@@ -150,9 +155,23 @@ def cart_get_or_create(*, user, session) -> Cart:
     return cart
 
 
+def _first_time(cart: Cart, request_id: str) -> bool:
+    """Record `request_id` as applied to the locked cart; False if it already was (the request came again)."""
+    recent = Cart.objects.filter(pk=cart.pk).values_list("recent_requests", flat=True).get().split()
+    if request_id in recent:
+        return False
+    kept = " ".join([*recent[1 - RECENT_REQUESTS :], request_id])
+    Cart.objects.filter(pk=cart.pk).update(recent_requests=kept)
+    return True
+
+
 @retry_once
-def cart_add_item(*, user, session, product_id: int, quantity: int) -> Product:
-    """Add `quantity` units of an active product to the visitor's cart, creating it if needed; return the product."""
+def cart_add_item(*, user, session, product_id: int, quantity: int, request_id: str = "") -> Product:
+    """Add `quantity` units of an active product to the visitor's cart, creating it if needed; return the product.
+
+    An add with the `request_id` of one already applied to the cart changes nothing and
+    answers as the first did: its form was sent twice.
+    """
     product = Product.objects.filter(pk=product_id, is_active=True).first()
     if product is None:
         raise NotFound
@@ -168,6 +187,8 @@ def cart_add_item(*, user, session, product_id: int, quantity: int) -> Product:
         # Parallel adds queue on the lock instead of reading the same line and
         # losing each other's units.
         _lock_cart(cart)
+        if request_id and not _first_time(cart, request_id):
+            return product
         line = CartItem.objects.filter(cart=cart, product=product).first()
         _refuse_over_cap(product, held=line.quantity if line else 0, quantity=quantity)
         if line is None:
@@ -302,13 +323,10 @@ def cart_quantities(*, user, session) -> dict[int, int]:
 
 def cart_lines(*, user, session) -> list[CartItem]:
     """Return the lines of the visitor's open cart with their products, in one query (none without a cart)."""
-    if user.is_authenticated:
-        owner = copies.owner_key(user_id=user.pk)
-    elif (cart_id := session.get(CART_SESSION_KEY)) is not None:
-        owner = copies.owner_key(cart_id=cart_id)
-    else:
+    found = _visitor_cart(user=user, session=session)
+    if found is None:
         return []
-    return copies.lines(owner, lambda: list(_open_cart_lines(user=user, session=session).select_related("product")))
+    return copies.lines(found[0], lambda: list(_open_cart_lines(user=user, session=session).select_related("product")))
 
 
 def _new_order_number() -> str:

@@ -151,7 +151,11 @@ def cart_add(request):
             raise services.CartError(form.first_error)
         quantity = form.cleaned_data["quantity"]
         product = services.cart_add_item(
-            user=request.user, session=request.session, product_id=form.cleaned_data["product"], quantity=quantity
+            user=request.user,
+            session=request.session,
+            product_id=form.cleaned_data["product"],
+            quantity=quantity,
+            request_id=form.cleaned_data["request_id"],
         )
     except services.NotFound:
         return _cart_error(request, MSG_UNKNOWN_PRODUCT, status=404)

@@ -4,6 +4,7 @@ Loopback only; every wait is bounded.
 """
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -86,8 +87,14 @@ def start_gunicorn(port: int | None = None, **env) -> tuple[subprocess.Popen, st
     port = port or free_port()
     command = [sys.executable, "-m", "gunicorn", "shopdemo.wsgi:application", "--bind", f"127.0.0.1:{port}"]
     command += ["--workers", "2", "--threads", "4"]
+    # Its own process group, so that kill() can end the master and its workers at one stroke.
     process = subprocess.Popen(
-        command, cwd=ROOT, env=server_environment(**env), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        command,
+        cwd=ROOT,
+        env=server_environment(**env),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
     url = f"http://127.0.0.1:{port}"
     wait_until(lambda: requests.get(f"{url}/healthz", timeout=2).ok, "gunicorn")
@@ -103,6 +110,12 @@ def stop(process: subprocess.Popen) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def kill(process: subprocess.Popen) -> None:
+    """SIGKILL a gunicorn and its workers, as a crash or the OOM killer would: nothing finishes."""
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
 
 
 @dataclass

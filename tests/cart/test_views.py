@@ -194,3 +194,43 @@ class TestCheckout:
         client.force_login(user)
         assert client.get(f"/orders/{number}/").status_code == 404
         assert number not in client.get("/orders/").content.decode()
+
+
+class TestAnAddSentTwice:
+    """Each rendered add form carries a request_id: the same add sent again counts once."""
+
+    def add(self, client, product, **fields):
+        return client.post("/cart/add/", {"product": product.pk, "quantity": 2, **fields})
+
+    def test_a_form_sent_twice_adds_once_and_answers_the_same(self, client, product):
+        page = client.get(f"/products/{product.slug}/").content.decode()
+        request_id = page.split('name="request_id" value="')[1].split('"')[0]
+        first, again = (self.add(client, product, request_id=request_id) for _ in range(2))
+        assert units(client) == 2
+        assert first.status_code == again.status_code == 302 and first["Location"] == again["Location"]
+        assert client.get(again["Location"]).content.decode().count("Added 2 × Basalt Mug.") == 2
+        self.add(client, product, request_id="another-rendered-form")
+        assert units(client) == 4
+
+    def test_each_page_renders_a_new_request_id(self, client, product):
+        ids = {client.get("/").content.decode().split('name="request_id" value="')[1][:22] for _ in range(3)}
+        assert len(ids) == 3
+
+    def test_adds_without_one_each_count(self, client, product):
+        self.add(client, product)
+        self.add(client, product)
+        assert units(client) == 4
+
+    def test_a_damaged_request_id_is_refused_with_a_message(self, client, product):
+        response = self.add(client, product, request_id="not valid!")
+        assert response.status_code == 400
+        assert "This form was damaged on the way" in response.content.decode()
+        assert not Cart.objects.exists()
+
+    def test_only_the_last_adds_are_remembered(self, client, product):
+        for n in range(40):
+            self.add(client, product, request_id=f"request-number-{n:04d}", quantity=1)
+        cart = Cart.objects.get()
+        assert len(cart.recent_requests.split()) == 32
+        assert self.add(client, product, request_id="request-number-0000", quantity=1).status_code == 302
+        assert units(client) == 41  # the oldest is forgotten: counted as new
