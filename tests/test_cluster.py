@@ -40,8 +40,14 @@ def cluster(django_db_setup, tmp_path_factory):
     running.stop()
 
 
-def cluster_cache(cluster):
-    return {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": cluster.env["CACHE_URL"]}
+@pytest.fixture(autouse=True)
+def servers_environment(cluster, settings):
+    # This process plays a manage.py command or a staff member on a third server: it shares
+    # the servers' cache, so the users and products it changes are seen at once by both.
+    settings.SESSION_CACHED = True
+    settings.SESSION_ENGINE = "accounts.sessions.cached_store"
+    cache = {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": cluster.env["CACHE_URL"]}
+    settings.CACHES = {**settings.CACHES, "default": {**settings.CACHES["default"], **cache}}
 
 
 def form(browser, **fields):
@@ -125,10 +131,7 @@ def test_sessions_ended_by_staff_on_a_are_refused_on_b_at_the_next_request(clust
     assert not signed_in(cluster.app_url("b"), browser=shopper)
 
 
-def test_a_user_changed_by_any_process_sharing_the_cache_is_seen_by_both_servers(cluster, settings):
-    # This process plays a manage.py command run with the servers' environment.
-    settings.SESSION_ENGINE = "accounts.sessions.cached_store"
-    settings.CACHES = {**settings.CACHES, "default": {**settings.CACHES["default"], **cluster_cache(cluster)}}
+def test_a_user_changed_by_any_process_sharing_the_cache_is_seen_by_both_servers(cluster):
     staff = server_user("gina")
     staff.is_staff = staff.is_superuser = True
     staff.save(update_fields=["is_staff", "is_superuser"])
@@ -141,6 +144,24 @@ def test_a_user_changed_by_any_process_sharing_the_cache_is_seen_by_both_servers
     staff.is_staff = False
     staff.save(update_fields=["is_staff"])
     assert [console_status("a"), console_status("b")] == [302, 302]  # to the sign-in page: no server kept the old row
+
+
+def test_a_changed_price_is_seen_in_the_catalog_and_the_cart_by_both_servers_at_the_next_request(cluster):
+    product = ProductFactory(name="Cluster Lamp", price="30.00", stock=10)
+    guest = requests.Session()
+    guest.headers["User-Agent"] = USER_AGENT
+    guest.get(f"{cluster.app_url('a')}/", timeout=WAIT_SECONDS)
+    guest.post(f"{cluster.app_url('a')}/cart/add/", form(guest, product=product.pk), timeout=WAIT_SECONDS)
+
+    def shown(name):
+        page = guest.get(f"{cluster.app_url(name)}/", timeout=WAIT_SECONDS).text
+        summary = guest.get(f"{cluster.app_url(name)}/cart/summary/", timeout=WAIT_SECONDS).json()
+        return page.count("€30.00"), page.count("€25.00"), summary["total"]
+
+    assert [shown("a"), shown("b"), shown("a"), shown("b")] == [(1, 0, "30.00")] * 4  # both now serve copies
+    product.price = "25.00"
+    product.save()
+    assert [shown("a"), shown("b")] == [(0, 1, "25.00")] * 2
 
 
 def test_alerts_for_the_same_rule_and_account_mail_once_whichever_server_sees_them(cluster):
