@@ -1,18 +1,19 @@
-"""The cached variant's copy of each open cart's lines (SESSION_CACHED=true), beside the session's.
+"""The cached variant's copies of carts and of the catalog (SESSION_CACHED=true), beside the session's.
 
 Every storefront page reads the visitor's cart (the badge, the add buttons' room, the
 summary). Once the session and the user come from the cache, that read is a signed-in
 request's only query, so its result is kept in the same cache, keyed by the cart's owner
-(the signed-in user, or a guest's cart).
+(the signed-in user, or a guest's cart); and each process keeps the catalog's answer in its
+own memory.
 
-A copy is served only while two stamps it was made under are still current: the
-catalog's, which any change to a product or category replaces (so no copy shows an old
-price or stock), and its cart's, which every change to the cart's lines replaces. Writers
+A copy is served only while the stamps it was made under are still current: the catalog's,
+which any change to a product or category replaces (so no copy shows an old price or
+stock), and, for a cart, its own, which every change to the cart's lines replaces. Writers
 replace a stamp as they change the rows and again after their commit, and a reader takes
 the stamps before it reads the database: a copy made from rows read before a commit
-therefore carries a stamp that the commit has replaced, and is never served. Changes made past the ORM's save and
-delete (raw SQL, a queryset's update) are seen when the copy expires, after at most
-CACHE_TTL_MAX. A cache failure is a miss, as for sessions.
+therefore carries a stamp that the commit has replaced, and is never served. Changes made
+past the ORM's save and delete (raw SQL, a queryset's update) are seen when the copy
+expires, after at most CACHE_TTL_MAX. A cache failure is a miss, as for sessions.
 """
 
 import hashlib
