@@ -4,13 +4,13 @@ from axes.signals import user_locked_out
 from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.core.signals import request_finished, request_started
-from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from accounts.flows.sessions import sessions_end
 from accounts.monitoring import security
 from accounts.sessions import policy as session_policy
+from accounts.sessions.cached_store import now_and_after_commit
 from accounts.sessions.store import engine_store
 from shopdemo import mail
 
@@ -45,11 +45,7 @@ def end_sessions_of_deactivated_user(sender, instance, **kwargs):
 
 @receiver([post_save, post_delete], sender=get_user_model())
 def forget_copied_user(sender, instance, **kwargs):
-    # At once, and again after the commit: a request that copied the old row
-    # before the commit cannot leave that copy behind.
-    forget = engine_store().forget_user
-    forget(instance.pk)
-    transaction.on_commit(lambda: forget(instance.pk))
+    now_and_after_commit(engine_store().forget_user, instance.pk)
 
 
 @receiver(request_started)

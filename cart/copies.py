@@ -21,9 +21,8 @@ import secrets
 
 from django.conf import settings
 from django.core.cache import caches
-from django.db import transaction
 
-from accounts.sessions.cached_store import CACHE_TTL_MAX, _cache, _copy, _from_copy, _safely
+from accounts.sessions.cached_store import CACHE_TTL_MAX, _cache, _copy, _from_copy, _safely, now_and_after_commit
 from cart.models import CartItem, Product
 
 CATALOG_STAMP = "shopdemo.catalog.stamp"
@@ -86,17 +85,12 @@ def _replace(key: str) -> None:
         _safely(_cache().set, key, secrets.randbits(64), None)
 
 
-def _replace_now_and_after_commit(key: str) -> None:
-    _replace(key)
-    transaction.on_commit(lambda: _replace(key))
-
-
 def cart_changed(cart) -> None:
     """Call inside the transaction that changes a cart's lines or owner: its copies end with the commit."""
     for owner in {owner_key(cart_id=cart.pk), owner_key(user_id=cart.user_id, cart_id=cart.pk)}:
-        _replace_now_and_after_commit(owner + ".stamp")
+        now_and_after_commit(_replace, owner + ".stamp")
 
 
 def catalog_changed() -> None:
     """Call when a product or category changes (its save or delete, stock taken by an order)."""
-    _replace_now_and_after_commit(CATALOG_STAMP)
+    now_and_after_commit(_replace, CATALOG_STAMP)

@@ -55,6 +55,11 @@ def sign_in(client, username="alice", password=PASSWORD, *, remember=False, next
     return client.post("/accounts/login/", data, **headers)
 
 
+def selects_of(table, queries) -> list[dict]:
+    """The SELECTs among captured `queries` that read `table`."""
+    return [q for q in queries if q["sql"].startswith("SELECT") and f'"{table}"' in q["sql"]]
+
+
 def is_signed_in(client) -> bool:
     """Whether the header of a page says the client is signed in."""
     return "Signed in as" in client.get("/cart/").content.decode()

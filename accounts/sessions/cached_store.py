@@ -22,7 +22,7 @@ import logging
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import caches
-from django.db import router
+from django.db import router, transaction
 from django.utils import timezone
 
 from accounts.sessions import store
@@ -49,6 +49,15 @@ def _safely(operation, *args):
     except Exception:  # noqa: BLE001 - every backend raises its own errors; none may cost a 500
         logger.warning("session cache unavailable: %s", operation.__name__, exc_info=True)
         return None
+
+
+def now_and_after_commit(operation, *args) -> None:
+    """Run `operation` at once and again after the commit of the transaction in progress.
+
+    A copy made by another request from rows read before the commit then cannot outlive it.
+    """
+    operation(*args)
+    transaction.on_commit(lambda: operation(*args))
 
 
 def _copy(obj) -> dict:

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from accounts.models import Session, hash_key
 from accounts.sessions.cached_store import SessionStore
-from tests.conftest import SESSION_COOKIE, sign_in
+from tests.conftest import SESSION_COOKIE, selects_of, sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -21,10 +21,6 @@ SIGNED_IN = "Signed in as"
 @pytest.fixture(autouse=True)
 def cached_engine(settings):
     settings.SESSION_ENGINE = "accounts.sessions.cached_store"
-
-
-def selects_of(table, queries):
-    return [q for q in queries if q["sql"].startswith("SELECT") and f'"{table}"' in q["sql"]]
 
 
 def test_signed_in_pages_read_the_session_and_the_user_from_the_cache(client, user):

@@ -7,7 +7,7 @@ from django.test.utils import CaptureQueriesContext
 
 from cart import copies, services
 from cart.models import Cart, CartItem
-from tests.conftest import sign_in
+from tests.conftest import selects_of, sign_in
 from tests.factories import CartFactory, CartItemFactory, ProductFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -28,10 +28,6 @@ def shopper(client, user, product):
 
 def summary(client):
     return client.get("/cart/summary/").json()
-
-
-def reads_of(table, queries):
-    return [q for q in queries if q["sql"].startswith("SELECT") and f'"{table}"' in q["sql"]]
 
 
 def test_a_signed_in_page_reads_no_cart_and_no_product(shopper):
@@ -136,4 +132,4 @@ def test_without_the_cached_variant_nothing_is_copied(settings, shopper):
     with CaptureQueriesContext(connection) as queries:
         shopper.get("/")
         shopper.get("/")
-    assert len(reads_of("cart_product", queries.captured_queries)) == 2
+    assert len(selects_of("cart_product", queries.captured_queries)) == 2
