@@ -1,14 +1,14 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from accounts.sessions import views as session_views
+from accounts.views import session
 from shopdemo import views
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("accounts.urls")),
     path("healthz", views.healthz, name="healthz"),
-    path("session/", session_views.session_inspector, name="session_inspector"),
+    path("session/", session.session_inspector, name="session_inspector"),
     path("", include("cart.urls")),
 ]
 

@@ -1,12 +1,11 @@
-"""The account's own lifecycle: registration, password change follow-up, deletion (email: flows.email)."""
+"""The account's own lifecycle: registration and deletion (email: flows.email, password: flows.password)."""
 
 from django.conf import settings
 
 from accounts.flows.email import email_verification_start
-from accounts.flows.sessions import sessions_end, sessions_end_others, sessions_keep_others
+from accounts.flows.sessions import sessions_end
 from accounts.flows.sign_in import sign_in
 from accounts.monitoring import audit
-from accounts.monitoring.security import notify_user
 from cart.services import MergeReport
 
 REGISTER_ATTEMPT, REGISTER_THROTTLED = "authn_register_attempt", "authn_register_throttled"
@@ -35,24 +34,6 @@ def account_register(*, request, form) -> MergeReport:
     report = sign_in(request=request, user=user, remember=False)
     email_verification_start(request=request, user=user)
     return report
-
-
-def account_password_changed(*, request, keep_other_sessions: bool) -> int:
-    """Finish a password change (Django has set it and given this session a new key); return sessions ended."""
-    user = request.user
-    audit.record("authn_password_change", request=request)
-    ended = 0
-    if keep_other_sessions:
-        sessions_keep_others(user=user, request=request)
-    else:
-        # ASVS V7.4.3, on by default: the others, possibly an attacker's, end now.
-        ended = sessions_end_others(user=user, reason="password_change", request=request)
-    notify_user(
-        user=user,
-        subject="Your password was changed",
-        body="The password of your shopdemo account was just changed.",
-    )
-    return ended
 
 
 def account_delete(*, request) -> None:

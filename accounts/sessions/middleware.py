@@ -23,16 +23,6 @@ def wants_json(request) -> bool:
     return "application/json" in request.headers.get("Accept", "")
 
 
-def not_activity(view):
-    """Mark a view whose requests must not count as user activity (the status poll)."""
-
-    def wrapped(request, *args, **kwargs):
-        request.session_activity = False
-        return view(request, *args, **kwargs)
-
-    return wrapped
-
-
 class SessionMiddleware(DjangoSessionMiddleware):
     """Django's session middleware, plus the lifecycle rules of accounts.sessions.policy."""
 

@@ -7,7 +7,7 @@ from accounts.flows import account
 from accounts.flows.reauth import MSG_TOO_LARGE_TO_HOLD
 from accounts.models import AuditEvent, Session
 from accounts.sessions.policy import RESUME
-from accounts.views import MSG_REGISTER_THROTTLED
+from accounts.views.account import MSG_REGISTER_THROTTLED
 
 pytestmark = pytest.mark.django_db
 

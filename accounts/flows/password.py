@@ -1,4 +1,6 @@
-"""Password reset: a single-use, time-limited link by mail, then a new password (ASVS V6.4).
+"""The password: its change, and the reset of a forgotten one.
+
+Reset: a single-use, time-limited link by mail, then a new password (ASVS V6.4).
 
 The request answers the same, in the same time, whether or not an account
 has the address: the lookups and the audit row are the same for both, and
@@ -20,10 +22,11 @@ from django.utils.crypto import salted_hmac
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from accounts.flows.sessions import sessions_end
+from accounts.flows.sessions import sessions_end, sessions_end_others, sessions_keep_others
 from accounts.ip import client_ip
 from accounts.models import AuditEvent
 from accounts.monitoring import audit
+from accounts.monitoring.security import notify_user
 from accounts.sessions.policy import duration_text
 from shopdemo.mail import after_response, mail_send
 
@@ -108,3 +111,21 @@ def password_reset_complete(*, request, form) -> None:
             "reset_url": request.build_absolute_uri(reverse("accounts:password_reset")),
         },
     )
+
+
+def password_changed(*, request, keep_other_sessions: bool) -> int:
+    """Finish a password change (Django has set it and given this session a new key); return sessions ended."""
+    user = request.user
+    audit.record("authn_password_change", request=request)
+    ended = 0
+    if keep_other_sessions:
+        sessions_keep_others(user=user, request=request)
+    else:
+        # ASVS V7.4.3, on by default: the others, possibly an attacker's, end now.
+        ended = sessions_end_others(user=user, reason="password_change", request=request)
+    notify_user(
+        user=user,
+        subject="Your password was changed",
+        body="The password of your shopdemo account was just changed.",
+    )
+    return ended
