@@ -284,14 +284,12 @@ def in_scope(request) -> bool:
     return True
 
 
-def must_refuse(request, session) -> bool:
-    """Whether a bound session came, for a URL in its scope, without a valid bound cookie of its own.
+def unproven(request, session) -> bool:
+    """Whether a bound session came without a valid bound cookie of its own (the refresh endpoint excepted).
 
-    Out of scope the browser never refreshes first, so the cookie may have
-    lapsed there: such a request is not refused. Costs nothing for a session
-    without a key: one attribute test.
+    Costs nothing for a session without a key: one attribute test.
     """
-    if session.device_key is None or not settings.DBSC_ENABLED or not in_scope(request):
+    if session.device_key is None or not settings.DBSC_ENABLED or request.path == refresh_path():
         return False
     value = request.COOKIES.get(settings.DBSC_COOKIE_NAME)
     if value is None:
