@@ -4,9 +4,10 @@ After sign-in a response offers registration (`Secure-Session-Registration`).
 A browser that supports DBSC makes a key pair, signs our challenge with it and
 posts the proof (`Secure-Session-Response`: a JWT whose header carries the
 public JWK). The server keeps only that public key with the session and sets a
-short-lived bound cookie. From then on the session is accepted only with a
-valid bound cookie; the browser renews it at the refresh endpoint by signing a
-fresh `Secure-Session-Challenge`. The private key never leaves the device, so
+short-lived bound cookie. From then on the session is accepted, for the URLs
+in its declared scope, only with a valid bound cookie; the browser renews it at
+the refresh endpoint by signing a `Secure-Session-Challenge` (sent ahead of
+time with each bound cookie, or on a 403). The private key never leaves the device, so
 a copied cookie jar stops working on any other machine within
 DBSC_BOUND_COOKIE_AGE. Sessions that never registered keep today's rules.
 
@@ -269,7 +270,7 @@ def _bound_cookie_valid(value: str, public_id: str) -> bool:
 
 
 def in_scope(request) -> bool:
-    """Whether the browser refreshes before this request, by the scope the instructions declare.
+    """Whether a request is in the scope the instructions declare: the browser refreshes before those only.
 
     The draft's rules for this origin: the refresh URL is out; the last rule
     whose path is the request's path, or a parent of it, decides; else in.
