@@ -2,6 +2,7 @@
 
 import hashlib
 import secrets
+import string
 
 from django.conf import settings
 from django.contrib.sessions.base_session import AbstractBaseSession
@@ -20,8 +21,12 @@ def hash_key(session_key: str) -> str:
 
 
 def new_public_id() -> str:
-    """Return a random id that names a session in URLs and logs instead of its key."""
-    return secrets.token_urlsafe(16)
+    """Return a random id that names a session in URLs and logs instead of its key.
+
+    A letter first, then 128 random bits in base64url: the id is then a valid
+    structured-field token, so a DBSC browser may send it bare or quoted.
+    """
+    return secrets.choice(string.ascii_letters) + secrets.token_urlsafe(16)
 
 
 def live_condition(now=None) -> models.Q:

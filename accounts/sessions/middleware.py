@@ -49,9 +49,16 @@ class SessionMiddleware(DjangoSessionMiddleware):
         # CS binding: a signed-in session presented by another browser (or,
         # when configured, from another address) is taken to be stolen.
         stolen_by = "browser" if settings.SESSION_BIND_USER_AGENT and row.user_agent != user_agent else None
-        if stolen_by is None and dbsc.must_refuse(request, session):
-            # Bound to a key on the user's device, and no valid proof of it came along.
-            stolen_by = dbsc.DEVICE_BINDING
+        if stolen_by is None and dbsc.unproven(request, session):
+            if dbsc.in_scope(request):
+                # Bound to a key on the user's device, and no valid proof of it came along.
+                stolen_by = dbsc.DEVICE_BINDING
+            else:
+                # Out of the declared scope the browser never refreshes first, so the
+                # cookie may have lapsed: served, but it neither counts as activity
+                # nor takes the session's next key.
+                request.session_activity = False
+                request.session_unproven = True
         if row.ip and row.ip != ip:
             if settings.SESSION_BIND_IP:
                 stolen_by = stolen_by or "address"
@@ -102,7 +109,7 @@ class SessionMiddleware(DjangoSessionMiddleware):
                 and idle_since >= session_policy.limits(loaded).activity_granularity
             ):
                 session.record_activity()  # sparse: at most one write per granularity
-            if session_policy.rotation_due(loaded, now):
+            if session_policy.rotation_due(loaded, now) and not getattr(request, "session_unproven", False):
                 session.rotate(grace=settings.SESSION_ROTATE_GRACE)
                 request.session_renewed_because = "interval"
         response = super().process_response(request, response)
