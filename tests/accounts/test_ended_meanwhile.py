@@ -14,7 +14,6 @@ from accounts.models import Session, hash_key
 from accounts.sessions import policy as session_policy
 from tests.conftest import SESSION_COOKIE, is_signed_in, sign_in
 from tests.factories import PASSWORD, UserFactory
-from tests.servers import free_port, start_redis, stop
 
 pytestmark = pytest.mark.django_db
 
@@ -35,14 +34,6 @@ class HoldBeforeTheView:
         return self.get_response(request)
 
 
-@pytest.fixture(scope="module")
-def redis_url():
-    port = free_port()
-    process = start_redis(port)
-    yield f"redis://127.0.0.1:{port}/0"
-    stop(process)
-
-
 @pytest.fixture(params=["db", "cached"])
 def engine(request, settings):
     """Both engines; the cached one on a real Redis, as the cluster runs it."""
@@ -50,8 +41,7 @@ def engine(request, settings):
     if request.param == "cached":
         settings.SESSION_CACHED = True
         settings.SESSION_ENGINE = "accounts.sessions.cached_store"
-        redis = {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": request.getfixturevalue("redis_url")}
-        settings.CACHES = {**settings.CACHES, "default": redis}
+        request.getfixturevalue("redis_cache")
     yield request.param
     HOLD.clear()
 
