@@ -278,11 +278,13 @@ class SessionStore(DBStore):
                 self._session_key = successor  # if that one has ended too, the response's save finds out
 
     def cycle_key(self):
-        self._get_session()  # load first: the key is known to be current only once loaded
+        data = self._get_session()  # load first: the key is known to be current only once loaded
         old_key = self.session_key
-        # The old row is claimed by deleting it: if it was gone already, another request ended
-        # the session, and a new key must not bring it back.
-        if old_key and not self._delete_rows([hash_key(old_key)]):
+        # A signed-in session's old row is claimed by deleting it: if it was gone already,
+        # another request ended the session, and a new key must not bring it back. A guest
+        # session being signed in needs no claim: the password just given is the authority
+        # (and two tabs signing in from one guest session each get their own).
+        if old_key and session_policy.is_authenticated(data) and not self._delete_rows([hash_key(old_key)]):
             self._end_meanwhile()
             return
         session_policy.mark_rotated(self)
