@@ -259,7 +259,7 @@ class SessionStore(DBStore):
         old_key = self.session_key
         now = timezone.now()
         session_policy.mark_rotated(self)
-        self.create()  # the successor first: a request that finds the old row claimed must find it
+        self.create()
         claimed = self.model.objects.filter(session_key=hash_key(old_key), successor_key__isnull=True).update(
             successor_key=hash_key(self.session_key),
             successor_seal=seal(self.session_key, old_key=old_key),
@@ -267,7 +267,6 @@ class SessionStore(DBStore):
         )
         if not claimed:
             # A parallel request rotated this key first: adopt its successor
-            # rather than fork the session into two.
             # rather than fork the session into two; no row at all: it was ended meanwhile.
             winner = self.model.objects.filter(session_key=hash_key(old_key)).first()
             self.delete()
