@@ -12,6 +12,7 @@ from django.test import Client
 
 from accounts.models import Session, hash_key
 from accounts.sessions import policy as session_policy
+from accounts.sessions.store import engine_store
 from tests.conftest import SESSION_COOKIE, is_signed_in, sign_in
 from tests.factories import PASSWORD, UserFactory
 
@@ -167,3 +168,19 @@ def test_a_session_nobody_ended_still_rotates(device_x, clock):
     assert response.status_code == 200
     assert response.cookies[SESSION_COOKIE].value not in ("", old_key)
     assert is_signed_in(device_x)
+
+
+def test_ended_between_its_rotation_and_the_responses_save(device_x, clock, monkeypatch):
+    """The successor row was made and the old one claimed; then revoke-others deletes both."""
+    public_id = public_id_of(device_x)
+    clock.shift(ROTATION_DUE)
+    store = engine_store()
+    rotate, revoke = store.rotate, revoke_others_from(second_device())
+
+    def rotate_then_revoke(self, *, grace):
+        rotate(self, grace=grace)
+        assert Session.objects.filter(public_id=public_id).count() == 2  # the old key's row and its successor
+        revoke()
+
+    monkeypatch.setattr(store, "rotate", rotate_then_revoke)
+    assert_ended_for_good(device_x.get("/orders/"), device_x, public_id)
