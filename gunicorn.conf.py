@@ -13,3 +13,7 @@ class RedactingLogger(Logger):
 
 
 logger_class = RedactingLogger
+# A worker silent this long is restarted: above the database's bounded waits
+# (DATABASE_STATEMENT_TIMEOUT, 10 s), below HAProxy's 30 s, so the balancer never
+# answers for a request the app is still working on.
+timeout = 25

@@ -159,3 +159,16 @@ class EmailState(models.Model):
 
     def __str__(self):
         return f"email state of {self.user}"
+
+
+class ThrottleCount(models.Model):
+    """One counter of accounts.throttle's sketch: a fixed set of rows per scope, reused window after window."""
+
+    scope = models.CharField(max_length=16)
+    sketch_row = models.PositiveSmallIntegerField()
+    bucket = models.PositiveIntegerField()
+    window_start = models.BigIntegerField()  # seconds since the epoch; an older one restarts the count
+    hits = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["scope", "sketch_row", "bucket"], name="throttle_counter")]

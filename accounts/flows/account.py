@@ -2,26 +2,26 @@
 
 from django.conf import settings
 
+from accounts import throttle
 from accounts.flows.email import email_verification_start
 from accounts.flows.sessions import sessions_end
 from accounts.flows.sign_in import sign_in
 from accounts.monitoring import audit
 from cart.services import MergeReport
 
-REGISTER_ATTEMPT, REGISTER_THROTTLED = "authn_register_attempt", "authn_register_throttled"
+REGISTER_THROTTLED = "authn_register_throttled"
 REGISTER_WINDOW = 3600
-REGISTER_ROWS = 100  # addresses tallied on their own each hour; the rest share one row
 
 
 def account_register_allowed(*, request) -> bool:
-    """Count a registration attempt from the request's address; False once this hour's are used up.
+    """Count a registration attempt from the request's network; False once this hour's are used up.
 
     Usernames are public handles, so the form may say one is taken; this
-    bounds how fast anyone can ask (V6.3.8). The first refused attempt of an
-    hour records the burst.
+    bounds how fast anyone can ask (V6.3.8), each network on its own count
+    (accounts.throttle): nobody can use up the others'. The first refused
+    attempt of an hour records the burst.
     """
-    start = audit.window_start(REGISTER_WINDOW)
-    attempts = audit.tally(REGISTER_ATTEMPT, request=request, window_start=start, max_rows=REGISTER_ROWS)
+    attempts = throttle.hit("register", request=request, window=REGISTER_WINDOW)
     limit = settings.REGISTRATION_PER_IP_PER_HOUR
     if attempts == limit + 1:
         audit.record(REGISTER_THROTTLED, request=request, attempts=attempts, window_seconds=REGISTER_WINDOW)

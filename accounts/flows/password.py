@@ -22,8 +22,8 @@ from django.utils.crypto import salted_hmac
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
+from accounts import throttle
 from accounts.flows.sessions import sessions_end, sessions_end_others, sessions_keep_others
-from accounts.ip import client_ip
 from accounts.models import AuditEvent
 from accounts.monitoring import audit
 from accounts.monitoring.security import notify_user
@@ -42,13 +42,12 @@ def _address_digest(email: str) -> str:
 
 
 def _throttled(*, request, address: str) -> bool:
-    """Whether this hour's requests from the IP, or mails to the address, are used up."""
-    recent = AuditEvent.objects.filter(
-        event__in=[REQUESTED, THROTTLED], created_at__gte=timezone.now() - timedelta(hours=1)
-    )
-    by_ip = recent.filter(ip=client_ip(request)).count()
-    mailed = recent.filter(event=REQUESTED, details__address=address, details__outcome=MAILED).count()
-    return by_ip >= settings.PASSWORD_RESET_PER_IP_PER_HOUR or mailed >= settings.PASSWORD_RESET_PER_HOUR
+    """Whether this hour's requests from the client's network (accounts.throttle), or mails to the address, ran out."""
+    if throttle.hit("reset", request=request, window=3600) > settings.PASSWORD_RESET_PER_IP_PER_HOUR:
+        return True
+    recent = AuditEvent.objects.filter(event=REQUESTED, created_at__gte=timezone.now() - timedelta(hours=1))
+    mailed = recent.filter(details__address=address, details__outcome=MAILED).count()
+    return mailed >= settings.PASSWORD_RESET_PER_HOUR
 
 
 def password_reset_request(*, request, email: str) -> None:

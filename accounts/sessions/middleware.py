@@ -113,12 +113,25 @@ class SessionMiddleware(DjangoSessionMiddleware):
                 session.rotate(grace=settings.SESSION_ROTATE_GRACE)
                 request.session_renewed_because = "interval"
         response = super().process_response(request, response)
+        if session.ended_meanwhile:
+            response = self._stay_ended(request, response)
         dbsc.add_registration_offer(request, response)
         self._record_key_change(request)
         if settings.SESSION_COOKIE_NAME in response.cookies or (loaded and session_policy.is_authenticated(loaded)):
             # Signed-in pages and new session cookies must not sit in a shared cache.
             patch_cache_control(response, no_store=True)
         return response
+
+    def _stay_ended(self, request, response):
+        """Answer a request whose session another request ended meanwhile: signed out, no new key.
+
+        The engine found its row gone while saving or changing the key (a sign-out in
+        another tab, "sign out everywhere", staff, a password change) and kept nothing.
+        """
+        response = self._signed_out(request, session_policy.REVOKED) or response
+        response.cookies.pop(settings.SESSION_COOKIE_NAME, None)  # what Django set for the lost key
+        request.session.flush()  # whatever the view wrote after the loss goes too
+        return super().process_response(request, response)  # an empty session: only the deletion cookie
 
     def _record_key_change(self, request):
         """Record a new session, or a new key for a session (rotation, sign-in, password change)."""

@@ -35,6 +35,8 @@ def ended_message(reason: str, *, remember: bool) -> str | None:
             "Your session was ended because the request did not prove it came from the device you signed in on. "
             "Please sign in again."
         )
+    if reason == session_policy.REVOKED:
+        return "You were signed out: your session was ended from another tab or device. Please sign in again."
     return None
 
 
