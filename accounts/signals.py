@@ -7,11 +7,10 @@ from django.core.signals import request_finished, request_started
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
+from accounts import backends
 from accounts.flows.sessions import sessions_end
 from accounts.monitoring import security
 from accounts.sessions import policy as session_policy
-from accounts.sessions.cached_store import now_and_after_commit
-from accounts.sessions.store import engine_store
 from shopdemo import mail
 
 
@@ -45,7 +44,7 @@ def end_sessions_of_deactivated_user(sender, instance, **kwargs):
 
 @receiver([post_save, post_delete], sender=get_user_model())
 def forget_copied_user(sender, instance, **kwargs):
-    now_and_after_commit(engine_store().forget_user, instance.pk)
+    backends.user_changed(instance.pk)
 
 
 @receiver(request_started)

@@ -111,6 +111,16 @@ if CACHES["default"]["BACKEND"] == "django_redis.cache.RedisCache":
     # A cache outage must cost speed, not availability: fail fast and answer "miss".
     CACHES["default"]["OPTIONS"] = {"SOCKET_CONNECT_TIMEOUT": 0.25, "SOCKET_TIMEOUT": 0.25, "IGNORE_EXCEPTIONS": True}
     DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
+# SESSION_CACHED puts copies of the user, cart and catalog rows (shopdemo.cache) in the
+# shared cache, in front of the same tables; without it their alias keeps nothing. The
+# session row itself is read from its table on every request either way (docs/sessions.md).
+SESSION_CACHED = env.bool("SESSION_CACHED", default=False)
+CACHES["copies"] = (
+    {**CACHES["default"]} if SESSION_CACHED else {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}
+)
+if "IGNORE_EXCEPTIONS" in CACHES["copies"].get("OPTIONS", {}):
+    # shopdemo.cache.safely() is the copies' one failure layer.
+    CACHES["copies"]["OPTIONS"] = {**CACHES["copies"]["OPTIONS"], "IGNORE_EXCEPTIONS": False}
 
 # ------------------------------------------------------------------------------
 # AUTHENTICATION
@@ -136,9 +146,7 @@ AUTH_PASSWORD_VALIDATORS = [
 # ------------------------------------------------------------------------------
 # SESSIONS
 # ------------------------------------------------------------------------------
-# SESSION_CACHED puts the cache (Redis in production) in front of the same table.
-SESSION_CACHED = env.bool("SESSION_CACHED", default=False)
-SESSION_ENGINE = "accounts.sessions.cached_store" if SESSION_CACHED else "accounts.sessions.store"
+SESSION_ENGINE = "accounts.sessions.store"
 HTTPS = env.bool("HTTPS", default=False)
 # The __Host- prefix pins the cookie to this host, path / and Secure (ASVS V3.3.3).
 SESSION_COOKIE_NAME = "__Host-sessionid" if HTTPS else "sessionid"

@@ -122,6 +122,13 @@ def redis_cache(redis_server, settings):
 
 
 @pytest.fixture
+def cached_variant(settings):
+    """SESSION_CACHED=true as shopdemo.settings makes it: the copies' alias on the default cache."""
+    settings.SESSION_CACHED = True
+    settings.CACHES = {**settings.CACHES, "copies": {**settings.CACHES["default"]}}
+
+
+@pytest.fixture
 def serve():
     """Start gunicorn on the test database (PostgreSQL) with extra environment; stop it afterwards."""
     processes = []

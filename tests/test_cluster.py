@@ -46,9 +46,8 @@ def servers_environment(cluster, settings):
     # This process plays a manage.py command or a staff member on a third server: it shares
     # the servers' cache, so the users and products it changes are seen at once by both.
     settings.SESSION_CACHED = True
-    settings.SESSION_ENGINE = "accounts.sessions.cached_store"
     cache = {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": cluster.env["CACHE_URL"]}
-    settings.CACHES = {**settings.CACHES, "default": {**settings.CACHES["default"], **cache}}
+    settings.CACHES = {**settings.CACHES, "default": {**settings.CACHES["default"], **cache}, "copies": cache}
 
 
 def form(browser, **fields):

@@ -302,15 +302,6 @@ class SessionStore(DBStore):
         return public_ids
 
     @classmethod
-    def load_user(cls, user_id):
-        """The signed-in user's row, or None if it is gone (accounts.backends): Django's query, compiled once."""
-        return row_by_pk(get_user_model(), user_id)
-
-    @classmethod
-    def forget_user(cls, user_id) -> None:
-        """Drop any copy of this user's row kept outside the table (none in this engine)."""
-
-    @classmethod
     def rewrite(cls, row, **changes) -> None:
         """Change keys in the data of a stored session known only by its row (its key is not kept)."""
         data = {**row.get_decoded(), **changes}
@@ -357,5 +348,5 @@ class SessionStore(DBStore):
 
 
 def engine_store():
-    """The configured engine's SessionStore (this one, or its cached variant)."""
+    """The configured engine's SessionStore (SESSION_ENGINE: this one, or a subclass)."""
     return import_module(settings.SESSION_ENGINE).SessionStore

@@ -435,8 +435,7 @@ def test_a_rotated_session_stays_bound_to_the_same_key(bound, client, clock, set
     assert client.get("/accounts/").status_code == 200
 
 
-def test_the_cached_engine_keeps_the_binding_through_rotation(client, user, clock, settings):
-    settings.SESSION_ENGINE = "accounts.sessions.cached_store"
+def test_the_cached_engine_keeps_the_binding_through_rotation(client, user, clock, settings, cached_variant):
     dbsc_browser = DBSCBrowser(client)
     assert dbsc_browser.register(dbsc_browser.sign_in(user)).status_code == 200
     clock.shift(AGE + 1)

@@ -40,9 +40,8 @@ def engine(request, settings):
     """Both engines; the cached one on a real Redis, as the cluster runs it."""
     settings.MIDDLEWARE = [*settings.MIDDLEWARE, f"{__name__}.HoldBeforeTheView"]
     if request.param == "cached":
-        settings.SESSION_CACHED = True
-        settings.SESSION_ENGINE = "accounts.sessions.cached_store"
         request.getfixturevalue("redis_cache")
+        request.getfixturevalue("cached_variant")
     yield request.param
     HOLD.clear()
 

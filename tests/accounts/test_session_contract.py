@@ -12,18 +12,18 @@ from asgiref.sync import async_to_sync
 from django.utils import timezone
 
 from accounts.models import Session, hash_key
-from accounts.sessions import cached_store, store
+from accounts.sessions import store
 from accounts.sessions.policy import ROTATED_AT
 
 pytestmark = pytest.mark.django_db
 
-ENGINES = {"db": store.SessionStore, "cached": cached_store.SessionStore}
 
-
-@pytest.fixture(params=ENGINES)
-def engine(request, settings):
-    settings.SESSION_ENGINE = ENGINES[request.param].__module__
-    return ENGINES[request.param]
+@pytest.fixture(params=["db", "cached"])
+def engine(request):
+    """The engine on its own and in the cached variant (SESSION_CACHED: the copies beside it)."""
+    if request.param == "cached":
+        request.getfixturevalue("cached_variant")
+    return store.SessionStore
 
 
 @pytest.fixture

@@ -61,8 +61,7 @@ def test_rotation_points_at_the_successors_hash_and_the_old_key_learns_the_new_o
     assert SessionStore(old_key).load() == {}
 
 
-def test_the_cached_engine_keeps_no_key_in_the_cache(settings, client, user):
-    settings.SESSION_ENGINE = "accounts.sessions.cached_store"
+def test_the_cached_engine_keeps_no_key_in_the_cache(cached_variant, client, user):
     client.post("/accounts/login/", {"username": user.username, "password": PASSWORD})
     client.get("/")
     key = client.cookies[COOKIE].value

@@ -17,9 +17,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
-def cached_variant(settings):
-    settings.SESSION_CACHED = True
-    settings.SESSION_ENGINE = "accounts.sessions.cached_store"
+def copies_on(cached_variant):
+    """Every test here runs the cached variant."""
 
 
 @pytest.fixture
@@ -133,7 +132,7 @@ def test_a_copy_of_rows_read_before_a_commit_is_never_served(user, product):
 
 def test_without_the_cached_variant_nothing_is_copied(settings, shopper):
     settings.SESSION_CACHED = False
-    settings.SESSION_ENGINE = "accounts.sessions.store"
+    settings.CACHES = {**settings.CACHES, "copies": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
     with CaptureQueriesContext(connection) as queries:
         shopper.get("/")
         shopper.get("/")

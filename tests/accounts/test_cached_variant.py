@@ -1,4 +1,4 @@
-"""SESSION_CACHED: the cache in front of the same table, and everything still ends on time."""
+"""SESSION_CACHED: copies of the user beside the session table (shopdemo.cache), and everything still ends on time."""
 
 import pytest
 from asgiref.sync import async_to_sync
@@ -9,8 +9,9 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from accounts.backends import load_user
 from accounts.models import Session, hash_key
-from accounts.sessions.cached_store import SessionStore
+from accounts.sessions.store import SessionStore
 from tests.conftest import SESSION_COOKIE, selects_of, sign_in
 
 pytestmark = pytest.mark.django_db
@@ -19,8 +20,8 @@ SIGNED_IN = "Signed in as"
 
 
 @pytest.fixture(autouse=True)
-def cached_engine(settings):
-    settings.SESSION_ENGINE = "accounts.sessions.cached_store"
+def copies_on(cached_variant):
+    """Every test here runs the cached variant."""
 
 
 def test_signed_in_pages_read_the_session_from_the_table_and_the_user_from_the_cache(client, user):
@@ -33,7 +34,7 @@ def test_signed_in_pages_read_the_session_from_the_table_and_the_user_from_the_c
     assert len(selects_of("accounts_session", queries.captured_queries)) == 1
     assert selects_of("auth_user", queries.captured_queries) == []
     assert cache.get("shopdemo.session." + hash_key(client.cookies[SESSION_COOKIE].value)) is None
-    assert cache.get(f"shopdemo.user.{user.pk}")["username"] == "alice"
+    assert cache.get(f"shopdemo.user.{user.pk}")["value"]["username"] == "alice"
 
 
 def test_a_changed_user_is_read_afresh_at_the_next_request(client, user):
@@ -64,10 +65,10 @@ def test_a_deleted_user_is_signed_out(client, user):
 def test_permissions_are_never_copied(user):
     from django.contrib.auth.models import Permission
 
-    assert not SessionStore.load_user(user.pk).has_perm("cart.change_product")  # fills the copy and the perm cache
+    assert not load_user(user.pk).has_perm("cart.change_product")  # fills the copy and the perm cache
     user.user_permissions.add(Permission.objects.get(codename="change_product"))  # no user save: the copy stays
     assert cache.get(f"shopdemo.user.{user.pk}") is not None
-    assert SessionStore.load_user(user.pk).has_perm("cart.change_product")
+    assert load_user(user.pk).has_perm("cart.change_product")
 
 
 def test_a_cache_miss_falls_back_to_the_table(client, user):
@@ -135,16 +136,16 @@ class TestAsyncTwins:
         assert SessionStore(cached_signed_in).load()["note"] == "fresh"
 
 
-def test_the_session_cache_alias_is_honoured(settings, client, user):
+def test_the_copies_live_in_the_copies_alias(settings, client, user):
     settings.CACHES = {
         **settings.CACHES,
-        "sessions": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "sessions"},
+        "copies": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "copies"},
     }
-    settings.SESSION_CACHE_ALIAS = "sessions"
     sign_in(client)
     client.get("/")
+    client.get("/")
     key = f"shopdemo.user.{user.pk}"
-    assert caches["sessions"].get(key) is not None
+    assert caches["copies"].get(key) is not None
     assert cache.get(key) is None
 
 
@@ -161,7 +162,8 @@ class BrokenCache(BaseCache):
 
 
 def test_a_failing_default_cache_costs_speed_not_availability(settings, client, user):
-    settings.CACHES = {"default": {"BACKEND": f"{__name__}.BrokenCache"}}
+    broken = {"BACKEND": f"{__name__}.BrokenCache"}
+    settings.CACHES = {**settings.CACHES, "default": broken, "copies": broken}
     sign_in(client)
     assert SIGNED_IN in client.get("/").content.decode()
     key = client.cookies[SESSION_COOKIE].value
