@@ -44,7 +44,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # Outermost and (below) innermost but axes: they time and count every request.
+    # Outermost, with its twin (below) just outside axes: they time and count every request.
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Above whitenoise, so that static files get the same headers as pages.

@@ -40,7 +40,7 @@ def process_metrics():
 
 
 def database_metrics(now):
-    """The gauges read from the tables: two aggregate queries and two index lookups."""
+    """The gauges read from the tables: one aggregate over the sessions, two index lookups in the audit trail."""
     sessions = dashboard.session_counts(now)
     active = GaugeMetricFamily("shopdemo_sessions_active", "Sessions the server accepts now, by kind.", labels=["kind"])
     active.add_metric(["guest"], sessions.guest)

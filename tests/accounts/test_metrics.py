@@ -193,6 +193,12 @@ class TestAccess:
         assert Client().get("/metrics", HTTP_AUTHORIZATION="Bearer ").status_code == 404
         assert Client().get("/metrics", **BEARER).status_code == 404
 
+    def test_under_https_a_scrape_of_an_app_server_is_answered_not_redirected(self, settings):
+        settings.SECURE_SSL_REDIRECT = True  # as HTTPS=true sets it
+        assert Client().get("/", HTTP_HOST="localhost").status_code == 301
+        assert Client().get("/metrics", HTTP_HOST="localhost", **BEARER).status_code == 200
+        assert Client().get("/metrics", HTTP_HOST="localhost").status_code == 404
+
     def test_scraping_creates_no_session(self):
         response = Client().get("/metrics", **BEARER)
         assert response.status_code == 200 and SESSION_COOKIE not in response.cookies
