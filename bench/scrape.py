@@ -5,7 +5,9 @@
 Inserts ROWS (default 1,000,000) live filler sessions, a tenth of them signed in, and
 10% as many expired ones, then times the scrape through Django's test client (the
 view, its queries and the encoding), and the dashboard's one session query alone.
-Prints one JSON object.
+Then what scrapes cost the requests running meanwhile: the session-row lookup that
+every request makes (by primary key), timed alone and while another connection
+scrapes back to back (far more often than Prometheus would). Prints one JSON object.
 """
 
 import json
@@ -13,6 +15,7 @@ import os
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -30,9 +33,11 @@ from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
+from accounts.models import Session  # noqa: E402
 from accounts.monitoring.dashboard import session_counts  # noqa: E402
 
 ROUNDS = 20
+LOOKUPS = 2000
 
 
 def timed(action) -> dict:
@@ -67,6 +72,33 @@ def main(rows: int):
     def scrape():
         assert client.get("/metrics", HTTP_AUTHORIZATION="Bearer bench-scrape").status_code == 200
 
+    keys = list(Session.objects.order_by("?").values_list("session_key", flat=True)[:LOOKUPS])
+
+    def lookups() -> dict:
+        samples = []
+        for key in keys:
+            started = time.perf_counter()
+            Session.objects.filter(session_key=key).first()
+            samples.append((time.perf_counter() - started) * 1000)
+        samples.sort()
+        median, p99 = samples[len(samples) // 2], samples[len(samples) * 99 // 100]
+        return {"median_ms": round(median, 3), "p99_ms": round(p99, 3)}
+
+    alone = lookups()
+    scraping, scrapes = threading.Event(), []
+
+    def scrape_loop():
+        scraper = Client(HTTP_HOST="localhost")
+        while not scraping.is_set():
+            scraper.get("/metrics", HTTP_AUTHORIZATION="Bearer bench-scrape")
+            scrapes.append(1)
+        connection.close()
+
+    thread = threading.Thread(target=scrape_loop)
+    thread.start()
+    meanwhile = lookups()
+    scraping.set()
+    thread.join()
     counts = session_counts(timezone.now())
     print(
         json.dumps(
@@ -75,6 +107,8 @@ def main(rows: int):
                 "active": {"guest": counts.guest, "signed_in": counts.signed_in, "device_bound": counts.device_bound},
                 "scrape": timed(scrape),
                 "session_counts_query": timed(lambda: session_counts(timezone.now())),
+                "session_lookup_alone": alone,
+                "session_lookup_while_scraping": {**meanwhile, "scrapes_meanwhile": len(scrapes)},
                 "postgresql": connection.cursor().connection.info.server_version,
             }
         )
