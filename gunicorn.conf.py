@@ -19,6 +19,11 @@ class RedactingLogger(Logger):
 
 logger_class = RedactingLogger
 
+# A worker silent this long is restarted: above the database's bounded waits
+# (DATABASE_STATEMENT_TIMEOUT, 10 s), below HAProxy's 30 s, so the balancer never
+# answers for a request the app is still working on.
+timeout = 25
+
 # prometheus-client's multiprocess mode: each worker keeps its counters in a file
 # here and /metrics adds up every file, so a scrape answered by any worker counts
 # them all. Set before the workers import the app; one directory per gunicorn,

@@ -4,8 +4,8 @@ from django.contrib import admin
 from django.contrib.auth.views import redirect_to_login
 from django.urls import path, reverse
 
+from accounts.decorators import not_activity
 from accounts.monitoring import audit
-from accounts.sessions.middleware import not_activity
 
 
 class ShopAdminSite(admin.AdminSite):

@@ -2,6 +2,7 @@
 
 import hashlib
 import secrets
+import string
 
 from django.conf import settings
 from django.contrib.sessions.base_session import AbstractBaseSession
@@ -20,8 +21,12 @@ def hash_key(session_key: str) -> str:
 
 
 def new_public_id() -> str:
-    """Return a random id that names a session in URLs and logs instead of its key."""
-    return secrets.token_urlsafe(16)
+    """Return a random id that names a session in URLs and logs instead of its key.
+
+    A letter first, then 128 random bits in base64url: the id is then a valid
+    structured-field token, so a DBSC browser may send it bare or quoted.
+    """
+    return secrets.choice(string.ascii_letters) + secrets.token_urlsafe(16)
 
 
 def live_condition(now=None) -> models.Q:
@@ -154,3 +159,16 @@ class EmailState(models.Model):
 
     def __str__(self):
         return f"email state of {self.user}"
+
+
+class ThrottleCount(models.Model):
+    """One counter of accounts.throttle's sketch: a fixed set of rows per scope, reused window after window."""
+
+    scope = models.CharField(max_length=16)
+    sketch_row = models.PositiveSmallIntegerField()
+    bucket = models.PositiveIntegerField()
+    window_start = models.BigIntegerField()  # seconds since the epoch; an older one restarts the count
+    hits = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["scope", "sketch_row", "bucket"], name="throttle_counter")]

@@ -14,6 +14,10 @@ the stamps before it reads the database: a copy made from rows read before a com
 therefore carries a stamp that the commit has replaced, and is never served. Changes made
 past the ORM's save and delete (raw SQL, a queryset's update) are seen when the copy
 expires, after at most CACHE_TTL_MAX. A cache failure is a miss, as for sessions.
+
+Every key here lives at most CACHE_TTL_MAX, stamps too: a stamp that expires only makes
+the copies made under it useless (the next reader sets a new one), and nothing grows
+without bound in a cache that never evicts. Purging a cart drops its keys (carts_purged).
 """
 
 import hashlib
@@ -46,8 +50,8 @@ def lines(owner: str, load) -> list[CartItem]:
         return [_restore(line, product) for line, product in copy["lines"]]
     rows = load()
     if None in stamps:  # never set, or evicted: set them now, and copy from the next read on
-        _safely(_cache().add, stamp_key, secrets.randbits(64), None)
-        _safely(_cache().add, CATALOG_STAMP, secrets.randbits(64), None)
+        _safely(_cache().add, stamp_key, secrets.randbits(64), CACHE_TTL_MAX)
+        _safely(_cache().add, CATALOG_STAMP, secrets.randbits(64), CACHE_TTL_MAX)
     else:
         copied = [(_copy(line), _copy(line.product)) for line in rows]
         _safely(_cache().set, owner, {"stamps": stamps, "lines": copied}, CACHE_TTL_MAX)
@@ -64,7 +68,7 @@ def catalog(load, filters: tuple):
         return load()
     stamp = _safely(_cache().get, CATALOG_STAMP)
     if stamp is None:  # never set, or evicted: set it now, and copy from the next read on
-        _safely(_cache().add, CATALOG_STAMP, secrets.randbits(64), None)
+        _safely(_cache().add, CATALOG_STAMP, secrets.randbits(64), CACHE_TTL_MAX)
         return load()
     key = f"shopdemo.catalog.{stamp}.{hashlib.md5(repr(filters).encode(), usedforsecurity=False).hexdigest()}"
     found = caches["fragments"].get(key)
@@ -82,13 +86,20 @@ def _restore(line: dict, product: dict) -> CartItem:
 
 def _replace(key: str) -> None:
     if settings.SESSION_CACHED:
-        _safely(_cache().set, key, secrets.randbits(64), None)
+        _safely(_cache().set, key, secrets.randbits(64), CACHE_TTL_MAX)
 
 
 def cart_changed(cart) -> None:
     """Call inside the transaction that changes a cart's lines or owner: its copies end with the commit."""
     for owner in {owner_key(cart_id=cart.pk), owner_key(user_id=cart.user_id, cart_id=cart.pk)}:
         now_and_after_commit(_replace, owner + ".stamp")
+
+
+def carts_purged(cart_ids) -> None:
+    """Call when guest carts are deleted for good (manage.py purge_sessions): their copies and stamps go."""
+    if settings.SESSION_CACHED:
+        owners = [owner_key(cart_id=cart_id) for cart_id in cart_ids]
+        _safely(_cache().delete_many, [key for owner in owners for key in (owner, owner + ".stamp")])
 
 
 def catalog_changed() -> None:

@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from accounts.flows.reauth import reauth_required
+from accounts.decorators import reauth_required
 from cart import selectors, services
 from cart.context_processors import visitor_cart_quantities
 from cart.forms import CartLineForm, CatalogForm

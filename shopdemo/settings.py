@@ -1,5 +1,6 @@
 """shopdemo settings: one file, every value from the environment (see .env.example)."""
 
+import os
 from datetime import timedelta
 from email.utils import getaddresses
 from pathlib import Path
@@ -91,6 +92,17 @@ DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / '
 # Persistent connections are worth 4x throughput here (see BENCHMARKS.md).
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Bounded waits: in a web process (shopdemo/wsgi.py says so) a statement or a lock wait
+# past these fails, and the visitor gets the "busy" 503 page well before the balancer's
+# 30 s; its transaction is rolled back, so nothing is committed after they gave up.
+# Commands (migrate, purge_sessions, db_worker) keep PostgreSQL's defaults.
+DATABASE_STATEMENT_TIMEOUT = env.float("DATABASE_STATEMENT_TIMEOUT", default=10)
+DATABASE_LOCK_TIMEOUT = env.float("DATABASE_LOCK_TIMEOUT", default=5)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and os.environ.get("SHOPDEMO_WEB_PROCESS"):
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = (
+        f"-c statement_timeout={int(DATABASE_STATEMENT_TIMEOUT * 1000)}"
+        f" -c lock_timeout={int(DATABASE_LOCK_TIMEOUT * 1000)}"
+    )
 # django-prometheus' subclass of the same backend counts queries, their time and errors.
 DATABASES["default"]["ENGINE"] = DATABASES["default"]["ENGINE"].replace(
     "django.db.backends.", "django_prometheus.db.backends.", 1

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from accounts.monitoring import metrics
-from accounts.sessions import views as session_views
+from accounts.views import session
 from shopdemo import views
 
 urlpatterns = [
@@ -10,7 +10,7 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("healthz", views.healthz, name="healthz"),
     path("metrics", metrics.metrics, name="metrics"),
-    path("session/", session_views.session_inspector, name="session_inspector"),
+    path("session/", session.session_inspector, name="session_inspector"),
     path("", include("cart.urls")),
 ]
 

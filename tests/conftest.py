@@ -5,6 +5,7 @@ import json
 import logging
 
 import pytest
+import redis
 from django.conf import settings
 from django.core.cache import cache, caches
 from django.db import connection
@@ -13,7 +14,7 @@ from pythonjsonlogger.json import JsonFormatter
 
 from shopdemo import mail
 from tests.factories import PASSWORD, ProductFactory, UserFactory
-from tests.servers import start_gunicorn
+from tests.servers import free_port, start_gunicorn, start_redis, stop
 
 # The session cookie's name with HTTPS=false, as the tests run (the contract's `sessionid`).
 SESSION_COOKIE = "sessionid"
@@ -97,6 +98,27 @@ def audit_log():
     logger.addHandler(handler)
     yield lambda: [json.loads(line) for line in stream.getvalue().splitlines()]
     logger.removeHandler(handler)
+
+
+@pytest.fixture(scope="session")
+def redis_server():
+    """A real redis-server on a free loopback port for the run: its port."""
+    port = free_port()
+    process = start_redis(port)
+    yield port
+    stop(process)
+
+
+@pytest.fixture
+def redis_cache(redis_server, settings):
+    """The default cache on the real Redis, emptied; returns a client of that Redis (redis-py)."""
+    settings.CACHES = {
+        **settings.CACHES,
+        "default": {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": f"redis://127.0.0.1:{redis_server}/0"},
+    }
+    client = redis.Redis(port=redis_server)
+    client.flushdb()
+    return client
 
 
 @pytest.fixture

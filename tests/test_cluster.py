@@ -6,6 +6,7 @@ straight to server a or b to pin them. The rotation test waits out a 3 s grace: 
 gunicorn's clock cannot be moved from here, so the module configures short intervals.
 """
 
+import signal
 import time
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
@@ -129,6 +130,31 @@ def test_sessions_ended_by_staff_on_a_are_refused_on_b_at_the_next_request(clust
     )
     assert "Ended 1 session." in answer.text
     assert not signed_in(cluster.app_url("b"), browser=shopper)
+
+
+def test_sessions_ended_while_redis_is_frozen_stay_ended_on_both_servers_once_it_returns(cluster):
+    server_user("hugo")
+    laptop = signed_in_browser(cluster.app_url("b"), "hugo")
+    tablet = signed_in_browser(cluster.app_url("b"), "hugo")
+    phone = signed_in_browser(cluster.app_url("a"), "hugo")
+    a, b = cluster.app_url("a"), cluster.app_url("b")
+    for url in (a, b):  # each server has read both sessions (and copied the user) before the stall
+        assert signed_in(url, browser=laptop) and signed_in(url, browser=tablet)
+    phone.post(f"{a}/accounts/reauth/", form(phone, password=PASSWORD), timeout=WAIT_SECONDS)
+    redis = cluster.processes["redis"]
+    redis.send_signal(signal.SIGSTOP)  # frozen with its data: every delete sent now goes unanswered
+    try:
+        tablet_key = tablet.cookies["sessionid"]
+        tablet.post(f"{a}/accounts/logout/", form(tablet), timeout=WAIT_SECONDS)
+        laptop_key = laptop.cookies["sessionid"]
+        ended = phone.post(f"{a}/accounts/sessions/revoke-others/", form(phone), timeout=WAIT_SECONDS)
+        assert ended.status_code == 200
+    finally:
+        redis.send_signal(signal.SIGCONT)
+    for url in (b, a):  # the very next request after Redis returns, on each server
+        assert not signed_in(url, cookie=tablet_key)
+        assert not signed_in(url, cookie=laptop_key)
+    assert signed_in(b, browser=phone)
 
 
 def test_a_user_changed_by_any_process_sharing_the_cache_is_seen_by_both_servers(cluster):

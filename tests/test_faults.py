@@ -8,11 +8,16 @@ these tests stop and start. Loopback only; every loop is bounded.
 import os
 import shlex
 import subprocess
+import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from django.db import connection
+import requests
+from django.db import connection, transaction
 
-from tests.factories import ProductFactory
+from cart.models import CartItem, Order, Product
+from shopdemo.views import MSG_BUSY
+from tests.factories import PASSWORD, ProductFactory
 from tests.servers import (
     WAIT_SECONDS,
     free_port,
@@ -82,3 +87,31 @@ def test_postgres_restart_gives_a_friendly_503_then_recovers_without_restart(ser
     page = browser.get(f"{url}/cart/", timeout=5)
     assert page.status_code == 200 and "Signed in as" in page.text
     assert browser.get(f"{url}/cart/summary/", timeout=5).json()["count"] == 0  # the failed add left no line
+
+
+def test_a_row_locked_past_the_lock_timeout_gives_the_busy_page_in_time_and_commits_nothing_later(serve):
+    server_user("alice")
+    product = ProductFactory(stock=5)
+    url = serve(DATABASE_LOCK_TIMEOUT="1", DATABASE_STATEMENT_TIMEOUT="2")
+    browser = signed_in_browser(url, "alice")
+    token = {"csrfmiddlewaretoken": browser.cookies["csrftoken"]}
+    browser.post(f"{url}/cart/add/", {"product": product.pk, "quantity": 2, **token}, timeout=WAIT_SECONDS)
+    browser.post(f"{url}/accounts/reauth/", {"password": PASSWORD, **token}, timeout=WAIT_SECONDS)
+    health_checks = 0
+    with ThreadPoolExecutor(max_workers=1) as pool, transaction.atomic():
+        Product.objects.select_for_update().get(pk=product.pk)  # held for as long as an admin's slow edit
+        started = time.monotonic()
+        checkout = pool.submit(browser.post, f"{url}/checkout/", token, timeout=WAIT_SECONDS, allow_redirects=False)
+        while not checkout.done():  # the health check answers at once throughout the wait
+            assert requests.get(f"{url}/healthz", timeout=1).status_code == 200
+            health_checks += 1
+            time.sleep(0.1)  # polling the server we started, not timing the code under test
+        answer = checkout.result()
+        waited = time.monotonic() - started
+    assert answer.status_code == 503 and answer.headers["Retry-After"] == "5"
+    assert MSG_BUSY in answer.text
+    assert health_checks >= 5 and waited < 2  # the lock timeout's 1 s and the answer: far below the balancer's 30 s
+    # The server answered from a rolled-back transaction: no thread of it is left to commit later.
+    assert Order.objects.count() == 0
+    assert Product.objects.get(pk=product.pk).stock == 5
+    assert CartItem.objects.get(product=product).quantity == 2

@@ -1,28 +1,27 @@
-"""The account's own lifecycle: registration, password change follow-up, deletion (email: flows.email)."""
+"""The account's own lifecycle: registration and deletion (email: flows.email, password: flows.password)."""
 
 from django.conf import settings
 
+from accounts import throttle
 from accounts.flows.email import email_verification_start
-from accounts.flows.sessions import sessions_end, sessions_end_others, sessions_keep_others
+from accounts.flows.sessions import sessions_end
 from accounts.flows.sign_in import sign_in
 from accounts.monitoring import audit
-from accounts.monitoring.security import notify_user
 from cart.services import MergeReport
 
-REGISTER_ATTEMPT, REGISTER_THROTTLED = "authn_register_attempt", "authn_register_throttled"
+REGISTER_THROTTLED = "authn_register_throttled"
 REGISTER_WINDOW = 3600
-REGISTER_ROWS = 100  # addresses tallied on their own each hour; the rest share one row
 
 
 def account_register_allowed(*, request) -> bool:
-    """Count a registration attempt from the request's address; False once this hour's are used up.
+    """Count a registration attempt from the request's network; False once this hour's are used up.
 
     Usernames are public handles, so the form may say one is taken; this
-    bounds how fast anyone can ask (V6.3.8). The first refused attempt of an
-    hour records the burst.
+    bounds how fast anyone can ask (V6.3.8), each network on its own count
+    (accounts.throttle): nobody can use up the others'. The first refused
+    attempt of an hour records the burst.
     """
-    start = audit.window_start(REGISTER_WINDOW)
-    attempts = audit.tally(REGISTER_ATTEMPT, request=request, window_start=start, max_rows=REGISTER_ROWS)
+    attempts = throttle.hit("register", request=request, window=REGISTER_WINDOW)
     limit = settings.REGISTRATION_PER_IP_PER_HOUR
     if attempts == limit + 1:
         audit.record(REGISTER_THROTTLED, request=request, attempts=attempts, window_seconds=REGISTER_WINDOW)
@@ -35,24 +34,6 @@ def account_register(*, request, form) -> MergeReport:
     report = sign_in(request=request, user=user, remember=False)
     email_verification_start(request=request, user=user)
     return report
-
-
-def account_password_changed(*, request, keep_other_sessions: bool) -> int:
-    """Finish a password change (Django has set it and given this session a new key); return sessions ended."""
-    user = request.user
-    audit.record("authn_password_change", request=request)
-    ended = 0
-    if keep_other_sessions:
-        sessions_keep_others(user=user, request=request)
-    else:
-        # ASVS V7.4.3, on by default: the others, possibly an attacker's, end now.
-        ended = sessions_end_others(user=user, reason="password_change", request=request)
-    notify_user(
-        user=user,
-        subject="Your password was changed",
-        body="The password of your shopdemo account was just changed.",
-    )
-    return ended
 
 
 def account_delete(*, request) -> None:

@@ -6,13 +6,10 @@ re-authentication no prompt appears. After it, a critical request is sent to
 simply redone, a POST comes back as a filled form to confirm.
 """
 
-import functools
-import json
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.shortcuts import redirect, render
-from django.urls import resolve, reverse
+from django.urls import resolve
 from django.utils import timezone
 from django_otp import login as otp_login
 
@@ -49,26 +46,6 @@ def recently_authenticated(request) -> bool:
     session = request.session
     last = max(session.get(session_policy.AUTH_AT, 0), session.get(session_policy.REAUTH_AT, 0))
     return timezone.now().timestamp() - last <= settings.REAUTH_WINDOW
-
-
-def reauth_required(view):
-    """Let the view run only within REAUTH_WINDOW of authenticating; else ask first, then resume."""
-
-    @functools.wraps(view)
-    def guarded(request, *args, **kwargs):
-        if recently_authenticated(request):
-            return view(request, *args, **kwargs)
-        path = request.get_full_path()
-        reauth_url = f"{reverse('accounts:reauth')}?{urlencode({'next': path})}"
-        if request.method == "POST":
-            data = [[key, values] for key, values in request.POST.lists() if key not in NOT_KEPT]
-            if sum(len(values) for _, values in data) > RESUME_MAX_VALUES or len(json.dumps(data)) > RESUME_MAX_BYTES:
-                context = {"reason": MSG_TOO_LARGE_TO_HOLD, "reauth_url": reauth_url}
-                return render(request, "413.html", context, status=413)
-            request.session[session_policy.RESUME] = {"path": path, "data": data}
-        return redirect(reauth_url)
-
-    return guarded
 
 
 def reauthenticate(*, request, device=None, method: str = session_policy.PASSWORD) -> None:

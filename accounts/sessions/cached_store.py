@@ -1,20 +1,22 @@
-"""The cached variant of the engine (SESSION_CACHED=true): the cache in front of the same table.
+"""The cached variant of the engine (SESSION_CACHED=true): copies of what a request reads besides its session.
 
-Django's cached_db pattern, keeping the row's metadata: a request usually reads
-its session from the cache (SESSION_CACHE_ALIAS, as in Django) and writes go
-through to the database, which stays the truth. The cache is keyed by the key's
-hash like the table, so a cache dump signs nobody in either.
+The session row itself is read from the table on every request, in this variant
+too: ending a session is the database's decision, and no copy can outlive it.
+A cache that missed a delete (stalled, restarting, unreachable) therefore never
+brings a signed-out or revoked session back, on any server, not even for a
+request: the old cookie is refused at its very next request (docs/sessions.md).
+
+What is copied is the signed-in user's row (load_user, for accounts.backends) and
+the carts and catalog (cart.copies), so a signed-in request reads one row by its
+primary key and nothing else. Every save or deletion of a user drops its copy
+(accounts.signals), at once and again after the commit, so the next request reads
+the new row; only permissions and groups, which are never copied, are read from the
+database when a page asks for them.
 
 Whatever the cache backend, a cache failure costs speed, not availability: a
-failed read is a miss, and a failed write or delete is logged. A delete that
-failed during an outage could leave a copy of an ended session behind, so no
-copy lives longer than CACHE_TTL_MAX: that bounds how long it could be served.
-
-The signed-in user's row is kept the same way (load_user, for accounts.backends), so a
-signed-in request reads neither table. Every save or deletion of a user drops the copy
-(accounts.signals), at once and again after the commit, so the next request reads the
-new row; only permissions and groups, which are never copied, are read from the
-database when a page asks for them.
+failed read is a miss, and a failed write or delete is logged. Every copy lives
+at most CACHE_TTL_MAX, which bounds how long a user's copy that a failed delete
+left behind can be served (a changed name or staff flag; never a session).
 """
 
 import logging
@@ -23,11 +25,9 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.cache import caches
 from django.db import router, transaction
-from django.utils import timezone
 
 from accounts.sessions import store
 
-KEY_PREFIX = "shopdemo.session."
 USER_KEY_PREFIX = "shopdemo.user."
 CACHE_TTL_MAX = 300  # seconds; see the module docstring
 
@@ -36,10 +36,6 @@ logger = logging.getLogger(__name__)
 
 def _cache():
     return caches[settings.SESSION_CACHE_ALIAS]
-
-
-def _cache_key(key_hash: str) -> str:
-    return KEY_PREFIX + key_hash
 
 
 def _safely(operation, *args):
@@ -69,36 +65,8 @@ def _from_copy(model, values: dict):
     return model.from_db(router.db_for_read(model), list(values), list(values.values()))
 
 
-def _remember(row) -> None:
-    ttl = min(CACHE_TTL_MAX, int((row.expire_date - timezone.now()).total_seconds()))
-    if ttl > 0:
-        _safely(_cache().set, _cache_key(row.session_key), _copy(row), ttl)
-
-
 class SessionStore(store.SessionStore):
-    """The project's session store with a write-through cache of each row."""
-
-    def _fetch(self, key_hash):
-        cached = _safely(_cache().get, _cache_key(key_hash))
-        if cached is not None:
-            return _from_copy(self.model, cached)
-        row = super()._fetch(key_hash)
-        if row is not None:
-            _remember(row)
-        return row
-
-    def save(self, must_create=False):
-        super().save(must_create=must_create)
-        _remember(self.row)
-
-    def rotate(self, *, grace: int):
-        old_hash = store.hash_key(self.session_key)
-        super().rotate(grace=grace)
-        self.forget([old_hash])  # its row now points at the successor
-
-    @classmethod
-    def forget(cls, key_hashes) -> None:
-        _safely(_cache().delete_many, [_cache_key(key_hash) for key_hash in key_hashes])
+    """The project's session store, with the signed-in user's row copied in the cache."""
 
     @classmethod
     def load_user(cls, user_id):

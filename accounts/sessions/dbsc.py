@@ -4,9 +4,10 @@ After sign-in a response offers registration (`Secure-Session-Registration`).
 A browser that supports DBSC makes a key pair, signs our challenge with it and
 posts the proof (`Secure-Session-Response`: a JWT whose header carries the
 public JWK). The server keeps only that public key with the session and sets a
-short-lived bound cookie. From then on the session is accepted only with a
-valid bound cookie; the browser renews it at the refresh endpoint by signing a
-fresh `Secure-Session-Challenge`. The private key never leaves the device, so
+short-lived bound cookie. From then on the session is accepted, for the URLs
+in its declared scope, only with a valid bound cookie; the browser renews it at
+the refresh endpoint by signing a `Secure-Session-Challenge` (sent ahead of
+time with each bound cookie, or on a 403). The private key never leaves the device, so
 a copied cookie jar stops working on any other machine within
 DBSC_BOUND_COOKIE_AGE. Sessions that never registered keep today's rules.
 
@@ -16,6 +17,7 @@ Signatures are checked by PyJWT on `cryptography`; nothing here is crypto of its
 import base64
 import hashlib
 import json
+import re
 import secrets
 from datetime import timedelta
 from functools import cache
@@ -37,6 +39,17 @@ ALGORITHMS = ("ES256", "RS256")
 REGISTRATION, REFRESH = BindingChallenge.Purpose.REGISTRATION, BindingChallenge.Purpose.REFRESH
 PROOF_TYPE = "dbsc+jwt"
 CHALLENGE_AGE = 120  # seconds: a browser signs within moments ("new challenges should have a short lifetime")
+# A bound cookie is accepted this long past its Max-Age: the browser starts
+# counting when the answer reaches it, and a request it sends at the last
+# moment still has to travel here. Under a second, so a cookie the browser no
+# longer sends is never taken.
+BOUND_COOKIE_ALLOWANCE = 0.5  # seconds
+# Chrome sends Sec-Secure-Session-Id bare: the id's own characters, which are an
+# sf-token only when the first one is a letter. Public ids are base64url.
+BARE_SESSION_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+# The scope the session instructions declare (draft § Identify if a URL is in
+# scope): this origin only, without the static files, which need no session.
+SCOPE = {"include_site": False, "scope_specification": [{"type": "exclude", "path": "/static"}]}
 MIN_RSA_BITS = 2048
 COOKIE_SALT = "accounts.sessions.dbsc.bound-cookie"
 # RFC 7638: the members of a public JWK that its thumbprint covers.
@@ -79,14 +92,23 @@ def refresh_path() -> str:
 # -- challenges ----------------------------------------------------------------
 
 
-def _issue_challenge(public_id: str, purpose: str) -> str:
+def _issue_challenge(public_id: str, purpose: str, *, age: float = CHALLENGE_AGE) -> str:
     now = timezone.now()
-    BindingChallenge.objects.filter(expires_at__lte=now).delete()  # keeps the table to the last two minutes
+    BindingChallenge.objects.filter(expires_at__lte=now).delete()  # keeps the table to the live challenges
     value = secrets.token_urlsafe(32)
     BindingChallenge.objects.create(
-        value=value, session_public_id=public_id, purpose=purpose, expires_at=now + timedelta(seconds=CHALLENGE_AGE)
+        value=value, session_public_id=public_id, purpose=purpose, expires_at=now + timedelta(seconds=age)
     )
     return value
+
+
+def next_challenge(public_id: str) -> str:
+    """A refresh challenge sent ahead of time, with a bound cookie: the browser signs it when that cookie ends.
+
+    It lives as long as the cookie it comes with, and then the usual two
+    minutes to sign it; single-use like every challenge.
+    """
+    return _issue_challenge(public_id, REFRESH, age=settings.DBSC_BOUND_COOKIE_AGE + CHALLENGE_AGE)
 
 
 def _consume_challenge(value, public_id: str, purpose: str) -> bool:
@@ -131,6 +153,21 @@ def _header_string(request, name: str) -> str | None:
     raw = request.headers.get(name)
     if raw is None:
         return None
+    return _sf_string(raw)
+
+
+def _session_id(request) -> str | None:
+    """Read Sec-Secure-Session-Id: the quoted sf-string the draft names, or the bare id Chrome sends."""
+    raw = request.headers.get(SESSION_ID_HEADER)
+    if raw is None:
+        return None
+    raw = raw.strip(" \t")
+    if BARE_SESSION_ID.fullmatch(raw):
+        return raw
+    return _sf_string(raw)
+
+
+def _sf_string(raw: str) -> str:
     item = http_sfv.Item()
     try:
         item.parse(raw.encode("latin-1"))
@@ -201,30 +238,54 @@ def thumbprint(jwk: dict) -> str:
 
 
 def _signer():
-    return signing.TimestampSigner(salt=COOKIE_SALT)
+    return signing.Signer(salt=COOKIE_SALT)
 
 
 def set_bound_cookie(response, public_id: str) -> None:
+    """Set a new bound cookie, and send the challenge for the refresh that will replace it."""
+    # The issue time to the millisecond: whole seconds would end the cookie up to one early.
+    issued = f"{timezone.now().timestamp():.3f}"
     response.set_cookie(
         settings.DBSC_COOKIE_NAME,
-        _signer().sign(public_id),
+        _signer().sign(f"{public_id}:{issued}"),
         max_age=settings.DBSC_BOUND_COOKIE_AGE,
         path="/",
         secure=settings.SESSION_COOKIE_SECURE,
         httponly=True,
         samesite=settings.SESSION_COOKIE_SAMESITE,
     )
+    response.headers[CHALLENGE_HEADER] = challenge_header(next_challenge(public_id), public_id)
 
 
 def _bound_cookie_valid(value: str, public_id: str) -> bool:
     # The server checks the age itself: the cookie's own expiry decides nothing.
     try:
-        return _signer().unsign(value, max_age=settings.DBSC_BOUND_COOKIE_AGE) == public_id
-    except signing.BadSignature:  # expired, forged, or garbage
+        bound_to, issued = _signer().unsign(value).rsplit(":", 1)
+    except (signing.BadSignature, ValueError):  # forged, or garbage
         return False
+    # A cookie set before the milliseconds were added carries TimestampSigner's whole seconds in base 62.
+    issued = float(issued) if "." in issued else signing.b62_decode(issued)
+    age = timezone.now().timestamp() - issued
+    return bound_to == public_id and age <= settings.DBSC_BOUND_COOKIE_AGE + BOUND_COOKIE_ALLOWANCE
 
 
-def must_refuse(request, session) -> bool:
+def in_scope(request) -> bool:
+    """Whether a request is in the scope the instructions declare: the browser refreshes before those only.
+
+    The draft's rules for this origin: the refresh URL is out; the last rule
+    whose path is the request's path, or a parent of it, decides; else in.
+    """
+    path = request.path
+    if path == refresh_path():
+        return False
+    for rule in reversed(SCOPE["scope_specification"]):
+        pattern = rule["path"]
+        if path == pattern or path.startswith(pattern if pattern.endswith("/") else f"{pattern}/"):
+            return rule["type"] == "include"
+    return True
+
+
+def unproven(request, session) -> bool:
     """Whether a bound session came without a valid bound cookie of its own (the refresh endpoint excepted).
 
     Costs nothing for a session without a key: one attribute test.
@@ -248,11 +309,7 @@ def instructions(request) -> dict:
         # The public id stays the same across key rotations, as the binding does.
         "session_identifier": request.session.public_id,
         "refresh_url": refresh_path(),
-        "scope": {
-            "include_site": False,  # this origin only
-            # Static files need no session: no refresh holds them up.
-            "scope_specification": [{"type": "exclude", "path": "/static"}],
-        },
+        "scope": SCOPE,
         "credentials": [{"type": "cookie", "name": settings.DBSC_COOKIE_NAME, "attributes": attributes}],
     }
 
@@ -298,7 +355,7 @@ def refresh(request) -> dict:
     """
     session = request.session
     try:
-        session_id = _header_string(request, SESSION_ID_HEADER)
+        session_id = _session_id(request)
         bound = settings.DBSC_ENABLED and session.get(SESSION_KEY) is not None and session.device_key is not None
         if not bound or session_id != session.public_id:
             raise Refused(404, UNKNOWN_SESSION)

@@ -23,16 +23,6 @@ def wants_json(request) -> bool:
     return "application/json" in request.headers.get("Accept", "")
 
 
-def not_activity(view):
-    """Mark a view whose requests must not count as user activity (the status poll)."""
-
-    def wrapped(request, *args, **kwargs):
-        request.session_activity = False
-        return view(request, *args, **kwargs)
-
-    return wrapped
-
-
 class SessionMiddleware(DjangoSessionMiddleware):
     """Django's session middleware, plus the lifecycle rules of accounts.sessions.policy."""
 
@@ -59,9 +49,16 @@ class SessionMiddleware(DjangoSessionMiddleware):
         # CS binding: a signed-in session presented by another browser (or,
         # when configured, from another address) is taken to be stolen.
         stolen_by = "browser" if settings.SESSION_BIND_USER_AGENT and row.user_agent != user_agent else None
-        if stolen_by is None and dbsc.must_refuse(request, session):
-            # Bound to a key on the user's device, and no valid proof of it came along.
-            stolen_by = dbsc.DEVICE_BINDING
+        if stolen_by is None and dbsc.unproven(request, session):
+            if dbsc.in_scope(request):
+                # Bound to a key on the user's device, and no valid proof of it came along.
+                stolen_by = dbsc.DEVICE_BINDING
+            else:
+                # Out of the declared scope the browser never refreshes first, so the
+                # cookie may have lapsed: served, but it neither counts as activity
+                # nor takes the session's next key.
+                request.session_activity = False
+                request.session_unproven = True
         if row.ip and row.ip != ip:
             if settings.SESSION_BIND_IP:
                 stolen_by = stolen_by or "address"
@@ -112,16 +109,29 @@ class SessionMiddleware(DjangoSessionMiddleware):
                 and idle_since >= session_policy.limits(loaded).activity_granularity
             ):
                 session.record_activity()  # sparse: at most one write per granularity
-            if session_policy.rotation_due(loaded, now):
+            if session_policy.rotation_due(loaded, now) and not getattr(request, "session_unproven", False):
                 session.rotate(grace=settings.SESSION_ROTATE_GRACE)
                 request.session_renewed_because = "interval"
         response = super().process_response(request, response)
+        if session.ended_meanwhile:
+            response = self._stay_ended(request, response)
         dbsc.add_registration_offer(request, response)
         self._record_key_change(request)
         if settings.SESSION_COOKIE_NAME in response.cookies or (loaded and session_policy.is_authenticated(loaded)):
             # Signed-in pages and new session cookies must not sit in a shared cache.
             patch_cache_control(response, no_store=True)
         return response
+
+    def _stay_ended(self, request, response):
+        """Answer a request whose session another request ended meanwhile: signed out, no new key.
+
+        The engine found its row gone while saving or changing the key (a sign-out in
+        another tab, "sign out everywhere", staff, a password change) and kept nothing.
+        """
+        response = self._signed_out(request, session_policy.REVOKED) or response
+        response.cookies.pop(settings.SESSION_COOKIE_NAME, None)  # what Django set for the lost key
+        request.session.flush()  # whatever the view wrote after the loss goes too
+        return super().process_response(request, response)  # an empty session: only the deletion cookie
 
     def _record_key_change(self, request):
         """Record a new session, or a new key for a session (rotation, sign-in, password change)."""

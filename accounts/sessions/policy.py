@@ -41,6 +41,7 @@ AUTH_METHODS = {
 IDLE, ABSOLUTE, HIJACK = "idle", "absolute", "hijack"
 ROTATED = "rotated"  # an old key presented after its grace
 UNPROVEN = "device"  # a device-bound session without its DBSC proof
+REVOKED = "revoked"  # ended by another request (a sign-out elsewhere, staff) while this one ran
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,10 @@ contract tests (tests/accounts/test_session_contract.py) assert as such:
   cookie, as in Django;
 - `cycle_key()` and `rotate()` add `_rotated_at` to the data;
 - `Session.__str__` shows the public id, never the key;
+- a session ended by another request while this one ran stays ended: a save
+  or key change that finds its row gone flushes the data and sets
+  `ended_meanwhile`, and nothing this request does writes a row again
+  (Django would save such a session as a new one, or raise UpdateError);
 - every async twin runs its sync method in a thread, so both engines (and the
   cache in front of one) behave the same whichever side calls them.
 """
@@ -31,6 +35,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, SESSION_KEY, get_user_model
+from django.contrib.sessions.backends.base import UpdateError
 from django.contrib.sessions.backends.db import SessionStore as DBStore
 from django.core.exceptions import SuspiciousOperation
 from django.db import connections, router
@@ -109,6 +114,7 @@ class SessionStore(DBStore):
         self.ended = None
         self.unknown_key = False
         self.rekeyed = False
+        self.ended_meanwhile = False  # see _end_meanwhile()
         self._reset_metadata()
 
     @classmethod
@@ -201,6 +207,26 @@ class SessionStore(DBStore):
         self.row = obj
         return obj
 
+    def save(self, must_create=False):
+        if self.ended_meanwhile:
+            return  # never again a row: Django would otherwise create one under a new key
+        try:
+            super().save(must_create=must_create)
+        except UpdateError:  # the row is gone: a sign-out, a revocation, staff, a password change
+            self._end_meanwhile()
+
+    def _end_meanwhile(self) -> None:
+        """Another request ended this session while this one ran: it stays ended (ASVS V7.4.1).
+
+        The data goes, the key goes, and save() writes nothing from now on, so the
+        response can only sign the browser out (accounts.sessions.middleware).
+        """
+        self.ended_meanwhile = True
+        self._session_cache = {}
+        self._session_key = None
+        self.modified = True
+        self._reset_metadata()
+
     def create_model_instance(self, data):
         obj = super().create_model_instance(data)
         obj.session_key = hash_key(obj.session_key)
@@ -211,9 +237,9 @@ class SessionStore(DBStore):
         if key:
             self._delete_rows([hash_key(key)])
 
-    def _delete_rows(self, key_hashes) -> None:
-        self.model.objects.filter(session_key__in=key_hashes).delete()
-        self.forget(key_hashes)
+    def _delete_rows(self, key_hashes) -> int:
+        """Delete these rows; return how many there were."""
+        return self.model.objects.filter(session_key__in=key_hashes).delete()[0]
 
     def record_activity(self):
         """Count this request as the user's activity: the idle timer restarts when saved."""
@@ -241,14 +267,25 @@ class SessionStore(DBStore):
         )
         if not claimed:
             # A parallel request rotated this key first: adopt its successor
-            # rather than fork the session into two.
+            # rather than fork the session into two; no row at all: it was ended meanwhile.
             winner = self.model.objects.filter(session_key=hash_key(old_key)).first()
             self.delete()
-            self._session_key = winner and unseal(
-                winner.successor_seal, old_key=old_key, successor_hash=winner.successor_key
-            )
+            successor = winner and unseal(winner.successor_seal, old_key=old_key, successor_hash=winner.successor_key)
+            if successor is None:
+                self._end_meanwhile()
+            else:
+                self._session_key = successor  # if that one has ended too, the response's save finds out
 
     def cycle_key(self):
+        data = self._get_session()  # load first: the key is known to be current only once loaded
+        old_key = self.session_key
+        # A signed-in session's old row is claimed by deleting it: if it was gone already,
+        # another request ended the session, and a new key must not bring it back. A guest
+        # session being signed in needs no claim: the password just given is the authority
+        # (and two tabs signing in from one guest session each get their own).
+        if old_key and session_policy.is_authenticated(data) and not self._delete_rows([hash_key(old_key)]):
+            self._end_meanwhile()
+            return
         session_policy.mark_rotated(self)
         super().cycle_key()
 
@@ -256,19 +293,13 @@ class SessionStore(DBStore):
     def end(cls, queryset) -> set[str]:
         """Delete the sessions of `queryset` (with their grace rows); return their public ids.
 
-        Everything that ends sessions in bulk goes through here, so that a
-        cached variant can forget them too.
+        Everything that ends sessions in bulk goes through here. A request of one of
+        them that is still running finds its row gone when it saves or rotates, and
+        then stays ended (save(), rotate()).
         """
         public_ids = set(queryset.values_list("public_id", flat=True))
-        rows = cls.get_model_class().objects.filter(public_id__in=public_ids)
-        key_hashes = list(rows.values_list("session_key", flat=True))
-        rows.delete()
-        cls.forget(key_hashes)
+        cls.get_model_class().objects.filter(public_id__in=public_ids).delete()
         return public_ids
-
-    @classmethod
-    def forget(cls, key_hashes) -> None:
-        """Drop any copies of these rows kept outside the table (none in this engine)."""
 
     @classmethod
     def load_user(cls, user_id):
@@ -284,7 +315,6 @@ class SessionStore(DBStore):
         """Change keys in the data of a stored session known only by its row (its key is not kept)."""
         data = {**row.get_decoded(), **changes}
         cls.get_model_class().objects.filter(pk=row.pk).update(session_data=cls().encode(data))
-        cls.forget([row.pk])
 
     def flush(self):
         # A flushed session (sign-out, a different user signing in) is a new

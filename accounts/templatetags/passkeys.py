@@ -1,7 +1,7 @@
 """{% passkey_scripts %}: django-otp-webauthn's script with its configuration, as its own template tags do.
 
 The library's tags point the script at the library's URLs, which this site does
-not install (accounts/passkey_views.py); this one points it at the site's own.
+not install (accounts/views/passkeys.py); this one points it at the site's own.
 """
 
 from django import template

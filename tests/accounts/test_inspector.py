@@ -1,4 +1,4 @@
-"""The session inspector at /session/ (accounts/sessions/views.py)."""
+"""The session inspector at /session/ (accounts/views/session.py)."""
 
 import pytest
 

@@ -14,7 +14,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import AuditEvent, Session
-from accounts.recovery_views import MSG_BAD_LINK
+from accounts.views.password import MSG_BAD_LINK
 from tests.accounts.test_mfa import enrol
 from tests.conftest import SESSION_COOKIE, is_signed_in, sign_in
 from tests.factories import PASSWORD, UserFactory

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from accounts.models import AuditEvent, Session
 from accounts.monitoring import audit
+from cart import copies
 from cart.models import Cart
 
 # Rows a batch examines: under 20 ms of work per transaction on the bench machine
@@ -25,19 +26,24 @@ UNKNOWN_ROWS_PER_PAGE = 100
 ANOTHER_PURGE_RUNNING = "Another purge_sessions is running; this one removed nothing."
 
 
-def delete_in_batches(queryset, batch_size: int, on_batch=lambda deleted: None) -> int:
+def delete_in_batches(queryset, batch_size: int, on_batch=lambda deleted: None, *, forget=None) -> int:
     """Delete the rows of `queryset` `batch_size` at a time, each batch its own short transaction.
 
     Short transactions keep the purge from holding locks that live sessions wait
     on (Django's clearsessions deletes everything in one statement), so it is
     safe to run while the site serves traffic. A batch is one statement where the
-    model allows it: DELETE ... WHERE pk IN (SELECT pk ... LIMIT n).
+    model allows it: DELETE ... WHERE pk IN (SELECT pk ... LIMIT n). With `forget`, the
+    batch's keys are read first and handed to it (to drop what the cache keeps of them).
     """
     model = queryset.model
     deleted = 0
     while True:
         with transaction.atomic():
-            _, per_model = model.objects.filter(pk__in=queryset.values("pk")[:batch_size]).delete()
+            batch_keys = queryset.values("pk")[:batch_size]
+            if forget is not None:
+                batch_keys = list(batch_keys.values_list("pk", flat=True))
+                forget(batch_keys)
+            _, per_model = model.objects.filter(pk__in=batch_keys).delete()
         batch = per_model.get(model._meta.label, 0)
         if not batch:
             return deleted
@@ -130,15 +136,12 @@ class Command(BaseCommand):
     def targets(self, now):
         """What the purge removes, in order: (label, queryset, its batched delete)."""
         retained = now - timedelta(days=settings.AUDIT_RETENTION_DAYS)
+        # Untouched for as long as a guest session lives, and held by no
+        # live session (a guest who keeps browsing keeps the cart).
+        abandoned_carts = Cart.objects.filter(
+            user__isnull=True, updated_at__lt=now - timedelta(seconds=settings.GUEST_SESSION_AGE)
+        ).exclude(pk__in=Session.objects.filter(guest_cart_id__isnull=False).values("guest_cart_id"))
         querysets = [
-            (
-                "abandoned guest carts",
-                # Untouched for as long as a guest session lives, and held by no
-                # live session (a guest who keeps browsing keeps the cart).
-                Cart.objects.filter(
-                    user__isnull=True, updated_at__lt=now - timedelta(seconds=settings.GUEST_SESSION_AGE)
-                ).exclude(pk__in=Session.objects.filter(guest_cart_id__isnull=False).values("guest_cart_id")),
-            ),
             ("audit events", AuditEvent.objects.filter(created_at__lt=retained)),
             ("axes access attempts", AccessAttempt.objects.filter(attempt_time__lt=retained)),
             ("axes access logs", AccessLog.objects.filter(attempt_time__lt=retained)),
@@ -146,6 +149,11 @@ class Command(BaseCommand):
         ]
         return [
             ("expired sessions", Session.objects.filter(expire_date__lt=now), partial(delete_expired_sessions, now)),
+            (
+                "abandoned guest carts",
+                abandoned_carts,
+                partial(delete_in_batches, abandoned_carts, forget=copies.carts_purged),
+            ),
             *((label, qs, partial(delete_in_batches, qs)) for label, qs in querysets),
         ]
 

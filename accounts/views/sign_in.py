@@ -1,4 +1,4 @@
-"""Sign-in with its MFA step, re-authentication, registration and sign-out."""
+"""Sign-in with its MFA step, and sign-out (accounts.flows.sign_in)."""
 
 from urllib.parse import urlencode, urlsplit
 
@@ -7,33 +7,17 @@ from axes.helpers import get_lockout_response
 from django.contrib import messages
 from django.contrib.auth import SESSION_KEY
 from django.contrib.auth import views as auth_views
-from django.contrib.auth.decorators import login_required
-from django.contrib.auth.views import redirect_to_login
 from django.http import HttpResponseRedirect
-from django.shortcuts import redirect, render
-from django.urls import reverse, reverse_lazy
-from django.views.decorators.http import require_GET
-from django.views.generic import FormView
+from django.shortcuts import redirect
+from django.urls import reverse
 
-from accounts.flows import account, mfa, passkeys, sign_in
+from accounts.flows import mfa, passkeys, sign_in
 from accounts.flows.mfa import CodeRejected, mfa_enabled
-from accounts.flows.reauth import reauthenticate, recently_authenticated, resume_for
-from accounts.forms import LoginForm, OTPForm, ReauthForm, RegisterForm
+from accounts.forms import LoginForm, OTPForm
 from accounts.sessions import policy as session_policy
-from shopdemo.redirects import safe_next
+from accounts.views import CLEAR_SITE_DATA, NextFormView, welcome
 
-# ASVS V14.3.1: the browser drops what it kept of the signed-in session.
-CLEAR_SITE_DATA = '"cache", "cookies", "storage"'
-MSG_REGISTER_THROTTLED = "Too many sign-ups from your network in the last hour. Please try again later."
 MSG_MFA_EXPIRED = "Your sign-in was not completed in time. Please enter your password again."
-
-
-def welcome(request, report, greeting: str = "") -> None:
-    """Greet the user just signed in, and say what became of the guest cart."""
-    greeting = greeting or f"Welcome back, {request.user.get_username()}."
-    messages.success(request, greeting)
-    if report.message:
-        messages.info(request, report.message)
 
 
 def ended_message(reason: str, *, remember: bool) -> str | None:
@@ -51,6 +35,8 @@ def ended_message(reason: str, *, remember: bool) -> str | None:
             "Your session was ended because the request did not prove it came from the device you signed in on. "
             "Please sign in again."
         )
+    if reason == session_policy.REVOKED:
+        return "You were signed out: your session was ended from another tab or device. Please sign in again."
     return None
 
 
@@ -88,18 +74,6 @@ class LoginView(auth_views.LoginView):
         return HttpResponseRedirect(self.get_success_url())
 
 
-class NextFormView(FormView):
-    """A form page that goes on to a safe `next` when done."""
-
-    next_page = reverse_lazy("cart:catalog")
-
-    def get_success_url(self):
-        return safe_next(self.request, default=str(self.next_page))
-
-    def get_context_data(self, **kwargs):
-        return super().get_context_data(next=safe_next(self.request), **kwargs)
-
-
 class LoginOTPView(NextFormView):
     """The second sign-in step: a TOTP or recovery code for the user whose password was right."""
 
@@ -134,62 +108,6 @@ class LoginOTPView(NextFormView):
             form.add_error("otp_token", str(rejected))
             return self.form_invalid(form)
         welcome(self.request, report)
-        return HttpResponseRedirect(self.get_success_url())
-
-
-class ReauthView(NextFormView):
-    """Prove it is still you before a critical action: password, and a code when MFA is on."""
-
-    form_class = ReauthForm
-    template_name = "accounts/reauth.html"
-    next_page = reverse_lazy("accounts:account")
-
-    def dispatch(self, request, *args, **kwargs):
-        if not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path())
-        return super().dispatch(request, *args, **kwargs)
-
-    def get_form_kwargs(self):
-        return {**super().get_form_kwargs(), "request": self.request}
-
-    def form_valid(self, form):
-        reauthenticate(request=self.request, device=form.device)
-        return _resume(self.request, self.get_success_url())
-
-
-def _resume(request, target: str):
-    """Go on to `target`; the critical POST that sent the user to re-authenticate comes back filled, to confirm."""
-    held = resume_for(request, target)
-    if held is None:
-        return HttpResponseRedirect(target)
-    fields, label = held
-    return render(request, "accounts/resume.html", {"action": target, "fields": fields, "label": label})
-
-
-@login_required
-@require_GET
-def reauth_resume(request):
-    """Where a passkey re-authentication (a script's request) sends the browser: on, as after the password."""
-    target = safe_next(request, default=reverse("accounts:account"))
-    if not recently_authenticated(request):
-        return redirect(f"{reverse('accounts:reauth')}?{urlencode({'next': target})}")
-    return _resume(request, target)
-
-
-class RegisterView(NextFormView):
-    form_class = RegisterForm
-    template_name = "accounts/register.html"
-
-    def post(self, request, *args, **kwargs):
-        # Before the form is looked at: its answer says whether a username is taken.
-        if not account.account_register_allowed(request=request):
-            messages.error(request, MSG_REGISTER_THROTTLED)
-            return self.render_to_response(self.get_context_data(form=self.get_form_class()()), status=429)
-        return super().post(request, *args, **kwargs)
-
-    def form_valid(self, form):
-        report = account.account_register(request=self.request, form=form)
-        welcome(self.request, report, f"Welcome, {self.request.user.get_username()}: your account is ready.")
         return HttpResponseRedirect(self.get_success_url())
 
 

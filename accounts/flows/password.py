@@ -1,4 +1,6 @@
-"""Password reset: a single-use, time-limited link by mail, then a new password (ASVS V6.4).
+"""The password: its change, and the reset of a forgotten one.
+
+Reset: a single-use, time-limited link by mail, then a new password (ASVS V6.4).
 
 The request answers the same, in the same time, whether or not an account
 has the address: the lookups and the audit row are the same for both, and
@@ -20,10 +22,11 @@ from django.utils.crypto import salted_hmac
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from accounts.flows.sessions import sessions_end
-from accounts.ip import client_ip
+from accounts import throttle
+from accounts.flows.sessions import sessions_end, sessions_end_others, sessions_keep_others
 from accounts.models import AuditEvent
 from accounts.monitoring import audit
+from accounts.monitoring.security import notify_user
 from accounts.sessions.policy import duration_text
 from shopdemo.mail import after_response, mail_send
 
@@ -39,13 +42,12 @@ def _address_digest(email: str) -> str:
 
 
 def _throttled(*, request, address: str) -> bool:
-    """Whether this hour's requests from the IP, or mails to the address, are used up."""
-    recent = AuditEvent.objects.filter(
-        event__in=[REQUESTED, THROTTLED], created_at__gte=timezone.now() - timedelta(hours=1)
-    )
-    by_ip = recent.filter(ip=client_ip(request)).count()
-    mailed = recent.filter(event=REQUESTED, details__address=address, details__outcome=MAILED).count()
-    return by_ip >= settings.PASSWORD_RESET_PER_IP_PER_HOUR or mailed >= settings.PASSWORD_RESET_PER_HOUR
+    """Whether this hour's requests from the client's network (accounts.throttle), or mails to the address, ran out."""
+    if throttle.hit("reset", request=request, window=3600) > settings.PASSWORD_RESET_PER_IP_PER_HOUR:
+        return True
+    recent = AuditEvent.objects.filter(event=REQUESTED, created_at__gte=timezone.now() - timedelta(hours=1))
+    mailed = recent.filter(details__address=address, details__outcome=MAILED).count()
+    return mailed >= settings.PASSWORD_RESET_PER_HOUR
 
 
 def password_reset_request(*, request, email: str) -> None:
@@ -108,3 +110,21 @@ def password_reset_complete(*, request, form) -> None:
             "reset_url": request.build_absolute_uri(reverse("accounts:password_reset")),
         },
     )
+
+
+def password_changed(*, request, keep_other_sessions: bool) -> int:
+    """Finish a password change (Django has set it and given this session a new key); return sessions ended."""
+    user = request.user
+    audit.record("authn_password_change", request=request)
+    ended = 0
+    if keep_other_sessions:
+        sessions_keep_others(user=user, request=request)
+    else:
+        # ASVS V7.4.3, on by default: the others, possibly an attacker's, end now.
+        ended = sessions_end_others(user=user, reason="password_change", request=request)
+    notify_user(
+        user=user,
+        subject="Your password was changed",
+        body="The password of your shopdemo account was just changed.",
+    )
+    return ended

@@ -4,8 +4,8 @@ from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from accounts.decorators import not_activity
 from accounts.sessions import dbsc
-from accounts.sessions.middleware import not_activity
 
 
 def _answer(request, flow):

@@ -1,0 +1,51 @@
+"""The account page, registration and deletion (accounts.flows.account)."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponseRedirect
+from django.shortcuts import redirect
+from django.views.decorators.http import require_GET, require_POST
+
+from accounts.decorators import reauth_required
+from accounts.flows import account as account_flow
+from accounts.forms import DeleteAccountForm, RegisterForm
+from accounts.views import CLEAR_SITE_DATA, NextFormView, account_page, welcome
+
+
+@login_required
+@require_GET
+def account(request):
+    return account_page(request)
+
+
+@login_required
+@require_POST
+@reauth_required
+def account_delete_view(request):
+    form = DeleteAccountForm(request.POST, user=request.user)
+    if not form.is_valid():
+        return account_page(request, delete_form=form, status=400)
+    account_flow.account_delete(request=request)
+    response = redirect("cart:catalog")
+    response["Clear-Site-Data"] = CLEAR_SITE_DATA
+    return response
+
+
+MSG_REGISTER_THROTTLED = "Too many sign-ups from your network in the last hour. Please try again later."
+
+
+class RegisterView(NextFormView):
+    form_class = RegisterForm
+    template_name = "accounts/register.html"
+
+    def post(self, request, *args, **kwargs):
+        # Before the form is looked at: its answer says whether a username is taken.
+        if not account_flow.account_register_allowed(request=request):
+            messages.error(request, MSG_REGISTER_THROTTLED)
+            return self.render_to_response(self.get_context_data(form=self.get_form_class()()), status=429)
+        return super().post(request, *args, **kwargs)
+
+    def form_valid(self, form):
+        report = account_flow.account_register(request=self.request, form=form)
+        welcome(self.request, report, f"Welcome, {self.request.user.get_username()}: your account is ready.")
+        return HttpResponseRedirect(self.get_success_url())
