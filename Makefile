@@ -4,7 +4,7 @@
 #   make test           pytest on SQLite (+ headless Chromium browser tests)
 #   make test-postgres  pytest on a throwaway PostgreSQL cluster (scripts/with-postgres.sh)
 #   make serve          collectstatic + migrate + gunicorn (DEBUG off)
-#   make cluster        HAProxy + two gunicorns + PostgreSQL + Redis on loopback (Ctrl-C stops all)
+#   make cluster        HAProxy + two gunicorns + PostgreSQL + Redis + Prometheus on loopback (Ctrl-C stops all)
 #
 # Pass extra pytest arguments with PYTEST_ARGS, e.g. make test PYTEST_ARGS='-k cart -x'.
 
@@ -81,15 +81,23 @@ lint: $(DEV_STAMP)
 	$(VENV)/bin/ruff check accounts cart shopdemo tests bench scripts manage.py gunicorn.conf.py
 	$(VENV)/bin/ruff format --check accounts cart shopdemo tests bench scripts manage.py gunicorn.conf.py
 
-test: $(DEV_STAMP) $(NODE_STAMP) lint
+test: $(DEV_STAMP) $(NODE_STAMP) lint alert-rules
 	bash scripts/ensure-chromium.sh
 	bash scripts/ensure-redis.sh
 	$(TEST_ENV) $(PY) -m pytest $(PYTEST_ARGS)
+
+# The Prometheus alert rules: valid, and each fires on what it is for (alerts.test.yml).
+.PHONY: alert-rules
+alert-rules:
+	bash scripts/ensure-prometheus.sh
+	promtool check rules deploy/prometheus/alerts.yml
+	promtool test rules deploy/prometheus/alerts.test.yml
 
 test-postgres: $(DEV_STAMP) $(NODE_STAMP)
 	bash scripts/ensure-chromium.sh
 	bash scripts/ensure-redis.sh
 	bash scripts/ensure-haproxy.sh
+	bash scripts/ensure-prometheus.sh
 	$(TEST_ENV) bash scripts/with-postgres.sh $(PY) -m pytest $(PYTEST_ARGS)
 
 # --- production-like server ----------------------------------------------------
@@ -122,13 +130,15 @@ APP_A_PORT         ?= 8104
 APP_B_PORT         ?= 8105
 CLUSTER_PG_PORT    ?= 54334
 CLUSTER_REDIS_PORT ?= 63803
+CLUSTER_PROMETHEUS_PORT ?= 9103
 
 .PHONY: cluster
 cluster: $(RUNTIME_STAMP)
 	bash scripts/ensure-redis.sh
 	bash scripts/ensure-haproxy.sh
+	bash scripts/ensure-prometheus.sh
 	DEMO_PASSWORD='$(DEMO_PASSWORD)' CLUSTER_PORT=$(CLUSTER_PORT) APP_A_PORT=$(APP_A_PORT) APP_B_PORT=$(APP_B_PORT) \
-		CLUSTER_REDIS_PORT=$(CLUSTER_REDIS_PORT) \
+		CLUSTER_REDIS_PORT=$(CLUSTER_REDIS_PORT) CLUSTER_PROMETHEUS_PORT=$(CLUSTER_PROMETHEUS_PORT) \
 		PGPORT_TEST=$(CLUSTER_PG_PORT) bash scripts/with-postgres.sh bash scripts/cluster.sh
 
 # --- benchmark -------------------------------------------------------------------

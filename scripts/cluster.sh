@@ -2,32 +2,36 @@
 # Usage (make cluster): scripts/with-postgres.sh scripts/cluster.sh
 #
 # Two shopdemo app servers (gunicorn) behind HAProxy, sharing the PostgreSQL that
-# with-postgres.sh started and a throwaway Redis, with SESSION_CACHED=true. All on
-# loopback, in the foreground; Ctrl-C stops everything (with-postgres.sh then stops
-# PostgreSQL and deletes its data).
+# with-postgres.sh started and a throwaway Redis, with SESSION_CACHED=true, and a
+# Prometheus scraping both servers' /metrics with deploy/prometheus/alerts.yml loaded
+# (its data in a throwaway directory). All on loopback, in the foreground; Ctrl-C stops
+# everything (with-postgres.sh then stops PostgreSQL and deletes its data).
 #
 # Ports: CLUSTER_PORT (8103, the balancer), APP_A_PORT (8104), APP_B_PORT (8105),
-# CLUSTER_REDIS_PORT (63803).
+# CLUSTER_REDIS_PORT (63803), CLUSTER_PROMETHEUS_PORT (9103).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 export CLUSTER_PORT="${CLUSTER_PORT:-8103}" APP_A_PORT="${APP_A_PORT:-8104}" APP_B_PORT="${APP_B_PORT:-8105}"
 REDIS_PORT="${CLUSTER_REDIS_PORT:-63803}"
+PROMETHEUS_PORT="${CLUSTER_PROMETHEUS_PORT:-9103}"
 VENV_BIN="${VENV_BIN:-.venv/bin}"
 log() { echo "cluster: $*" >&2; }
 
-for port in "$CLUSTER_PORT" "$APP_A_PORT" "$APP_B_PORT" "$REDIS_PORT"; do
+for port in "$CLUSTER_PORT" "$APP_A_PORT" "$APP_B_PORT" "$REDIS_PORT" "$PROMETHEUS_PORT"; do
     if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-        log "ERROR: port $port on 127.0.0.1 is in use; pick others with CLUSTER_PORT, APP_A_PORT, APP_B_PORT, CLUSTER_REDIS_PORT"
+        log "ERROR: port $port on 127.0.0.1 is in use; pick others with CLUSTER_PORT, APP_A_PORT, APP_B_PORT, CLUSTER_REDIS_PORT, CLUSTER_PROMETHEUS_PORT"
         exit 1
     fi
 done
 
 pids=()
+PROMETHEUS_HOME="$(mktemp -d -t shopdemo-prometheus.XXXXXX)"
 stop_all() {
     trap - EXIT INT TERM
     for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
     wait 2>/dev/null || true
+    rm -rf "$PROMETHEUS_HOME"
 }
 trap stop_all EXIT
 trap 'exit 130' INT
@@ -38,6 +42,7 @@ export ENV_FILE=/dev/null DEBUG=false HTTPS=false SESSION_CACHED=true TRUSTED_PR
 export CACHE_URL="redis://127.0.0.1:$REDIS_PORT/0" ALLOWED_HOSTS="127.0.0.1,localhost"
 export SECRET_KEY="${SECRET_KEY:-$("$VENV_BIN/python" -c 'import secrets; print(secrets.token_urlsafe(50))')}"
 export LOG_FORMAT="${LOG_FORMAT:-text}" LOG_LEVEL="${LOG_LEVEL:-WARNING}"
+export METRICS_TOKEN="${METRICS_TOKEN:-$("$VENV_BIN/python" -c 'import secrets; print(secrets.token_urlsafe(32))')}"
 
 redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no --loglevel warning &
 pids+=($!)
@@ -55,6 +60,20 @@ done
 haproxy -db -f scripts/haproxy.cfg &
 pids+=($!)
 
+# The scrape config of docs/operations.md, with the token in a file only this user reads.
+(umask 077 && printf '%s' "$METRICS_TOKEN" > "$PROMETHEUS_HOME/token")
+cat > "$PROMETHEUS_HOME/prometheus.yml" <<YAML
+global: {scrape_interval: 5s, evaluation_interval: 5s}
+rule_files: [$PWD/deploy/prometheus/alerts.yml]
+scrape_configs:
+  - job_name: shopdemo
+    authorization: {credentials_file: $PROMETHEUS_HOME/token}
+    static_configs: [{targets: ["127.0.0.1:$APP_A_PORT", "127.0.0.1:$APP_B_PORT"]}]
+YAML
+prometheus --config.file="$PROMETHEUS_HOME/prometheus.yml" --storage.tsdb.path="$PROMETHEUS_HOME/data" \
+    --web.listen-address="127.0.0.1:$PROMETHEUS_PORT" --log.level=warn &
+pids+=($!)
+
 for _ in $(seq 1 150); do
     if "$VENV_BIN/python" -c "import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=2)" \
         "http://127.0.0.1:$CLUSTER_PORT/healthz" 2>/dev/null; then
@@ -64,6 +83,8 @@ for _ in $(seq 1 150); do
   shopdemo cluster: HAProxy on http://127.0.0.1:$CLUSTER_PORT
   app servers a (127.0.0.1:$APP_A_PORT) and b (127.0.0.1:$APP_B_PORT), round-robin,
   PostgreSQL $DATABASE_URL, Redis 127.0.0.1:$REDIS_PORT, SESSION_CACHED=true.
+  Prometheus on http://127.0.0.1:$PROMETHEUS_PORT (alerts: /alerts), scraping both
+  servers' /metrics with METRICS_TOKEN=$METRICS_TOKEN
   Sign in as demo / alice / bob with password: ${DEMO_PASSWORD}
   Stop everything with Ctrl-C.
   ------------------------------------------------------------------

@@ -41,9 +41,12 @@ INSTALLED_APPS = [
     "django_otp_webauthn",
     "accounts",
     "cart",
+    "django_prometheus",  # request, database and cache metrics on /metrics
 ]
 
 MIDDLEWARE = [
+    # Outermost, with its twin (below) just outside axes: they time and count every request.
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Above whitenoise, so that static files get the same headers as pages.
     "django_permissions_policy.PermissionsPolicyMiddleware",
@@ -56,6 +59,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Outside axes, so that a lockout page is counted as the 429 it is.
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
     # Last, as axes documents: it turns a lockout into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -98,6 +103,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and os.envi
         f"-c statement_timeout={int(DATABASE_STATEMENT_TIMEOUT * 1000)}"
         f" -c lock_timeout={int(DATABASE_LOCK_TIMEOUT * 1000)}"
     )
+# django-prometheus' subclass of the same backend counts queries, their time and errors.
+DATABASES["default"]["ENGINE"] = DATABASES["default"]["ENGINE"].replace(
+    "django.db.backends.", "django_prometheus.db.backends.", 1
+)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {
@@ -111,6 +120,9 @@ if CACHES["default"]["BACKEND"] == "django_redis.cache.RedisCache":
     # A cache outage must cost speed, not availability: fail fast and answer "miss".
     CACHES["default"]["OPTIONS"] = {"SOCKET_CONNECT_TIMEOUT": 0.25, "SOCKET_TIMEOUT": 0.25, "IGNORE_EXCEPTIONS": True}
     DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
+    # The same client, counting gets, hits, misses and failures for /metrics. Only Redis:
+    # django-prometheus' locmem twin answers the default for a cached 0 or False.
+    CACHES["default"]["BACKEND"] = "django_prometheus.cache.backends.redis.RedisCache"
 # SESSION_CACHED puts copies of the user, cart and catalog rows (shopdemo.cache) in the
 # shared cache, in front of the same tables; without it their alias keeps nothing. The
 # session row itself is read from its table on every request either way (docs/sessions.md).
@@ -257,6 +269,15 @@ EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 EMAIL_SUBJECT_PREFIX = "[shopdemo] "
 DEFAULT_FROM_EMAIL = SERVER_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="shopdemo <security@shopdemo.localhost>")
+
+# ------------------------------------------------------------------------------
+# METRICS (/metrics for Prometheus; docs/operations.md)
+# ------------------------------------------------------------------------------
+# A bearer token; empty: /metrics is 404. Scrapers reach each app server directly
+# (never through the public balancer), over the network the balancer already
+# speaks plain HTTP on, so the HTTPS redirect leaves /metrics alone.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+SECURE_REDIRECT_EXEMPT = [r"^metrics$"]
 
 # ------------------------------------------------------------------------------
 # AXES

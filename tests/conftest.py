@@ -112,10 +112,10 @@ def redis_server():
 @pytest.fixture
 def redis_cache(redis_server, settings):
     """The default cache on the real Redis, emptied; returns a client of that Redis (redis-py)."""
-    settings.CACHES = {
-        **settings.CACHES,
-        "default": {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": f"redis://127.0.0.1:{redis_server}/0"},
-    }
+    redis_cache = {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": f"redis://127.0.0.1:{redis_server}/0"}
+    # With the cached variant on, its copies follow the default cache, as in shopdemo.settings.
+    copies = redis_cache if settings.SESSION_CACHED else settings.CACHES["copies"]
+    settings.CACHES = {**settings.CACHES, "default": redis_cache, "copies": copies}
     client = redis.Redis(port=redis_server)
     client.flushdb()
     return client

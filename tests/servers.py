@@ -187,6 +187,38 @@ def start_cluster(**env) -> Cluster:
     return cluster
 
 
+def start_prometheus(targets: list[str], token: str, port: int | None = None) -> tuple[subprocess.Popen, str]:
+    """Start Prometheus scraping `targets`' /metrics every second with deploy/prometheus/alerts.yml loaded.
+
+    The same scrape as `make cluster` (scripts/cluster.sh), faster; its data lives in a
+    throwaway directory. Returns the process and its URL.
+    """
+    port = port or free_port()
+    home = Path(tempfile.mkdtemp(prefix="shopdemo-prometheus-"))
+    (home / "token").write_text(token)
+    (home / "prometheus.yml").write_text(
+        "global: {scrape_interval: 1s, evaluation_interval: 1s}\n"
+        f"rule_files: [{ROOT / 'deploy' / 'prometheus' / 'alerts.yml'}]\n"
+        "scrape_configs:\n"
+        "  - job_name: shopdemo\n"
+        f"    authorization: {{credentials_file: {home / 'token'}}}\n"
+        f"    static_configs: [{{targets: [{', '.join(targets)}]}}]\n"
+    )
+    process = subprocess.Popen(
+        [
+            "prometheus",
+            f"--config.file={home / 'prometheus.yml'}",
+            f"--storage.tsdb.path={home / 'data'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    wait_until(lambda: requests.get(f"{url}/-/ready", timeout=2).ok, "prometheus")
+    return process, url
+
+
 def server_user(username: str):
     """A user whose password is hashed the way the server (production hashers) can check it."""
     user = UserFactory(username=username)

@@ -86,6 +86,21 @@ def session_counts(now: datetime) -> SessionCounts:
     return SessionCounts(**counts)
 
 
+@dataclass(frozen=True)
+class Purge:
+    finished_at: datetime
+    duration_seconds: float
+    removed: dict[str, int]  # rows by what they were ("expired_sessions", ...)
+
+
+def last_purge() -> Purge | None:
+    """The last purge_sessions run that finished, from its audit event; None if none is on record."""
+    row = AuditEvent.objects.filter(event="sys_purge").only("created_at", "details").first()
+    if row is None:
+        return None
+    return Purge(row.created_at, row.details["duration_seconds"], row.details["removed"])
+
+
 def event_counts(*, since: datetime, until: datetime) -> dict[str, int]:
     """Count audit events by name in (since, until]; every name of the vocabulary is present."""
     rows = (
@@ -289,6 +304,7 @@ def dashboard(request):
         "sessions_chart": sessions_chart(sessions),
         "alerts": latest("security_alert"),
         "hijacks": latest("session_hijack_suspected"),
+        "purge": last_purge(),
         "latest": LATEST,
     }
     return TemplateResponse(request, "admin/dashboard.html", context)

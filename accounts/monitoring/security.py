@@ -21,7 +21,7 @@ from accounts import throttle
 from accounts.devices import describe
 from accounts.ip import client_ip
 from accounts.models import AuditEvent
-from accounts.monitoring import audit
+from accounts.monitoring import audit, counters
 from accounts.sessions import policy as session_policy
 from shopdemo.mail import mail_send
 
@@ -74,6 +74,7 @@ def alert(rule: str, about: str, subject: str, message: str, *, request=None, us
     if cache.add(key, True, timeout=settings.ALERT_THROTTLE_SECONDS) is False:
         return False
     audit.record("security_alert", request=request, rule=rule, subject=subject)
+    counters.ALERTS.labels(rule).inc()
     _mail(subject, message, [user.email] if user is not None else None)
     return True
 
@@ -132,6 +133,7 @@ def record_login_failure(*, request, username: str, **details) -> None:
 @never_breaks
 def record_lockout(*, request, username: str) -> None:
     audit.record("authn_login_lock", request=request, username=username)
+    counters.LOCKOUTS.inc()
     alert(
         "lockout",
         f"{username}\n{client_ip(request)}",

@@ -131,8 +131,8 @@ class TestHourlyCharts:
         client.force_login(staff)
         client.get(URL)  # the first request also records the session's address
 
-        # Session and user lookups, then one query each: sessions, hours, alerts, hijacks.
-        with django_assert_max_num_queries(6):
+        # Session and user lookups, then one query each: sessions, hours, alerts, hijacks, last purge.
+        with django_assert_max_num_queries(7):
             assert client.get(URL).status_code == 200
 
 

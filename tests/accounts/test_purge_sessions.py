@@ -114,10 +114,22 @@ def test_old_audit_events_and_axes_records_go_recent_ones_stay(time_machine, set
     output = run()
     assert "Removed 1 audit events." in output
     assert "Removed 1 axes access attempts." in output and "Removed 1 axes access logs." in output
-    assert list(AuditEvent.objects.all()) == [recent]
+    assert list(AuditEvent.objects.exclude(event="sys_purge")) == [recent]
     assert not AccessAttempt.objects.filter(pk=old_attempt.pk).exists()
     assert not AccessLog.objects.filter(pk=old_log.pk).exists()
     assert not AuditEvent.objects.filter(pk=old_event.pk).exists()
+
+
+def test_a_finished_purge_is_recorded_with_its_duration_and_rows(expired_and_live):
+    run()
+    [purge] = AuditEvent.objects.filter(event="sys_purge")
+    assert purge.details["removed"]["expired_sessions"] == 7
+    assert purge.details["removed"]["abandoned_guest_carts"] == 0 and purge.details["duration_seconds"] >= 0
+
+
+def test_a_dry_run_records_no_purge(expired_and_live):
+    run("--dry-run")
+    assert not AuditEvent.objects.filter(event="sys_purge").exists()
 
 
 def test_progress_lines_only_on_a_terminal(expired_and_live):
