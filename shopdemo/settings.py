@@ -38,6 +38,8 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
     "django_otp_webauthn",
+    "django_tasks",
+    "django_tasks_db",
     "accounts",
     "cart",
 ]
@@ -237,6 +239,15 @@ EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 EMAIL_SUBJECT_PREFIX = "[shopdemo] "
 DEFAULT_FROM_EMAIL = SERVER_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="shopdemo <security@shopdemo.localhost>")
+
+# ------------------------------------------------------------------------------
+# BACKGROUND WORK (every mail; docs/operations.md)
+# ------------------------------------------------------------------------------
+# Queued in the database and run by `manage.py db_worker`. The test suite sets
+# the immediate backend (tests/conftest.py), which runs each task at once, in-process.
+TASKS = {"default": {"BACKEND": env.str("TASKS_BACKEND", default="django_tasks_db.DatabaseBackend")}}
+# Finished task rows older than this are deleted by purge_sessions.
+TASK_RETENTION_DAYS = env.int("TASK_RETENTION_DAYS", default=14)
 
 # ------------------------------------------------------------------------------
 # AXES
