@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Usage (make cluster): scripts/with-postgres.sh scripts/cluster.sh
 #
-# Two shopdemo app servers (gunicorn) behind HAProxy, sharing the PostgreSQL that
-# with-postgres.sh started and a throwaway Redis, with SESSION_CACHED=true. All on
+# Two shopdemo app servers (gunicorn, each with a db_worker that sends the mail) behind
+# HAProxy, sharing the PostgreSQL that with-postgres.sh started and a throwaway Redis,
+# with SESSION_CACHED=true. All on
 # loopback, in the foreground; Ctrl-C stops everything (with-postgres.sh then stops
 # PostgreSQL and deletes its data).
 #
@@ -50,6 +51,9 @@ for port in "$APP_A_PORT" "$APP_B_PORT"; do
     "$VENV_BIN/gunicorn" shopdemo.wsgi:application --bind "127.0.0.1:$port" \
         --workers "${WEB_CONCURRENCY:-2}" --threads "${GUNICORN_THREADS:-4}" &
     pids+=($!)
+    # Each server's own worker sends the mail (rows claimed with SKIP LOCKED: never twice).
+    "$VENV_BIN/python" manage.py db_worker --no-reload --worker-id "server-$port" -v0 &
+    pids+=($!)
 done
 
 haproxy -db -f scripts/haproxy.cfg &
@@ -63,6 +67,7 @@ for _ in $(seq 1 150); do
   ------------------------------------------------------------------
   shopdemo cluster: HAProxy on http://127.0.0.1:$CLUSTER_PORT
   app servers a (127.0.0.1:$APP_A_PORT) and b (127.0.0.1:$APP_B_PORT), round-robin,
+  a db_worker beside each (mail goes to EMAIL_URL: the console below),
   PostgreSQL $DATABASE_URL, Redis 127.0.0.1:$REDIS_PORT, SESSION_CACHED=true.
   Sign in as demo / alice / bob with password: ${DEMO_PASSWORD}
   Stop everything with Ctrl-C.

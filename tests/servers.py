@@ -1,8 +1,9 @@
-"""Real servers for the tests that need them: gunicorn on the test database, redis-server.
+"""Real servers for the tests that need them: gunicorn and db_worker on the test database, redis-server, SMTP.
 
 Loopback only; every wait is bounded.
 """
 
+import email
 import os
 import signal
 import socket
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
+from aiosmtpd.controller import Controller
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.db import connection
 
@@ -101,6 +103,48 @@ def start_gunicorn(port: int | None = None, **env) -> tuple[subprocess.Popen, st
     return process, url
 
 
+def start_worker(*args, **env) -> subprocess.Popen:
+    """Start `manage.py db_worker` on the test database, as make serve's operator would beside gunicorn."""
+    return subprocess.Popen(
+        [sys.executable, "manage.py", "db_worker", "--no-reload", "--interval", "0.2", *args],
+        cwd=ROOT,
+        env=server_environment(**env),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+
+class SmtpSink:
+    """A mail relay on loopback (aiosmtpd, in a thread of the test) that keeps what it is given.
+
+    Its port is fixed at creation, so a test can point EMAIL_URL at it before
+    it is up (a relay that is down refuses connections) and start() it later.
+    """
+
+    def __init__(self):
+        self.port = free_port()
+        self.url = f"smtp://127.0.0.1:{self.port}"
+        self.messages: list[email.message.Message] = []
+        self._controller = None
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append(email.message_from_bytes(envelope.content))
+        return "250 OK"
+
+    def subjects(self) -> list[str]:
+        return [message["Subject"] for message in self.messages]
+
+    def start(self) -> None:
+        self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self._controller.start()
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
+
+
 def stop(process: subprocess.Popen) -> None:
     """Stop a server process we started: SIGTERM (a graceful stop), then SIGKILL if it lingers."""
     if process.poll() is None:
@@ -149,7 +193,7 @@ class Cluster:
 
 
 def start_cluster(**env) -> Cluster:
-    """Start Redis, app servers a and b (cached sessions) and HAProxy on free loopback ports."""
+    """Start Redis, app servers a and b (cached sessions, a db_worker each) and HAProxy on free loopback ports."""
     ports = {name: free_port() for name in ("balancer", "a", "b", "redis", "stats")}
     cluster = Cluster(
         url=f"http://127.0.0.1:{ports['balancer']}",
@@ -163,8 +207,9 @@ def start_cluster(**env) -> Cluster:
     )
     try:
         cluster.processes["redis"] = start_redis(ports["redis"])
-        cluster.start_app("a")
-        cluster.start_app("b")
+        for name in ("a", "b"):
+            cluster.start_app(name)
+            cluster.processes[f"worker {name}"] = start_worker(**cluster.env)  # one per server, as make cluster
         # The tests' own addition: a stats socket on loopback, to see what the health checks decided.
         stats = f"global\n    stats socket ipv4@127.0.0.1:{ports['stats']} level admin\n"
         config = Path(tempfile.mkdtemp(prefix="shopdemo-haproxy-")) / "haproxy.cfg"

@@ -177,7 +177,7 @@ def test_alerts_for_the_same_rule_and_account_mail_once_whichever_server_sees_th
     def mails():
         return [p for p in cluster.mail.iterdir() if "Session of frank" in p.read_text()]
 
-    wait_until(lambda: mails(), "the alert mail")  # mail goes from a background thread
+    wait_until(lambda: mails(), "the alert mail")  # sent by a db_worker
     assert len(mails()) == 1
 
 

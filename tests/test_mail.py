@@ -20,20 +20,22 @@ RELAY_DOWN = "relay down"
 
 
 @pytest.fixture
-def relay(monkeypatch):
+def relay():
     """The locmem relay, which a test can take down (every send raises, as smtplib does) and bring back."""
+    patch = pytest.MonkeyPatch()  # its own: bringing the relay back undoes nothing else
 
     class Relay:
         def down(self):
             def refuse(backend, messages):
                 raise smtplib.SMTPServerDisconnected(RELAY_DOWN)
 
-            monkeypatch.setattr(EmailBackend, "send_messages", refuse)
+            patch.setattr(EmailBackend, "send_messages", refuse)
 
         def up(self):
-            monkeypatch.undo()
+            patch.undo()
 
-    return Relay()
+    yield Relay()
+    patch.undo()
 
 
 @pytest.fixture
