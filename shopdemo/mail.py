@@ -17,10 +17,11 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import EmailMultiAlternatives, mail_admins
 from django.dispatch import Signal
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.log import AdminEmailHandler
 
 # The one import of the Tasks API. Django 6 ships it as django.tasks:
 # from django.tasks import task
@@ -84,3 +85,23 @@ def mail_task(function=None, *, tell_staff_when_undelivered: bool = True):
 
     background = task(attempt_delivery)
     return background
+
+
+# Not about itself: when the relay is down, this mail fails too, and saying so by mail would never end.
+@mail_task(tell_staff_when_undelivered=False)
+def mail_staff(*, subject: str, body: str) -> None:
+    """Mail ADMINS (Django's mail_admins: the subject prefix, SERVER_EMAIL as the sender)."""
+    mail_admins(subject, body, fail_silently=False)
+
+
+def staff_mail(*, subject: str, body: str) -> None:
+    """Queue a mail to ADMINS, if there are any."""
+    if settings.ADMINS:
+        mail_staff.enqueue(subject=subject, body=body)
+
+
+class QueuedAdminEmailHandler(AdminEmailHandler):
+    """Django's error mail to ADMINS (a 500's traceback), queued like every mail: no web process sends mail."""
+
+    def send_mail(self, subject, message, *args, **kwargs):
+        staff_mail(subject=subject, body=message)

@@ -305,7 +305,10 @@ LOGGING = {
         "server": {"()": "django.utils.log.ServerFormatter", "format": "[{server_time}] {message}", "style": "{"},
     },
     # Emailed links carry their token in the path: no log line may show it.
-    "filters": {"redact_secrets": {"()": "accounts.monitoring.redact.RedactSecrets"}},
+    "filters": {
+        "redact_secrets": {"()": "accounts.monitoring.redact.RedactSecrets"},
+        "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
+    },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
@@ -315,11 +318,19 @@ LOGGING = {
         },
         # runserver's request lines, as Django prints them, but redacted.
         "server": {"class": "logging.StreamHandler", "formatter": "server", "filters": ["redact_secrets"]},
+        # Django's error mail to ADMINS, queued for db_worker like every mail (shopdemo/mail.py).
+        "mail_admins": {
+            "class": "shopdemo.mail.QueuedAdminEmailHandler",
+            "level": "ERROR",
+            "filters": ["require_debug_false", "redact_secrets"],
+        },
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         # axes narrates every attempt at INFO; its warnings (failures, lockouts) are what matter.
         "axes": {"level": "WARNING"},
         "django.server": {"handlers": ["server"], "level": "INFO", "propagate": False},
+        # Django's own errors: to stdout through the root, and to ADMINS through the queue.
+        "django": {"handlers": ["mail_admins"], "level": "INFO"},
     },
 }

@@ -1,6 +1,7 @@
 """shopdemo/mail.py: every mail is text plus HTML, a task queued with its cause, retried, then reported."""
 
 import smtplib
+from unittest import mock
 
 import pytest
 from django.contrib.auth.models import Permission
@@ -84,6 +85,17 @@ class TestQueuedWithItsCause:
         worker()
         assert [m.subject for m in mailoutbox] == ["[shopdemo] Committed"]
 
+    def test_djangos_error_mail_to_admins_is_queued_too(self, client, admins, mail_queue, worker, mailoutbox):
+        client.raise_request_exception = False
+        with mock.patch("cart.views.selectors.catalog_list", side_effect=ZeroDivisionError("a bug")):
+            assert client.get("/").status_code == 500
+        assert mailoutbox == []  # not from the web process
+        (queued,) = DBTaskResult.objects.all()
+        assert queued.task_path == "shopdemo.mail.mail_staff"
+        worker()
+        (error,) = mailoutbox
+        assert error.to == ["security@shop.example"] and "ZeroDivisionError" in error.body
+
 
 class TestRetries:
     def test_a_failed_mail_is_tried_again_1_5_and_30_minutes_later_then_recorded_failed(
@@ -133,7 +145,7 @@ class TestRetries:
         # Both mails were given up on; one alert (throttled), itself given up on, and nothing about it.
         assert rows(mail_notice, status="FAILED").count() == 8
         assert AuditEvent.objects.filter(event="security_alert", details__rule="mail_undelivered").count() == 1
-        staff = DBTaskResult.objects.filter(task_path="accounts.monitoring.security.mail_staff")
+        staff = DBTaskResult.objects.filter(task_path="shopdemo.mail.mail_staff")
         assert staff.count() == 4 and not staff.exclude(status="FAILED").exists()
         assert not DBTaskResult.objects.filter(status="READY").exists()
 

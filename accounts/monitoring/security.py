@@ -12,7 +12,6 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.cache import cache
-from django.core.mail import mail_admins
 from django.db import DatabaseError, transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -22,7 +21,7 @@ from accounts.ip import client_ip
 from accounts.models import AuditEvent
 from accounts.monitoring import audit
 from accounts.sessions import policy as session_policy
-from shopdemo.mail import mail_send, mail_task
+from shopdemo.mail import mail_send, mail_task, staff_mail
 
 logger = logging.getLogger("shopdemo.security")
 
@@ -54,19 +53,12 @@ def mail_notice(*, to: list[str], subject: str, body: str) -> None:
     mail_send(to=to, subject=subject, template="notice", context={"body": body})
 
 
-# Not about itself: when the relay is down, this mail fails too, and saying so by mail would never end.
-@mail_task(tell_staff_when_undelivered=False)
-def mail_staff(*, subject: str, body: str) -> None:
-    """Mail ADMINS."""
-    mail_admins(subject, body, fail_silently=False)
-
-
 def _mail(subject: str, body: str, recipients=None) -> None:
     """Queue a mail to `recipients`, or to ADMINS when None (db_worker sends it)."""
     if recipients is not None:
         mail_notice.enqueue(to=recipients, subject=subject, body=body)
-    elif settings.ADMINS:
-        mail_staff.enqueue(subject=subject, body=body)
+    else:
+        staff_mail(subject=subject, body=body)
 
 
 def alert(rule: str, about: str, subject: str, message: str, *, request=None, user=None) -> bool:
