@@ -29,6 +29,7 @@ stop_all() {
     trap - EXIT INT TERM
     for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
     wait 2>/dev/null || true
+    rm -f "${HAPROXY_ERRORFILE:-}"
 }
 trap stop_all EXIT
 trap 'exit 130' INT
@@ -56,6 +57,9 @@ for port in "$APP_A_PORT" "$APP_B_PORT"; do
     pids+=($!)
 done
 
+HAPROXY_ERRORFILE="$(mktemp --suffix=.http)"
+export HAPROXY_ERRORFILE
+bash scripts/haproxy-errorfile.sh "$HAPROXY_ERRORFILE"
 haproxy -db -f scripts/haproxy.cfg &
 pids+=($!)
 

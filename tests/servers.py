@@ -214,6 +214,8 @@ def start_cluster(**env) -> Cluster:
         stats = f"global\n    stats socket ipv4@127.0.0.1:{ports['stats']} level admin\n"
         config = Path(tempfile.mkdtemp(prefix="shopdemo-haproxy-")) / "haproxy.cfg"
         config.write_text((ROOT / "scripts" / "haproxy.cfg").read_text().replace("global\n", stats, 1))
+        errorfile = config.with_name("503.http")
+        subprocess.run(["bash", str(ROOT / "scripts" / "haproxy-errorfile.sh"), str(errorfile)], check=True)
         cluster.processes["haproxy"] = subprocess.Popen(
             ["haproxy", "-db", "-f", str(config)],
             stdout=subprocess.DEVNULL,
@@ -223,6 +225,7 @@ def start_cluster(**env) -> Cluster:
                 "CLUSTER_PORT": str(ports["balancer"]),
                 "APP_A_PORT": str(ports["a"]),
                 "APP_B_PORT": str(ports["b"]),
+                "HAPROXY_ERRORFILE": str(errorfile),
             },
         )
         wait_until(lambda: cluster.balancer_sees("a", "UP") and cluster.balancer_sees("b", "UP"), "haproxy")

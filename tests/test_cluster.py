@@ -14,8 +14,18 @@ import pytest
 import requests
 
 from accounts.models import AuditEvent, Session
+from shopdemo.views import DATABASE_DOWN_RETRY_SECONDS
 from tests.factories import PASSWORD, ProductFactory
-from tests.servers import WAIT_SECONDS, kill, server_user, signed_in_browser, start_cluster, wait_until
+from tests.servers import (
+    ROOT,
+    WAIT_SECONDS,
+    kill,
+    server_user,
+    signed_in_browser,
+    start_cluster,
+    stop,
+    wait_until,
+)
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -223,3 +233,21 @@ def test_one_server_killed_mid_run_of_parallel_adds_through_the_balancer_loses_a
     finally:
         cluster.start_app("b")
         wait_until(lambda: cluster.balancer_sees("b", "UP"), "server b back in the balancer")
+
+
+def test_with_no_server_up_the_balancer_answers_the_shops_page_with_retry_after(cluster):
+    """While both servers fail /healthz (PostgreSQL restarting, a deploy gone wrong): not HAProxy's bare 503."""
+    try:
+        for name in ("a", "b"):
+            stop(cluster.processes[name])
+        wait_until(lambda: cluster.balancer_sees("a", "DOWN") and cluster.balancer_sees("b", "DOWN"), "both down")
+        answer = requests.get(f"{cluster.url}/cart/", timeout=WAIT_SECONDS)
+        assert answer.status_code == 503
+        assert answer.headers["Retry-After"] == str(DATABASE_DOWN_RETRY_SECONDS)
+        assert answer.headers["Content-Type"] == "text/html; charset=utf-8"
+        assert answer.text == (ROOT / "templates" / "503.html").read_text()
+        assert "Back in a moment" in answer.text
+    finally:
+        for name in ("a", "b"):
+            cluster.start_app(name)
+        wait_until(lambda: cluster.balancer_sees("a", "UP") and cluster.balancer_sees("b", "UP"), "both back")
