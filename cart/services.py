@@ -333,8 +333,11 @@ def _new_order_number() -> str:
     return "".join(secrets.choice(ORDER_NUMBER_ALPHABET) for _ in range(ORDER_NUMBER_LENGTH))
 
 
-def order_place(*, user, address: str = "", site_url: str = "") -> Order:
+def order_place(*, user, address: str = "", site_url: str = "", request_id: str = "") -> Order:
     """Turn the available lines of the user's cart into an order and take them from stock.
+
+    An order already placed from the checkout form `request_id` is returned as
+    it is: the form was sent again (a retry after an error page, a double click).
 
     The order confirmation is queued with it (db_worker mails it, with links
     under `site_url`, the request's scheme and host). A relay that fails
@@ -342,6 +345,10 @@ def order_place(*, user, address: str = "", site_url: str = "") -> Order:
     """
     with transaction.atomic():
         cart = Cart.objects.select_for_update().filter(user=user, status=Cart.Status.OPEN).first()
+        # After the cart's lock: a second send of the form waits for the first and then finds its order.
+        placed = Order.objects.filter(user=user, request_id=request_id).first() if request_id else None
+        if placed is not None:
+            return placed
         all_lines = list(cart.items.select_related("product").order_by("product_id")) if cart else []
         lines = [line for line in all_lines if line.product.is_available]
         if cart:
@@ -361,7 +368,11 @@ def order_place(*, user, address: str = "", site_url: str = "") -> Order:
                 line.product.refresh_from_db(fields=["stock"])
                 raise CartError(MSG_OVER_STOCK.format(stock=line.product.stock, name=line.product.name))
         order = Order.objects.create(
-            number=_new_order_number(), user=user, address=address, total=sum(line.line_total for line in lines)
+            number=_new_order_number(),
+            user=user,
+            address=address,
+            total=sum(line.line_total for line in lines),
+            request_id=request_id,
         )
         OrderLine.objects.bulk_create(
             OrderLine(
