@@ -32,6 +32,19 @@ stop_all() {
     rm -f "${HAPROXY_ERRORFILE:-}"
 }
 trap stop_all EXIT
+
+# Run "$@" again whenever it stops, as systemd's Restart=always does: db_worker exits when
+# its database goes away (a PostgreSQL restart). TERM stops the command and the loop.
+supervise() {
+    local child
+    trap 'kill -TERM "$child" 2>/dev/null; wait "$child"; exit 0' TERM
+    while true; do
+        "$@" &
+        child=$!
+        wait "$child" || log "$1 $2 $3 stopped; starting it again"
+        sleep 1
+    done
+}
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
@@ -53,7 +66,7 @@ for port in "$APP_A_PORT" "$APP_B_PORT"; do
         --workers "${WEB_CONCURRENCY:-2}" --threads "${GUNICORN_THREADS:-4}" &
     pids+=($!)
     # Each server's own worker sends the mail (rows claimed with SKIP LOCKED: never twice).
-    "$VENV_BIN/python" manage.py db_worker --no-reload --worker-id "server-$port" -v0 &
+    supervise "$VENV_BIN/python" manage.py db_worker --no-reload --worker-id "server-$port" -v0 &
     pids+=($!)
 done
 

@@ -103,5 +103,11 @@ def staff_mail(*, subject: str, body: str) -> None:
 class QueuedAdminEmailHandler(AdminEmailHandler):
     """Django's error mail to ADMINS (a 500's traceback), queued like every mail: no web process sends mail."""
 
+    def emit(self, record):
+        try:
+            super().emit(record)
+        except Exception:  # the database that holds the queue may be what failed: the response must still go out
+            self.handleError(record)
+
     def send_mail(self, subject, message, *args, **kwargs):
         staff_mail(subject=subject, body=message)

@@ -5,6 +5,7 @@ Loopback only; every wait is bounded.
 
 import email
 import os
+import shlex
 import signal
 import socket
 import subprocess
@@ -145,6 +146,16 @@ class SmtpSink:
             self._controller = None
 
 
+def pg_ctl(action: str):
+    """Stop or start the test cluster (exported by scripts/with-postgres.sh)."""
+    pg_bin, data, options = (os.environ[name] for name in ("SHOPDEMO_PG_BIN", "SHOPDEMO_PG_DATA", "SHOPDEMO_PG_OPTS"))
+    command = [f"{pg_bin}/pg_ctl", "-D", data, "-l", f"{data}/postgres.log", "-w", "-t", "60"]
+    command += ["-m", "fast", "stop"] if action == "stop" else ["-o", options, "start"]
+    if os.geteuid() == 0:  # the cluster belongs to the postgres user
+        command = ["runuser", "-u", "postgres", "--", "sh", "-c", f"cd / && {shlex.join(command)}"]
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+
+
 def stop(process: subprocess.Popen) -> None:
     """Stop a server process we started: SIGTERM (a graceful stop), then SIGKILL if it lingers."""
     if process.poll() is None:
@@ -176,6 +187,12 @@ class Cluster:
 
     def start_app(self, name: str) -> None:
         self.processes[name], _ = start_gunicorn(self.ports[name], **self.env)
+
+    def start_worker(self, name: str) -> None:
+        """Start server `name`'s db_worker, or start it again if it stopped (as systemd's Restart=always)."""
+        worker = self.processes.get(f"worker {name}")
+        if worker is None or worker.poll() is not None:
+            self.processes[f"worker {name}"] = start_worker(**self.env)
 
     def balancer_sees(self, name: str, state: str) -> bool:
         """Whether HAProxy's health checks have marked server `name` UP or DOWN."""
@@ -209,7 +226,7 @@ def start_cluster(**env) -> Cluster:
         cluster.processes["redis"] = start_redis(ports["redis"])
         for name in ("a", "b"):
             cluster.start_app(name)
-            cluster.processes[f"worker {name}"] = start_worker(**cluster.env)  # one per server, as make cluster
+            cluster.start_worker(name)  # one per server, as make cluster
         # The tests' own addition: a stats socket on loopback, to see what the health checks decided.
         stats = f"global\n    stats socket ipv4@127.0.0.1:{ports['stats']} level admin\n"
         config = Path(tempfile.mkdtemp(prefix="shopdemo-haproxy-")) / "haproxy.cfg"
