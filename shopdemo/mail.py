@@ -32,7 +32,7 @@ logger = logging.getLogger("shopdemo.mail")
 # Waits after the first, second and third failed attempt; the fourth failure is final.
 RETRY_DELAYS = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30))
 
-# Sent (in the worker) when a mail task's last attempt has failed: task_name, args, kwargs.
+# Sent (in the worker) with `task_name` when a mail task's last attempt has failed.
 undelivered = Signal()
 
 
@@ -80,7 +80,7 @@ def mail_task(function=None, *, tell_staff_when_undelivered: bool = True):
             else:
                 logger.error("mail_undelivered", extra={"task": function.__name__, "attempts": attempt + 1})
                 if tell_staff_when_undelivered:
-                    undelivered.send(mail_task, task_name=function.__name__, args=args, kwargs=kwargs)
+                    undelivered.send(mail_task, task_name=function.__name__)
             raise  # this attempt's row records the failure and its traceback
 
     background = task(attempt_delivery)
@@ -94,7 +94,7 @@ def mail_staff(*, subject: str, body: str) -> None:
     mail_admins(subject, body, fail_silently=False)
 
 
-def staff_mail(*, subject: str, body: str) -> None:
+def queue_mail_to_staff(*, subject: str, body: str) -> None:
     """Queue a mail to ADMINS, if there are any."""
     if settings.ADMINS:
         mail_staff.enqueue(subject=subject, body=body)
@@ -110,4 +110,4 @@ class QueuedAdminEmailHandler(AdminEmailHandler):
             self.handleError(record)
 
     def send_mail(self, subject, message, *args, **kwargs):
-        staff_mail(subject=subject, body=message)
+        queue_mail_to_staff(subject=subject, body=message)

@@ -21,7 +21,7 @@ from accounts.ip import client_ip
 from accounts.models import AuditEvent
 from accounts.monitoring import audit
 from accounts.sessions import policy as session_policy
-from shopdemo.mail import mail_send, mail_task, staff_mail
+from shopdemo.mail import mail_send, mail_task, queue_mail_to_staff
 
 logger = logging.getLogger("shopdemo.security")
 
@@ -58,7 +58,7 @@ def _mail(subject: str, body: str, recipients=None) -> None:
     if recipients is not None:
         mail_notice.enqueue(to=recipients, subject=subject, body=body)
     else:
-        staff_mail(subject=subject, body=body)
+        queue_mail_to_staff(subject=subject, body=body)
 
 
 def alert(rule: str, about: str, subject: str, message: str, *, request=None, user=None) -> bool:
