@@ -1,10 +1,10 @@
 # shopdemo developer / CI entry points.  Recipes use tabs.
 #
-#   make run            dev server on http://127.0.0.1:8000 (DEBUG=true, demo users seeded)
+#   make run            dev server on http://127.0.0.1:8000 and a db_worker for its mail (DEBUG=true, demo users seeded)
 #   make test           pytest on SQLite (+ headless Chromium browser tests)
 #   make test-postgres  pytest on a throwaway PostgreSQL cluster (scripts/with-postgres.sh)
 #   make serve          collectstatic + migrate + gunicorn (DEBUG off)
-#   make cluster        HAProxy + two gunicorns + PostgreSQL + Redis + Prometheus on loopback (Ctrl-C stops all)
+#   make cluster        HAProxy + two gunicorns (a db_worker each) + PostgreSQL + Redis + Prometheus on loopback (Ctrl-C stops all)
 #
 # Pass extra pytest arguments with PYTEST_ARGS, e.g. make test PYTEST_ARGS='-k cart -x'.
 
@@ -71,8 +71,12 @@ run: $(RUNTIME_STAMP)
 	@echo "  Open http://127.0.0.1:8000 and sign in as demo / alice / bob"
 	@echo "  with password: $(DEMO_PASSWORD)   (demo is staff: http://127.0.0.1:8000/admin/)"
 	@echo "  (change it with: make run DEMO_PASSWORD=...)   Stop with Ctrl-C."
+	@echo "  Mail (printed below) is sent by the db_worker that runs beside the server."
 	@echo "  ------------------------------------------------------------------"
 	@echo ""
+	@# One shell for both: Ctrl-C (or the server stopping) also stops the worker.
+	DEBUG=true $(PY) manage.py db_worker & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
 	DEBUG=true DEMO_PASSWORD='$(DEMO_PASSWORD)' $(PY) manage.py runserver 127.0.0.1:8000
 
 # --- tests ---------------------------------------------------------------------

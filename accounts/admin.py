@@ -13,6 +13,8 @@ from django.db.models.functions import Coalesce
 from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
+from django_tasks_db.admin import DBTaskResultAdmin
+from django_tasks_db.models import DBTaskResult
 
 from accounts.devices import describe
 from accounts.flows.sessions import sessions_end
@@ -220,3 +222,24 @@ class ShopUserAdmin(UserAdmin):
     def end_all_sessions(self, request, queryset):
         ended = sessions_end(Session.objects.filter(user__in=queryset), reason="ended_by_staff", request=request)
         self.message_user(request, f"Ended {ended} session{pluralize(ended)}.", messages.SUCCESS)
+
+
+# Background work (every mail): what is queued, retried and failed. The task's
+# arguments stay hidden: they hold addresses (a password reset's may be
+# anybody's), and no link with a token is ever among them (shopdemo/mail.py).
+admin.site.unregister(DBTaskResult)
+
+
+@admin.register(DBTaskResult)
+class MailTaskAdmin(DBTaskResultAdmin):
+    list_display = ("task_name", "status", "attempt", "enqueued_at", "display_run_after", "finished_at")
+    list_filter = ("status", "queue_name")
+    HIDDEN = ("args_kwargs", "return_value")
+
+    def get_readonly_fields(self, request, obj=None):
+        return [name for name in super().get_readonly_fields(request, obj) if name not in self.HIDDEN] + ["attempt"]
+
+    @admin.display(description="attempt")
+    def attempt(self, obj) -> int:
+        """1 for the first try; each retry is a row of its own with the next number."""
+        return obj.args_kwargs["kwargs"].get("attempt", 0) + 1

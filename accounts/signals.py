@@ -3,7 +3,6 @@
 from axes.signals import user_locked_out
 from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_in, user_login_failed
-from django.core.signals import request_finished, request_started
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
@@ -47,12 +46,6 @@ def forget_copied_user(sender, instance, **kwargs):
     backends.user_changed(instance.pk)
 
 
-@receiver(request_started)
-def hold_work_until_answered(sender, **kwargs):
-    mail.after_response_open()
-
-
-@receiver(request_finished)
-def run_work_held_until_answered(sender, **kwargs):
-    # request_finished fires when the response is closed, after its last byte.
-    mail.after_response_run()
+@receiver(mail.undelivered)
+def alert_staff_of_undelivered_mail(sender, task_name, **kwargs):
+    security.mail_undelivered(task_name=task_name)

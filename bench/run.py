@@ -19,6 +19,7 @@ a throwaway PostgreSQL database: the run fills and empties its session table). S
 
 Environment: BENCH_SECONDS (10), BENCH_PURGE_ROWS (1000000,3000000), BENCH_LIVE_ROWS (1000000),
 BENCH_CHURN_SECONDS (30), BENCH_ROUNDS (2: ABAB), WEB_CONCURRENCY (2 workers), GUNICORN_THREADS (1: sync workers).
+The mail queue's rows come from bench/mail.py (enqueue cost in process, one db_worker's throughput).
 """
 
 import datetime
@@ -52,6 +53,7 @@ WRK_THREADS, WRK_CONNECTIONS = 2, 8
 USER_AGENT = "shopdemo-bench/1.0"  # the same as bench/seed.py's: signed-in sessions are bound to it
 PASSWORD = os.environ.get("DEMO_PASSWORD") or "bench-only-password-2026"
 ADD_GUESTS = 8  # guest sessions the add-to-cart scenario rotates through
+MAIL_ORDERS, MAIL_BURST = 400, 500  # bench/mail.py: orders placed with/without their mail; mails queued at once
 
 ENV = {
     **os.environ,
@@ -407,6 +409,9 @@ class Balancer:
         self.base = f"http://127.0.0.1:{self.port}"
         self.log_path = TMP / f"{name}.log"
         ports = {"CLUSTER_PORT": str(self.port), "APP_A_PORT": str(a.port), "APP_B_PORT": str(b.port)}
+        errorfile = TMP / f"{name}-503.http"
+        subprocess.run(["bash", "scripts/haproxy-errorfile.sh", str(errorfile)], cwd=ROOT, check=True)
+        ports["HAPROXY_ERRORFILE"] = str(errorfile)
         with open(self.log_path, "w") as out:
             self.proc = subprocess.Popen(
                 ["haproxy", "-db", "-f", "scripts/haproxy.cfg"],
@@ -908,6 +913,36 @@ def churn_report(churned):
     return "\n" + "\n".join(lines) + "\n"
 
 
+def mail_report(queued):
+    """What queuing a mail costs the request, and how fast one db_worker sends."""
+    enqueue, worker = queued["enqueue"], queued["worker"]
+    with_mail, without = enqueue["with mail p50"], enqueue["without mail p50"]
+    lines = [
+        "## The mail queue",
+        "",
+        md_row("measure", "value", "notes"),
+        md_row("---", "---:", "---"),
+        md_row(
+            "order_place with its queued mail, p50",
+            f"{with_mail * 1000:.2f} ms",
+            f"{enqueue['orders']} orders in process, alternating with the same without the enqueue "
+            f"({without * 1000:.2f} ms): the mail's INSERT adds {(with_mail - without) * 1000:.2f} ms, "
+            f"{(with_mail / without - 1) * 100:.0f}% of the service's own database work",
+        ),
+        md_row(
+            "one db_worker, a backlog of mails into a local SMTP sink",
+            f"{worker['per_second']:.0f} mails/s",
+            f"{worker['burst_sent']} mails in {worker['burst_seconds']:.1f} s (`db_worker --batch`)",
+        ),
+        md_row(
+            "commit to receipt, 50 mails/s one by one, p50 / p99",
+            f"{ms(worker['delay_p50'])} / {ms(worker['delay_p99'])}",
+            f"{worker['trickle_sent']} of {worker['trickle']} mails; an idle worker polls once a second",
+        ),
+    ]
+    return "\n" + "\n".join(lines) + "\n"
+
+
 def main():
     if not os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://")):
         raise SystemExit("run through scripts/with-postgres.sh: DATABASE_URL must name a PostgreSQL database")
@@ -945,8 +980,11 @@ def main():
     purged = purge()
     log(f"session-table churn, {CHURN_SECONDS} s per autovacuum variant")
     churned = [helper("churn", variant, CHURN_SECONDS) for variant in ("default", "project")]
+    log("the mail queue: enqueue cost and one worker's throughput")
+    queued = {"enqueue": helper("mail", "enqueue", MAIL_ORDERS), "worker": helper("mail", "worker", MAIL_BURST)}
 
     text = report(info, rows, probe, live, purged, started) + scaling_report(scaled) + churn_report(churned)
+    text += mail_report(queued)
     (ROOT / "bench" / "results.md").write_text(text)
     print(text)
     log(f"written to bench/results.md; logs and Lua scripts in {TMP}")

@@ -6,6 +6,9 @@ from django.conf import settings
 from cart.selectors import SORTS
 from cart.services import MSG_QUANTITY_RANGE
 
+# A form's id: unique per rendered form (cart.context_processors.storefront).
+REQUEST_ID = r"^[A-Za-z0-9_-]{16,64}$"
+
 
 class FirstErrorMixin:
     @property
@@ -27,7 +30,7 @@ class CartLineForm(FirstErrorMixin, forms.Form):
     quantity = forms.IntegerField(required=False, min_value=0)
     # Unique per rendered add form (cart.context_processors.storefront): the same add sent twice counts once.
     request_id = forms.RegexField(
-        r"^[A-Za-z0-9_-]{16,64}$",
+        REQUEST_ID,
         required=False,
         error_messages={"invalid": "This form was damaged on the way; please reload the page and add again."},
     )
@@ -46,6 +49,21 @@ class CartLineForm(FirstErrorMixin, forms.Form):
         if quantity > settings.MAX_LINE_QUANTITY:
             raise forms.ValidationError(MSG_QUANTITY_RANGE.format(max=settings.MAX_LINE_QUANTITY))
         return quantity
+
+
+class CheckoutForm(FirstErrorMixin, forms.Form):
+    """The delivery address and the form's id, as posted by the checkout page."""
+
+    address = forms.CharField(required=False)
+    # Unique per rendered checkout page: the same order sent twice (a retry after an error page) is placed once.
+    request_id = forms.RegexField(
+        REQUEST_ID,
+        required=False,
+        error_messages={"invalid": "This form was damaged on the way; please reload the page and order again."},
+    )
+
+    def clean_address(self) -> str:
+        return self.cleaned_data["address"][:500]  # the column's size
 
 
 class CatalogForm(FirstErrorMixin, forms.Form):

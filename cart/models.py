@@ -156,9 +156,16 @@ class Order(models.Model):
     # Where it goes; blank means collected in store.
     address = models.TextField(max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # The checkout form's id: the same form sent again (a retry after an error page) finds this order.
+    request_id = models.CharField(max_length=64, blank=True, default="", editable=False)
 
     class Meta:
         ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "request_id"], condition=~Q(request_id=""), name="order_placed_once_per_form"
+            )
+        ]
 
     def __str__(self):
         return f"order {self.number}"

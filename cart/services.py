@@ -17,7 +17,7 @@ from django.utils import timezone
 from accounts.sessions.policy import CART_SESSION_KEY
 from cart import copies
 from cart.models import Cart, CartItem, Order, OrderLine, Product
-from shopdemo.mail import after_response, mail_send
+from shopdemo.mail import mail_send, mail_task
 
 ORDER_NUMBER_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I lookalikes
 ORDER_NUMBER_LENGTH = 10
@@ -332,15 +332,22 @@ def _new_order_number() -> str:
     return "".join(secrets.choice(ORDER_NUMBER_ALPHABET) for _ in range(ORDER_NUMBER_LENGTH))
 
 
-def order_place(*, user, address: str = "", site_url: str = "") -> Order:
+def order_place(*, user, address: str = "", site_url: str = "", request_id: str = "") -> Order:
     """Turn the available lines of the user's cart into an order and take them from stock.
 
-    Once committed, the order confirmation is mailed after the response, with
-    links under `site_url` (the request's scheme and host). A mail that fails
-    is logged; the order stands.
+    An order already placed from the checkout form `request_id` is returned as
+    it is: the form was sent again (a retry after an error page, a double click).
+
+    The order confirmation is queued with it (db_worker mails it, with links
+    under `site_url`, the request's scheme and host). A relay that fails
+    delays the mail, never the order.
     """
     with transaction.atomic():
         cart = Cart.objects.select_for_update().filter(user=user, status=Cart.Status.OPEN).first()
+        # After the cart's lock: a second send of the form waits for the first and then finds its order.
+        placed = Order.objects.filter(user=user, request_id=request_id).first() if request_id else None
+        if placed is not None:
+            return placed
         all_lines = list(cart.items.select_related("product").order_by("product_id")) if cart else []
         lines = [line for line in all_lines if line.product.is_available]
         if cart:
@@ -360,7 +367,11 @@ def order_place(*, user, address: str = "", site_url: str = "") -> Order:
                 line.product.refresh_from_db(fields=["stock"])
                 raise CartError(MSG_OVER_STOCK.format(stock=line.product.stock, name=line.product.name))
         order = Order.objects.create(
-            number=_new_order_number(), user=user, address=address, total=sum(line.line_total for line in lines)
+            number=_new_order_number(),
+            user=user,
+            address=address,
+            total=sum(line.line_total for line in lines),
+            request_id=request_id,
         )
         OrderLine.objects.bulk_create(
             OrderLine(
@@ -373,11 +384,17 @@ def order_place(*, user, address: str = "", site_url: str = "") -> Order:
             for line in lines
         )
         CartItem.objects.filter(pk__in=[line.pk for line in lines]).delete()
-        transaction.on_commit(lambda: after_response(lambda: _order_mail(order=order, site_url=site_url)), robust=True)
+        # In the order's own transaction: a rolled-back order queues nothing, a committed one always its mail.
+        mail_order_confirmation.enqueue(order_id=order.pk, site_url=site_url)
     return order
 
 
-def _order_mail(*, order: Order, site_url: str) -> None:
+@mail_task
+def mail_order_confirmation(*, order_id: int, site_url: str) -> None:
+    """Mail the order's owner its number, lines, total and a link to its page."""
+    order = Order.objects.select_related("user").filter(pk=order_id).first()
+    if order is None or order.user is None:  # the account was deleted since: nobody to tell
+        return
     mail_send(
         to=[order.user.email],
         subject=f"Your order {order.number}",

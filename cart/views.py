@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.decorators import reauth_required
 from cart import selectors, services
 from cart.context_processors import visitor_cart_quantities
-from cart.forms import CartLineForm, CatalogForm
+from cart.forms import CartLineForm, CatalogForm, CheckoutForm
 from cart.models import Product
 from shopdemo.redirects import safe_next
 
@@ -206,11 +206,15 @@ def cart_summary(request):
 
 
 def _place_order(request):
+    form = CheckoutForm(request.POST)
+    if not form.is_valid():
+        return render(request, "cart/checkout.html", _cart_context(request, error=form.first_error), status=400)
     try:
         order = services.order_place(
             user=request.user,
-            address=request.POST.get("address", "").strip()[:500],
+            address=form.cleaned_data["address"],
             site_url=request.build_absolute_uri("/").rstrip("/"),
+            request_id=form.cleaned_data["request_id"],
         )
     except services.CartError as error:
         return render(request, "cart/checkout.html", _cart_context(request, error=str(error)), status=409)

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Usage (make cluster): scripts/with-postgres.sh scripts/cluster.sh
 #
-# Two shopdemo app servers (gunicorn) behind HAProxy, sharing the PostgreSQL that
-# with-postgres.sh started and a throwaway Redis, with SESSION_CACHED=true, and a
-# Prometheus scraping both servers' /metrics with deploy/prometheus/alerts.yml loaded
-# (its data in a throwaway directory). All on loopback, in the foreground; Ctrl-C stops
-# everything (with-postgres.sh then stops PostgreSQL and deletes its data).
+# Two shopdemo app servers (gunicorn, each with a db_worker that sends the mail) behind
+# HAProxy, sharing the PostgreSQL that with-postgres.sh started and a throwaway Redis,
+# with SESSION_CACHED=true, and a Prometheus scraping both servers' /metrics with
+# deploy/prometheus/alerts.yml loaded (its data in a throwaway directory). All on
+# loopback, in the foreground; Ctrl-C stops everything (with-postgres.sh then stops
+# PostgreSQL and deletes its data).
 #
 # Ports: CLUSTER_PORT (8103, the balancer), APP_A_PORT (8104), APP_B_PORT (8105),
 # CLUSTER_REDIS_PORT (63803), CLUSTER_PROMETHEUS_PORT (9103).
@@ -32,8 +33,22 @@ stop_all() {
     for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
     wait 2>/dev/null || true
     rm -rf "$PROMETHEUS_HOME"
+    rm -f "${HAPROXY_ERRORFILE:-}"
 }
 trap stop_all EXIT
+
+# Run "$@" again whenever it stops, as systemd's Restart=always does: db_worker exits when
+# its database goes away (a PostgreSQL restart). TERM stops the command and the loop.
+supervise() {
+    local child
+    trap 'kill -TERM "$child" 2>/dev/null; wait "$child"; exit 0' TERM
+    while true; do
+        "$@" &
+        child=$!
+        wait "$child" || log "$1 $2 $3 stopped; starting it again"
+        sleep 1
+    done
+}
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
@@ -55,8 +70,14 @@ for port in "$APP_A_PORT" "$APP_B_PORT"; do
     "$VENV_BIN/gunicorn" shopdemo.wsgi:application --bind "127.0.0.1:$port" \
         --workers "${WEB_CONCURRENCY:-2}" --threads "${GUNICORN_THREADS:-4}" &
     pids+=($!)
+    # Each server's own worker sends the mail (rows claimed with SKIP LOCKED: never twice).
+    supervise "$VENV_BIN/python" manage.py db_worker --no-reload --worker-id "server-$port" -v0 &
+    pids+=($!)
 done
 
+HAPROXY_ERRORFILE="$(mktemp --suffix=.http)"
+export HAPROXY_ERRORFILE
+bash scripts/haproxy-errorfile.sh "$HAPROXY_ERRORFILE"
 haproxy -db -f scripts/haproxy.cfg &
 pids+=($!)
 
@@ -82,6 +103,7 @@ for _ in $(seq 1 150); do
   ------------------------------------------------------------------
   shopdemo cluster: HAProxy on http://127.0.0.1:$CLUSTER_PORT
   app servers a (127.0.0.1:$APP_A_PORT) and b (127.0.0.1:$APP_B_PORT), round-robin,
+  a db_worker beside each (mail goes to EMAIL_URL: the console below),
   PostgreSQL $DATABASE_URL, Redis 127.0.0.1:$REDIS_PORT, SESSION_CACHED=true.
   Prometheus on http://127.0.0.1:$PROMETHEUS_PORT (alerts: /alerts), scraping both
   servers' /metrics with METRICS_TOKEN=$METRICS_TOKEN

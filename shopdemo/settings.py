@@ -39,6 +39,8 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
     "django_otp_webauthn",
+    "django_tasks",
+    "django_tasks_db",
     "accounts",
     "cart",
     "django_prometheus",  # request, database and cache metrics on /metrics
@@ -278,6 +280,13 @@ DEFAULT_FROM_EMAIL = SERVER_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="shopd
 # speaks plain HTTP on, so the HTTPS redirect leaves /metrics alone.
 METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 SECURE_REDIRECT_EXEMPT = [r"^metrics$"]
+# BACKGROUND WORK (every mail; docs/operations.md)
+# ------------------------------------------------------------------------------
+# Queued in the database and run by `manage.py db_worker`. The test suite sets
+# the immediate backend (tests/conftest.py), which runs each task at once, in-process.
+TASKS = {"default": {"BACKEND": env.str("TASKS_BACKEND", default="django_tasks_db.DatabaseBackend")}}
+# Finished task rows older than this are deleted by purge_sessions.
+TASK_RETENTION_DAYS = env.int("TASK_RETENTION_DAYS", default=14)
 
 # ------------------------------------------------------------------------------
 # AXES
@@ -335,7 +344,10 @@ LOGGING = {
         "server": {"()": "django.utils.log.ServerFormatter", "format": "[{server_time}] {message}", "style": "{"},
     },
     # Emailed links carry their token in the path: no log line may show it.
-    "filters": {"redact_secrets": {"()": "accounts.monitoring.redact.RedactSecrets"}},
+    "filters": {
+        "redact_secrets": {"()": "accounts.monitoring.redact.RedactSecrets"},
+        "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
+    },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
@@ -345,11 +357,19 @@ LOGGING = {
         },
         # runserver's request lines, as Django prints them, but redacted.
         "server": {"class": "logging.StreamHandler", "formatter": "server", "filters": ["redact_secrets"]},
+        # Django's error mail to ADMINS, queued for db_worker like every mail (shopdemo/mail.py).
+        "mail_admins": {
+            "class": "shopdemo.mail.QueuedAdminEmailHandler",
+            "level": "ERROR",
+            "filters": ["require_debug_false", "redact_secrets"],
+        },
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         # axes narrates every attempt at INFO; its warnings (failures, lockouts) are what matter.
         "axes": {"level": "WARNING"},
         "django.server": {"handlers": ["server"], "level": "INFO", "propagate": False},
+        # Django's own errors: to stdout through the root, and to ADMINS through the queue.
+        "django": {"handlers": ["mail_admins"], "level": "INFO"},
     },
 }

@@ -3,16 +3,18 @@
 import io
 import json
 import logging
+import signal
 
 import pytest
 import redis
 from django.conf import settings
 from django.core.cache import cache, caches
+from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
+from django_tasks_db.management.commands import db_worker
 from pythonjsonlogger.json import JsonFormatter
 
-from shopdemo import mail
 from tests.factories import PASSWORD, ProductFactory, UserFactory
 from tests.servers import free_port, start_gunicorn, start_redis, stop
 
@@ -72,12 +74,42 @@ def fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+IMMEDIATE_TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+DATABASE_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
+
 @pytest.fixture(autouse=True)
-def mail_in_the_requests_thread(monkeypatch):
-    # Production sends held-back mail from a background thread (shopdemo/mail.py); here it goes
-    # as the response closes, so a test reads the outbox when the client returns.
-    # tests/test_mail.py covers the thread itself.
-    monkeypatch.setattr(mail, "_submit", mail._run_logged)
+def mail_at_once(settings):
+    # Production queues every mail for db_worker (shopdemo/mail.py); here the immediate backend
+    # runs each task as it is enqueued, so a test reads the outbox when the client returns.
+    settings.TASKS = IMMEDIATE_TASKS
+
+
+@pytest.fixture
+def mail_queue(settings):
+    """The production queue: tasks wait as rows for a db_worker (tests/test_mail_queue.py runs real ones)."""
+    settings.TASKS = DATABASE_TASKS
+
+
+@pytest.fixture
+def worker(mail_queue, monkeypatch):
+    """Run what is due in the queue, as `manage.py db_worker --batch` does, here: under the test's clock.
+
+    As Django's test client does for requests, the worker must not close the
+    test's connection (on PostgreSQL that would end the test's transaction).
+    For a worker in a process of its own, see tests/test_mail_queue.py.
+    """
+    monkeypatch.setattr(db_worker, "close_old_connections", lambda: None)
+    handlers = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM, signal.SIGQUIT)}
+
+    def run() -> None:
+        try:
+            call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload", verbosity=0, stdout=io.StringIO())
+        finally:
+            for number, handler in handlers.items():  # the worker's own Ctrl-C handling ends with it
+                signal.signal(number, handler)
+
+    return run
 
 
 @pytest.fixture(autouse=True)

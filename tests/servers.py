@@ -1,9 +1,11 @@
-"""Real servers for the tests that need them: gunicorn on the test database, redis-server.
+"""Real servers for the tests that need them: gunicorn and db_worker on the test database, redis-server, SMTP.
 
 Loopback only; every wait is bounded.
 """
 
+import email
 import os
+import shlex
 import signal
 import socket
 import subprocess
@@ -14,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
+from aiosmtpd.controller import Controller
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.db import connection
 
@@ -101,6 +104,58 @@ def start_gunicorn(port: int | None = None, **env) -> tuple[subprocess.Popen, st
     return process, url
 
 
+def start_worker(*args, **env) -> subprocess.Popen:
+    """Start `manage.py db_worker` on the test database, as make serve's operator would beside gunicorn."""
+    return subprocess.Popen(
+        [sys.executable, "manage.py", "db_worker", "--no-reload", "--interval", "0.2", *args],
+        cwd=ROOT,
+        env=server_environment(**env),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+
+class SmtpSink:
+    """A mail relay on loopback (aiosmtpd, in a thread of the test) that keeps what it is given.
+
+    Its port is fixed at creation, so a test can point EMAIL_URL at it before
+    it is up (a relay that is down refuses connections) and start() it later.
+    """
+
+    def __init__(self):
+        self.port = free_port()
+        self.url = f"smtp://127.0.0.1:{self.port}"
+        self.messages: list[email.message.Message] = []
+        self._controller = None
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append(email.message_from_bytes(envelope.content))
+        return "250 OK"
+
+    def subjects(self) -> list[str]:
+        return [message["Subject"] for message in self.messages]
+
+    def start(self) -> None:
+        self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self._controller.start()
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
+
+
+def pg_ctl(action: str):
+    """Stop or start the test cluster (exported by scripts/with-postgres.sh)."""
+    pg_bin, data, options = (os.environ[name] for name in ("SHOPDEMO_PG_BIN", "SHOPDEMO_PG_DATA", "SHOPDEMO_PG_OPTS"))
+    command = [f"{pg_bin}/pg_ctl", "-D", data, "-l", f"{data}/postgres.log", "-w", "-t", "60"]
+    command += ["-m", "fast", "stop"] if action == "stop" else ["-o", options, "start"]
+    if os.geteuid() == 0:  # the cluster belongs to the postgres user
+        command = ["runuser", "-u", "postgres", "--", "sh", "-c", f"cd / && {shlex.join(command)}"]
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+
+
 def stop(process: subprocess.Popen) -> None:
     """Stop a server process we started: SIGTERM (a graceful stop), then SIGKILL if it lingers."""
     if process.poll() is None:
@@ -133,6 +188,12 @@ class Cluster:
     def start_app(self, name: str) -> None:
         self.processes[name], _ = start_gunicorn(self.ports[name], **self.env)
 
+    def start_worker(self, name: str) -> None:
+        """Start server `name`'s db_worker, or start it again if it stopped (as systemd's Restart=always)."""
+        worker = self.processes.get(f"worker {name}")
+        if worker is None or worker.poll() is not None:
+            self.processes[f"worker {name}"] = start_worker(**self.env)
+
     def balancer_sees(self, name: str, state: str) -> bool:
         """Whether HAProxy's health checks have marked server `name` UP or DOWN."""
         with socket.create_connection(("127.0.0.1", self.ports["stats"]), timeout=2) as sock:
@@ -149,7 +210,7 @@ class Cluster:
 
 
 def start_cluster(**env) -> Cluster:
-    """Start Redis, app servers a and b (cached sessions) and HAProxy on free loopback ports."""
+    """Start Redis, app servers a and b (cached sessions, a db_worker each) and HAProxy on free loopback ports."""
     ports = {name: free_port() for name in ("balancer", "a", "b", "redis", "stats")}
     cluster = Cluster(
         url=f"http://127.0.0.1:{ports['balancer']}",
@@ -163,12 +224,15 @@ def start_cluster(**env) -> Cluster:
     )
     try:
         cluster.processes["redis"] = start_redis(ports["redis"])
-        cluster.start_app("a")
-        cluster.start_app("b")
+        for name in ("a", "b"):
+            cluster.start_app(name)
+            cluster.start_worker(name)  # one per server, as make cluster
         # The tests' own addition: a stats socket on loopback, to see what the health checks decided.
         stats = f"global\n    stats socket ipv4@127.0.0.1:{ports['stats']} level admin\n"
         config = Path(tempfile.mkdtemp(prefix="shopdemo-haproxy-")) / "haproxy.cfg"
         config.write_text((ROOT / "scripts" / "haproxy.cfg").read_text().replace("global\n", stats, 1))
+        errorfile = config.with_name("503.http")
+        subprocess.run(["bash", str(ROOT / "scripts" / "haproxy-errorfile.sh"), str(errorfile)], check=True)
         cluster.processes["haproxy"] = subprocess.Popen(
             ["haproxy", "-db", "-f", str(config)],
             stdout=subprocess.DEVNULL,
@@ -178,6 +242,7 @@ def start_cluster(**env) -> Cluster:
                 "CLUSTER_PORT": str(ports["balancer"]),
                 "APP_A_PORT": str(ports["a"]),
                 "APP_B_PORT": str(ports["b"]),
+                "HAPROXY_ERRORFILE": str(errorfile),
             },
         )
         wait_until(lambda: cluster.balancer_sees("a", "UP") and cluster.balancer_sees("b", "UP"), "haproxy")

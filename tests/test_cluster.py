@@ -6,6 +6,7 @@ straight to server a or b to pin them. The rotation test waits out a 3 s grace: 
 gunicorn's clock cannot be moved from here, so the module configures short intervals.
 """
 
+import os
 import signal
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -13,10 +14,23 @@ from decimal import Decimal
 
 import pytest
 import requests
+from django.db import connection
 
 from accounts.models import AuditEvent, Session
+from cart.models import Order
+from shopdemo.views import DATABASE_DOWN_RETRY_SECONDS
 from tests.factories import PASSWORD, ProductFactory
-from tests.servers import WAIT_SECONDS, kill, server_user, signed_in_browser, start_cluster, wait_until
+from tests.servers import (
+    ROOT,
+    WAIT_SECONDS,
+    kill,
+    pg_ctl,
+    server_user,
+    signed_in_browser,
+    start_cluster,
+    stop,
+    wait_until,
+)
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -202,7 +216,7 @@ def test_alerts_for_the_same_rule_and_account_mail_once_whichever_server_sees_th
     def mails():
         return [p for p in cluster.mail.iterdir() if "Session of frank" in p.read_text()]
 
-    wait_until(lambda: mails(), "the alert mail")  # mail goes from a background thread
+    wait_until(lambda: mails(), "the alert mail")  # sent by a db_worker
     assert len(mails()) == 1
 
 
@@ -248,3 +262,65 @@ def test_one_server_killed_mid_run_of_parallel_adds_through_the_balancer_loses_a
     finally:
         cluster.start_app("b")
         wait_until(lambda: cluster.balancer_sees("b", "UP"), "server b back in the balancer")
+
+
+def test_with_no_server_up_the_balancer_answers_the_shops_page_with_retry_after(cluster):
+    """While both servers fail /healthz (PostgreSQL restarting, a deploy gone wrong): not HAProxy's bare 503."""
+    try:
+        for name in ("a", "b"):
+            stop(cluster.processes[name])
+        wait_until(lambda: cluster.balancer_sees("a", "DOWN") and cluster.balancer_sees("b", "DOWN"), "both down")
+        answer = requests.get(f"{cluster.url}/cart/", timeout=WAIT_SECONDS)
+        assert answer.status_code == 503
+        assert answer.headers["Retry-After"] == str(DATABASE_DOWN_RETRY_SECONDS)
+        assert answer.headers["Content-Type"] == "text/html; charset=utf-8"
+        assert answer.text == (ROOT / "templates" / "503.html").read_text()
+        assert "Back in a moment" in answer.text
+    finally:
+        for name in ("a", "b"):
+            cluster.start_app(name)
+        wait_until(lambda: cluster.balancer_sees("a", "UP") and cluster.balancer_sees("b", "UP"), "both back")
+
+
+@pytest.mark.skipif("SHOPDEMO_PG_DATA" not in os.environ, reason="needs the cluster of scripts/with-postgres.sh")
+def test_a_postgres_restart_shows_the_shops_page_only_and_a_retried_order_is_placed_once(cluster):
+    """The buyer's order commits, then the database restarts; every answer meanwhile is the shop's page, and
+    the buyer's retry of the same checkout form (the cart refilled meanwhile) shows the first order."""
+    server_user("quinn")
+    product = ProductFactory(name="Restart Lamp", price="9.00", stock=10)
+    buyer = signed_in_browser(cluster.url, "quinn")
+
+    def add():
+        buyer.post(f"{cluster.url}/cart/add/", form(buyer, product=product.pk), timeout=WAIT_SECONDS)
+
+    def checkout():
+        fields = form(buyer, address="", request_id="restart-checkout-form-01")
+        return buyer.post(f"{cluster.url}/checkout/", fields, allow_redirects=False, timeout=WAIT_SECONDS)
+
+    add()
+    placed = checkout()
+    assert placed.status_code == 302
+    connection.close()
+    pg_ctl("stop")
+    answers = []
+    try:
+        for _ in range(3):  # the apps' own 503s, then the balancer's once both fail /healthz
+            answers += [requests.get(f"{cluster.url}{path}", timeout=WAIT_SECONDS) for path in ("/", "/cart/")]
+        wait_until(lambda: cluster.balancer_sees("a", "DOWN") and cluster.balancer_sees("b", "DOWN"), "both down")
+        answers += [requests.get(f"{cluster.url}{path}", timeout=WAIT_SECONDS) for path in ("/", "/cart/")]
+    finally:
+        pg_ctl("start")
+    # A page that needs no database (an empty cart without a session) may still be served; nothing
+    # else is a 500 or HAProxy's bare 503, and once both servers are out the balancer answers the page.
+    shop_page = [
+        a.status_code == 503 and a.headers.get("Retry-After") == "30" and "be right back" in a.text for a in answers
+    ]
+    assert all(ok or a.status_code == 200 for ok, a in zip(shop_page, answers, strict=True)), answers
+    assert all(shop_page[-2:]) and shop_page[0]
+    wait_until(lambda: cluster.balancer_sees("a", "UP") and cluster.balancer_sees("b", "UP"), "both back")
+    for name in ("a", "b"):
+        cluster.start_worker(name)  # db_worker exits when its database goes; its supervisor starts it again
+    add()
+    again = checkout()
+    assert (again.status_code, again.headers["Location"]) == (302, placed.headers["Location"])
+    assert Order.objects.filter(user__username="quinn").count() == 1

@@ -6,8 +6,6 @@ these tests stop and start. Loopback only; every loop is bounded.
 """
 
 import os
-import shlex
-import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -21,6 +19,7 @@ from tests.factories import PASSWORD, ProductFactory
 from tests.servers import (
     WAIT_SECONDS,
     free_port,
+    pg_ctl,
     redis_keys,
     server_user,
     signed_in_browser,
@@ -51,16 +50,6 @@ def test_redis_killed_mid_run_in_cached_mode_serves_from_the_database(serve):
     finally:
         redis.terminate()
         redis.wait(timeout=WAIT_SECONDS)
-
-
-def pg_ctl(action: str):
-    """Stop or start the test cluster (exported by scripts/with-postgres.sh)."""
-    pg_bin, data, options = (os.environ[name] for name in ("SHOPDEMO_PG_BIN", "SHOPDEMO_PG_DATA", "SHOPDEMO_PG_OPTS"))
-    command = [f"{pg_bin}/pg_ctl", "-D", data, "-l", f"{data}/postgres.log", "-w", "-t", "60"]
-    command += ["-m", "fast", "stop"] if action == "stop" else ["-o", options, "start"]
-    if os.geteuid() == 0:  # the cluster belongs to the postgres user
-        command = ["runuser", "-u", "postgres", "--", "sh", "-c", f"cd / && {shlex.join(command)}"]
-    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
 
 
 @pytest.mark.skipif("SHOPDEMO_PG_DATA" not in os.environ, reason="needs the cluster of scripts/with-postgres.sh")

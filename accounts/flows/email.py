@@ -6,7 +6,7 @@ only applies to a state it changes: confirming an address that is not yet
 confirmed, or a change that is still pending. EMAIL_VERIFY_TIMEOUT ends it.
 
 No page ever says whether an address is in use: what differs is only the
-mail the address's owner receives, built and sent after the response. An
+mail the address's owner receives, which the worker builds and sends. An
 address already confirmed by another account gets a notice instead of a
 link, so two accounts never confirm the same address.
 """
@@ -24,7 +24,7 @@ from django.utils.crypto import salted_hmac
 from accounts.models import AuditEvent, EmailState
 from accounts.monitoring import audit
 from accounts.sessions.policy import duration_text
-from shopdemo.mail import after_response, mail_send
+from shopdemo.mail import link_origin, mail_send, mail_task
 
 SALT = "accounts.email.link"
 LINKS_PER_HOUR = 3  # "send the link again", per account: the mailbox is not for flooding
@@ -61,21 +61,28 @@ def _change_stamp(state: EmailState) -> str:
 
 
 def _send_link(*, request, user, address: str, purpose: str, stamp: str = "") -> None:
-    """Record the link, then mail it to `address` after the response (or a notice, if another account holds it)."""
+    """Record the link, then queue its mail to `address` (or a notice, if another account holds it)."""
     audit.record(LINK_SENT, request=request, user=user, purpose=purpose)
-    payload = {"u": user.pk, "a": _digest(address), "p": purpose, "t": stamp}
-    token = signing.dumps(payload, salt=SALT, compress=True)
-    url = request.build_absolute_uri(reverse("accounts:email_verify", kwargs={"token": token}))
-    after_response(lambda: _mail_link(request=request, user=user, address=address, url=url, purpose=purpose))
+    mail_email_link.enqueue(user_id=user.pk, address=address, purpose=purpose, stamp=stamp, origin=link_origin(request))
 
 
-def _mail_link(*, request, user, address: str, url: str, purpose: str) -> None:
+@mail_task
+def mail_email_link(*, user_id: int, address: str, purpose: str, stamp: str, origin: str) -> None:
+    """Mail `address` the link that confirms it for the user (signed here: no token rests in the queue)."""
+    user = get_user_model().objects.filter(pk=user_id, is_active=True).first()
+    if user is None:
+        return
     context = {"user": user, "address": address, "purpose": purpose}
     if EmailState.objects.filter(confirmed__iexact=address).exclude(user=user).exists():
-        context["reset_url"] = request.build_absolute_uri(reverse("accounts:password_reset"))
+        context["reset_url"] = origin + reverse("accounts:password_reset")
         mail_send(to=[address], subject="This address already has an account", template="email_in_use", context=context)
         return
-    context.update(confirm_url=url, valid_for=duration_text(settings.EMAIL_VERIFY_TIMEOUT))
+    payload = {"u": user.pk, "a": _digest(address), "p": purpose, "t": stamp}
+    token = signing.dumps(payload, salt=SALT, compress=True)
+    context.update(
+        confirm_url=origin + reverse("accounts:email_verify", kwargs={"token": token}),
+        valid_for=duration_text(settings.EMAIL_VERIFY_TIMEOUT),
+    )
     mail_send(to=[address], subject="Confirm your email address", template="email_confirm", context=context)
 
 
@@ -109,19 +116,23 @@ def email_change_request(*, request, email: str) -> None:
     state.pending, state.pending_since = email, timezone.now()
     state.save(update_fields=["pending", "pending_since"])
     _send_link(request=request, user=user, address=email, purpose="change", stamp=_change_stamp(state))
+    # The current address is where the owner reads mail today: if this was not them, they act from there.
+    mail_email_change_notice.enqueue(user_id=user.pk, to=user.email, address=email, origin=link_origin(request))
+
+
+@mail_task
+def mail_email_change_notice(*, user_id: int, to: str, address: str, origin: str) -> None:
+    """Tell the address `to` that a change to `address` was asked for, and what to do if it was not the owner."""
+    user = get_user_model().objects.filter(pk=user_id).first()
+    if user is None:
+        return
     context = {
         "user": user,
-        "address": email,
-        "reset_url": request.build_absolute_uri(reverse("accounts:password_reset")),
-        "devices_url": request.build_absolute_uri(reverse("accounts:sessions")),
+        "address": address,
+        "reset_url": origin + reverse("accounts:password_reset"),
+        "devices_url": origin + reverse("accounts:sessions"),
     }
-    # The current address is where the owner reads mail today: if this was not them, they act from there.
-    mail_send(
-        to=[user.email],
-        subject="A change of your email address was requested",
-        template="email_change",
-        context=context,
-    )
+    mail_send(to=[to], subject="A change of your email address was requested", template="email_change", context=context)
 
 
 def email_change_cancel(*, request) -> None:

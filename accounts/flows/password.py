@@ -4,7 +4,8 @@ Reset: a single-use, time-limited link by mail, then a new password (ASVS V6.4).
 
 The request answers the same, in the same time, whether or not an account
 has the address: the lookups and the audit row are the same for both, and
-the mail is built and sent only after the response has gone out. Django's
+so is the one task it queues; the worker looks the account up again and
+builds the link (its token never rests in the queue) when it sends. Django's
 token generator makes the link single-use: it hashes the password and the
 last sign-in, so a reset (or a sign-in) voids it, and PASSWORD_RESET_TIMEOUT
 ends it.
@@ -14,6 +15,7 @@ from datetime import timedelta
 
 from axes.handlers.proxy import AxesProxyHandler
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import PasswordResetForm
 from django.contrib.auth.tokens import default_token_generator
 from django.urls import reverse
@@ -28,7 +30,7 @@ from accounts.models import AuditEvent
 from accounts.monitoring import audit
 from accounts.monitoring.security import notify_user
 from accounts.sessions.policy import duration_text
-from shopdemo.mail import after_response, mail_send
+from shopdemo.mail import link_origin, mail_send, mail_task
 
 REQUESTED = "authn_reset_request"
 THROTTLED = "authn_reset_throttled"
@@ -65,28 +67,30 @@ def password_reset_request(*, request, email: str) -> None:
         address=address,
         outcome=MAILED if users else NO_ACCOUNT,
     )
-    for user in users:
-        after_response(lambda user=user: _mail_link(request=request, user=user))
+    mail_reset_link.enqueue(email=email, origin=link_origin(request))
 
 
-def _mail_link(*, request, user) -> None:
-    path = reverse(
-        "accounts:password_reset_confirm",
-        kwargs={
-            "uidb64": urlsafe_base64_encode(force_bytes(user.pk)),
-            "token": default_token_generator.make_token(user),
-        },
-    )
-    mail_send(
-        to=[user.email],
-        subject="Reset your password",
-        template="password_reset",
-        context={
-            "user": user,
-            "reset_url": request.build_absolute_uri(path),
-            "valid_for": duration_text(settings.PASSWORD_RESET_TIMEOUT),
-        },
-    )
+@mail_task
+def mail_reset_link(*, email: str, origin: str) -> None:
+    """Mail each account that may reset with `email` (PasswordResetForm's rule) a link under `origin`."""
+    for user in PasswordResetForm().get_users(email):
+        path = reverse(
+            "accounts:password_reset_confirm",
+            kwargs={
+                "uidb64": urlsafe_base64_encode(force_bytes(user.pk)),
+                "token": default_token_generator.make_token(user),
+            },
+        )
+        mail_send(
+            to=[user.email],
+            subject="Reset your password",
+            template="password_reset",
+            context={
+                "user": user,
+                "reset_url": origin + path,
+                "valid_for": duration_text(settings.PASSWORD_RESET_TIMEOUT),
+            },
+        )
 
 
 def password_reset_complete(*, request, form) -> None:
@@ -100,14 +104,23 @@ def password_reset_complete(*, request, form) -> None:
     request.session.flush()
     AxesProxyHandler.reset_attempts(username=user.get_username())
     audit.record(RESET, request=request, user=user)
+    mail_reset_done.enqueue(user_id=user.pk, origin=link_origin(request))
+
+
+@mail_task
+def mail_reset_done(*, user_id: int, origin: str) -> None:
+    """Tell the account's owner that its password was reset."""
+    user = get_user_model().objects.filter(pk=user_id).first()
+    if user is None:  # deleted since: nobody to tell
+        return
     mail_send(
         to=[user.email],
         subject="Your password was reset",
         template="password_reset_done",
         context={
             "user": user,
-            "login_url": request.build_absolute_uri(reverse("accounts:login")),
-            "reset_url": request.build_absolute_uri(reverse("accounts:password_reset")),
+            "login_url": origin + reverse("accounts:login"),
+            "reset_url": origin + reverse("accounts:password_reset"),
         },
     )
 

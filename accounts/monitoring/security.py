@@ -12,7 +12,6 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.cache import cache
-from django.core.mail import mail_admins
 from django.db import DatabaseError, transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -23,7 +22,7 @@ from accounts.ip import client_ip
 from accounts.models import AuditEvent
 from accounts.monitoring import audit, counters
 from accounts.sessions import policy as session_policy
-from shopdemo.mail import mail_send
+from shopdemo.mail import mail_send, mail_task, queue_mail_to_staff
 
 logger = logging.getLogger("shopdemo.security")
 
@@ -49,16 +48,18 @@ def never_breaks(check):
     return guarded
 
 
+@mail_task
+def mail_notice(*, to: list[str], subject: str, body: str) -> None:
+    """Mail a notice to a user: plain text and HTML from templates/mail/, like every mail to shoppers."""
+    mail_send(to=to, subject=subject, template="notice", context={"body": body})
+
+
 def _mail(subject: str, body: str, recipients=None) -> None:
-    """Send a mail (to ADMINS when no recipients); a broken mail relay must not break the request."""
+    """Queue a mail to `recipients`, or to ADMINS when None (db_worker sends it)."""
     if recipients is not None:
-        # To a user: plain text and HTML from templates/mail/, like every mail to shoppers.
-        mail_send(to=recipients, subject=subject, template="notice", context={"body": body})
-        return
-    try:
-        mail_admins(subject, body)
-    except Exception:  # smtplib and socket errors alike: log them, go on
-        logger.exception("mail_failed", extra={"subject": subject})
+        mail_notice.enqueue(to=recipients, subject=subject, body=body)
+    else:
+        queue_mail_to_staff(subject=subject, body=body)
 
 
 def alert(rule: str, about: str, subject: str, message: str, *, request=None, user=None) -> bool:
@@ -207,3 +208,15 @@ def notify_user(*, user, subject: str, body: str, extra_to=()) -> None:
     """Tell the user by mail that a security setting changed, and what to do if it was not them."""
     recipients = [address for address in {user.email, *extra_to} if address]
     _mail(subject, f"{body}\n\nIf this was not you, sign in and change your password at once.", recipients)
+
+
+def mail_undelivered(*, task_name: str) -> None:
+    """Alert staff that a mail was given up on after its retries (once per ALERT_THROTTLE_SECONDS)."""
+    alert(
+        "mail_undelivered",
+        "mail",
+        "A mail could not be delivered",
+        f"The background task {task_name} failed on every attempt and is recorded as failed. "
+        "Staff see it, with its traceback, in the admin under Task results (status Failed); "
+        "later failures within the hour are not mailed again.",
+    )

@@ -9,8 +9,10 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
 from accounts.models import AuditEvent, Session
+from accounts.monitoring.security import mail_notice
 from cart.models import Cart
 from tests.factories import CartFactory, CartItemFactory, SessionFactory, UserFactory
 
@@ -130,6 +132,26 @@ def test_a_finished_purge_is_recorded_with_its_duration_and_rows(expired_and_liv
 def test_a_dry_run_records_no_purge(expired_and_live):
     run("--dry-run")
     assert not AuditEvent.objects.filter(event="sys_purge").exists()
+
+
+def test_finished_background_tasks_go_after_their_retention_waiting_ones_stay(
+    time_machine, settings, user, mail_queue, worker
+):
+    time_machine.move_to(timezone.now(), tick=False)
+    sent = mail_notice.enqueue(to=[user.email], subject="Sent", body="text")
+    worker()
+    waiting = mail_notice.using(run_after=timezone.now() + timezone.timedelta(days=365)).enqueue(
+        to=[user.email], subject="Later", body="text"
+    )
+    time_machine.shift(timezone.timedelta(days=settings.TASK_RETENTION_DAYS, seconds=-1))
+    assert "Removed 0 finished background tasks." in run()
+    recent = mail_notice.enqueue(to=[user.email], subject="Recent", body="text")
+    worker()
+    time_machine.shift(timezone.timedelta(seconds=2))
+    assert "Removed 1 finished background tasks." in run()
+    kept = {str(pk) for pk in DBTaskResult.objects.values_list("id", flat=True)}
+    assert kept == {recent.id, waiting.id}
+    assert not DBTaskResult.objects.filter(id=sent.id).exists()
 
 
 def test_progress_lines_only_on_a_terminal(expired_and_live):

@@ -30,7 +30,7 @@ def test_forgot_password_mail_new_password_then_signed_in_through_the_code_step(
     page.get_by_role("button", name="Mail me a reset link").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Check your mail")
 
-    # The mail leaves after the response, from the server's thread.
+    # The live server runs the suite's immediate task backend: the mail is sent as it is queued.
     wait_until(lambda: mailoutbox, "the reset mail")
     (mail,) = mailoutbox
     assert mail.to == ["erin@example.com"]

@@ -1,4 +1,4 @@
-"""Delete expired sessions, abandoned guest carts and old audit records, in short batches."""
+"""Delete expired sessions, abandoned guest carts, old audit records and finished background tasks, in short batches."""
 
 import time
 from contextlib import contextmanager
@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
 from accounts.models import AuditEvent, Session
 from accounts.monitoring import audit
@@ -112,7 +113,8 @@ def purge_lock():
 class Command(BaseCommand):
     help = (
         "Delete expired sessions, guest carts untouched for GUEST_SESSION_AGE and no longer held by a "
-        "session, then audit events and axes records older than AUDIT_RETENTION_DAYS, in batches. "
+        "session, audit events and axes records older than AUDIT_RETENTION_DAYS, then background tasks "
+        "finished more than TASK_RETENTION_DAYS ago, in batches. "
         "On PostgreSQL only one purge runs at a time: another one started meanwhile says so and exits 0."
     )
 
@@ -146,6 +148,13 @@ class Command(BaseCommand):
             ("axes access attempts", AccessAttempt.objects.filter(attempt_time__lt=retained)),
             ("axes access logs", AccessLog.objects.filter(attempt_time__lt=retained)),
             ("axes failure logs", AccessFailureLog.objects.filter(attempt_time__lt=retained)),
+            (
+                # Sent and failed mail; what waits or runs stays, however old.
+                "finished background tasks",
+                DBTaskResult.objects.finished().filter(
+                    finished_at__lt=now - timedelta(days=settings.TASK_RETENTION_DAYS)
+                ),
+            ),
         ]
         return [
             ("expired sessions", Session.objects.filter(expire_date__lt=now), partial(delete_expired_sessions, now)),
