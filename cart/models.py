@@ -1,42 +1,13 @@
 """Catalog, carts and orders."""
 
-import colorsys
-import functools
-import hashlib
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-# WCAG 2.x AA for normal text: the initials on a product's picture stay readable.
-ART_MIN_CONTRAST = 4.5
-
-
-def _relative_luminance(rgb: tuple[float, float, float]) -> float:
-    """WCAG 2.x relative luminance of an sRGB colour with channels in 0..1."""
-    linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb]
-    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
-
-
-def contrast_with_white(rgb: tuple[float, float, float]) -> float:
-    return 1.05 / (_relative_luminance(rgb) + 0.05)
-
-
-@functools.cache
-def art_colour(hue: int) -> str:
-    """The lightest colour of `hue` on which white text still has AA contrast, as #rrggbb.
-
-    Yellows and greens are light at any given HSL lightness, so a fixed
-    lightness would leave some tiles unreadable; searching per hue keeps every
-    tile as bright as contrast allows.
-    """
-    for lightness in range(50, 0, -1):
-        rgb = colorsys.hls_to_rgb(hue / 360, lightness / 100, 0.6)
-        rgb = tuple(round(c * 255) / 255 for c in rgb)  # what #rrggbb can say
-        if contrast_with_white(rgb) >= ART_MIN_CONTRAST:
-            return "#" + "".join(f"{round(c * 255):02x}" for c in rgb)
-    raise AssertionError("black always contrasts with white")
+from accounts.sessions.policy import CART_SESSION_KEY
 
 
 class Category(models.Model):
@@ -72,24 +43,35 @@ class Product(models.Model):
     def is_available(self) -> bool:
         return self.is_active and self.stock > 0
 
-    @property
-    def initials(self) -> str:
-        return "".join(word[0] for word in self.name.split()[:2]).upper()
 
-    @functools.cached_property
-    def _art_seed(self) -> bytes:
-        return hashlib.sha256(self.slug.encode()).digest()
+@dataclass(frozen=True)
+class CartOwner:
+    """Whose cart it is: a signed-in user's, or a guest session's (which holds its cart's id, once it has one)."""
+
+    user: object = None  # the signed-in user; None for a guest
+    session: object = None  # the guest's session; read at each use, so a cart created since is found
+
+    @classmethod
+    def of(cls, request) -> "CartOwner":
+        return cls(user=request.user) if request.user.is_authenticated else cls(session=request.session)
 
     @property
-    def colour(self) -> str:
-        """A stable colour for the product's picture, derived from its slug (AA contrast with white)."""
-        return art_colour(int.from_bytes(self._art_seed[:2]) % 360)
+    def guest_cart_id(self) -> int | None:
+        """The id of the guest's cart (None for a signed-in owner, or a guest without a cart)."""
+        return None if self.user is not None else self.session.get(CART_SESSION_KEY)
 
-    @property
-    def art_shapes(self) -> list[tuple[int, int, int]]:
-        """Two circles (cx, cy, r) in the picture's 120×90 box that make each product's art its own."""
-        seed = self._art_seed
-        return [(seed[2 + i] % 120, seed[4 + i] % 90, 18 + seed[6 + i] % 30) for i in (0, 1)]
+
+class CartQuerySet(models.QuerySet):
+    def open_for(self, owner: CartOwner):
+        """The owner's open cart, as a queryset of at most one row (none for a guest without a cart).
+
+        A guest's is found by the id its session holds, and only while no account owns it.
+        """
+        if owner.user is not None:
+            return self.filter(user=owner.user, status=Cart.Status.OPEN)
+        if (cart_id := owner.guest_cart_id) is None:
+            return self.none()
+        return self.filter(pk=cart_id, user__isnull=True, status=Cart.Status.OPEN)
 
 
 class Cart(models.Model):
@@ -109,6 +91,8 @@ class Cart(models.Model):
     # sent again (a balancer's retry after a server died before answering, a double click)
     # counts once.
     recent_requests = models.TextField(blank=True, default="", editable=False)
+
+    objects = CartQuerySet.as_manager()
 
     class Meta:
         constraints = [

@@ -111,3 +111,11 @@ class QueuedAdminEmailHandler(AdminEmailHandler):
 
     def send_mail(self, subject, message, *args, **kwargs):
         queue_mail_to_staff(subject=subject, body=message)
+
+
+def tasks_finished_before(now):
+    """Sent and failed mail past TASK_RETENTION_DAYS (purge_sessions removes them); what waits or runs stays."""
+    # Imported here: LOGGING loads this module (its mail_admins handler) before the apps are ready.
+    from django_tasks_db.models import DBTaskResult
+
+    return DBTaskResult.objects.finished().filter(finished_at__lt=now - timedelta(days=settings.TASK_RETENTION_DAYS))
