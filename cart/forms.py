@@ -3,6 +3,7 @@
 from django import forms
 from django.conf import settings
 
+from cart.models import Order
 from cart.selectors import SORTS
 from cart.services import MSG_QUANTITY_RANGE
 
@@ -11,6 +12,16 @@ class FirstErrorMixin:
     @property
     def first_error(self) -> str:
         return next(iter(self.errors.values()))[0]
+
+
+class CheckoutForm(FirstErrorMixin, forms.Form):
+    """The delivery address of an order (empty: collect in store)."""
+
+    address = forms.CharField(
+        required=False,
+        max_length=Order._meta.get_field("address").max_length,
+        error_messages={"max_length": "The address can be at most %(limit_value)d characters long."},
+    )
 
 
 class CartLineForm(FirstErrorMixin, forms.Form):

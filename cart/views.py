@@ -13,8 +13,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.decorators import reauth_required
 from cart import selectors, services
 from cart.context_processors import visitor_cart_quantities
-from cart.forms import CartLineForm, CatalogForm
+from cart.forms import CartLineForm, CatalogForm, CheckoutForm
 from cart.models import Product
+from shopdemo import links
 from shopdemo.redirects import safe_next
 
 MSG_UNKNOWN_PRODUCT = "That product does not exist or is no longer sold."
@@ -206,11 +207,15 @@ def cart_summary(request):
 
 
 def _place_order(request):
+    form = CheckoutForm(request.POST)
+    if not form.is_valid():
+        context = _cart_context(request, error=form.first_error, address=request.POST.get("address", ""))
+        return render(request, "cart/checkout.html", context, status=400)
     try:
         order = services.order_place(
             user=request.user,
-            address=request.POST.get("address", "").strip()[:500],
-            site_url=request.build_absolute_uri("/").rstrip("/"),
+            address=form.cleaned_data["address"],
+            site_url=links.site_url(request),
         )
     except services.CartError as error:
         return render(request, "cart/checkout.html", _cart_context(request, error=str(error)), status=409)
