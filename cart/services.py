@@ -155,12 +155,16 @@ def cart_get_or_create(*, user, session) -> Cart:
     return cart
 
 
-def _first_time(cart: Cart, request_id: str) -> bool:
-    """Record `request_id` as applied to the locked cart; False if it already was (the request came again)."""
+def _first_time(cart: Cart, request_id: str, product: Product) -> bool:
+    """Record this add of `product` as applied to the locked cart; False if it already was (the request came again).
+
+    Keyed by product too: a catalog page's one add form carries one request_id for every card.
+    """
+    add = f"{request_id}:{product.pk}"
     recent = Cart.objects.filter(pk=cart.pk).values_list("recent_requests", flat=True).get().split()
-    if request_id in recent:
+    if add in recent:
         return False
-    kept = " ".join([*recent[1 - RECENT_REQUESTS :], request_id])
+    kept = " ".join([*recent[1 - RECENT_REQUESTS :], add])
     Cart.objects.filter(pk=cart.pk).update(recent_requests=kept)
     return True
 
@@ -169,8 +173,8 @@ def _first_time(cart: Cart, request_id: str) -> bool:
 def cart_add_item(*, user, session, product_id: int, quantity: int, request_id: str = "") -> Product:
     """Add `quantity` units of an active product to the visitor's cart, creating it if needed; return the product.
 
-    An add with the `request_id` of one already applied to the cart changes nothing and
-    answers as the first did: its form was sent twice.
+    An add of the same product with the `request_id` of one already applied to the cart
+    changes nothing and answers as the first did: its form was sent twice.
     """
     product = Product.objects.filter(pk=product_id, is_active=True).first()
     if product is None:
@@ -187,7 +191,7 @@ def cart_add_item(*, user, session, product_id: int, quantity: int, request_id: 
         # Parallel adds queue on the lock instead of reading the same line and
         # losing each other's units.
         _lock_cart(cart)
-        if request_id and not _first_time(cart, request_id):
+        if request_id and not _first_time(cart, request_id, product):
             return product
         line = CartItem.objects.filter(cart=cart, product=product).first()
         _refuse_over_cap(product, held=line.quantity if line else 0, quantity=quantity)
