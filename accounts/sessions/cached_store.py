@@ -31,7 +31,8 @@ KEY_PREFIX = "shopdemo.session."
 USER_KEY_PREFIX = "shopdemo.user."
 CACHE_TTL_MAX = 300  # seconds; see the module docstring
 
-logger = logging.getLogger(__name__)
+# Where and how Django's cached_db engine reports a cache that failed a write.
+logger = logging.getLogger("django.contrib.sessions")
 
 
 def _cache():
@@ -47,7 +48,7 @@ def _safely(operation, *args):
     try:
         return operation(*args)
     except Exception:  # noqa: BLE001 - every backend raises its own errors; none may cost a 500
-        logger.warning("session cache unavailable: %s", operation.__name__, exc_info=True)
+        logger.error("Error in the session cache (%s)", operation.__name__, exc_info=True)
         return None
 
 
