@@ -24,6 +24,7 @@ from django.utils.crypto import salted_hmac
 from accounts.models import AuditEvent, EmailState
 from accounts.monitoring import audit
 from accounts.sessions.policy import duration_text
+from shopdemo.links import absolute_url
 from shopdemo.mail import after_response, mail_send
 
 SALT = "accounts.email.link"
@@ -65,14 +66,14 @@ def _send_link(*, request, user, address: str, purpose: str, stamp: str = "") ->
     audit.record(LINK_SENT, request=request, user=user, purpose=purpose)
     payload = {"u": user.pk, "a": _digest(address), "p": purpose, "t": stamp}
     token = signing.dumps(payload, salt=SALT, compress=True)
-    url = request.build_absolute_uri(reverse("accounts:email_verify", kwargs={"token": token}))
+    url = absolute_url(request, reverse("accounts:email_verify", kwargs={"token": token}))
     after_response(lambda: _mail_link(request=request, user=user, address=address, url=url, purpose=purpose))
 
 
 def _mail_link(*, request, user, address: str, url: str, purpose: str) -> None:
     context = {"user": user, "address": address, "purpose": purpose}
     if EmailState.objects.filter(confirmed__iexact=address).exclude(user=user).exists():
-        context["reset_url"] = request.build_absolute_uri(reverse("accounts:password_reset"))
+        context["reset_url"] = absolute_url(request, reverse("accounts:password_reset"))
         mail_send(to=[address], subject="This address already has an account", template="email_in_use", context=context)
         return
     context.update(confirm_url=url, valid_for=duration_text(settings.EMAIL_VERIFY_TIMEOUT))
@@ -112,8 +113,8 @@ def email_change_request(*, request, email: str) -> None:
     context = {
         "user": user,
         "address": email,
-        "reset_url": request.build_absolute_uri(reverse("accounts:password_reset")),
-        "devices_url": request.build_absolute_uri(reverse("accounts:sessions")),
+        "reset_url": absolute_url(request, reverse("accounts:password_reset")),
+        "devices_url": absolute_url(request, reverse("accounts:sessions")),
     }
     # The current address is where the owner reads mail today: if this was not them, they act from there.
     mail_send(

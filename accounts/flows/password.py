@@ -28,6 +28,7 @@ from accounts.models import AuditEvent
 from accounts.monitoring import audit
 from accounts.monitoring.security import notify_user
 from accounts.sessions.policy import duration_text
+from shopdemo.links import absolute_url
 from shopdemo.mail import after_response, mail_send
 
 REQUESTED = "authn_reset_request"
@@ -84,7 +85,7 @@ def _mail_link(*, request, user) -> None:
         template="password_reset",
         context={
             "user": user,
-            "reset_url": request.build_absolute_uri(path),
+            "reset_url": absolute_url(request, path),
             "valid_for": duration_text(settings.PASSWORD_RESET_TIMEOUT),
         },
     )
@@ -107,8 +108,8 @@ def password_reset_complete(*, request, form) -> None:
         template="password_reset_done",
         context={
             "user": user,
-            "login_url": request.build_absolute_uri(reverse("accounts:login")),
-            "reset_url": request.build_absolute_uri(reverse("accounts:password_reset")),
+            "login_url": absolute_url(request, reverse("accounts:login")),
+            "reset_url": absolute_url(request, reverse("accounts:password_reset")),
         },
     )
 
