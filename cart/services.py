@@ -341,7 +341,7 @@ def order_place(*, user, address: str = "", site_url: str = "") -> Order:
     """Turn the available lines of the user's cart into an order and take them from stock.
 
     Once committed, the order confirmation is mailed after the response, with
-    links under `site_url` (the request's scheme and host). A mail that fails
+    links under `site_url` (shopdemo.links.site_url: SITE_URL, or the request's host). A mail that fails
     is logged; the order stands.
     """
     with transaction.atomic():
