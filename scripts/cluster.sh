@@ -65,6 +65,7 @@ for _ in $(seq 1 150); do
   app servers a (127.0.0.1:$APP_A_PORT) and b (127.0.0.1:$APP_B_PORT), round-robin,
   PostgreSQL $DATABASE_URL, Redis 127.0.0.1:$REDIS_PORT, SESSION_CACHED=true.
   Sign in as demo / alice / bob with password: ${DEMO_PASSWORD}
+  Passkeys: open http://localhost:$CLUSTER_PORT (an IP address cannot hold passkeys).
   Stop everything with Ctrl-C.
   ------------------------------------------------------------------
 
