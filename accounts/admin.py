@@ -16,6 +16,7 @@ from django.utils.html import format_html, format_html_join
 from django_tasks_db.admin import DBTaskResultAdmin
 from django_tasks_db.models import DBTaskResult
 
+from accounts.admin_lookups import ValidatedIPLookups
 from accounts.devices import describe
 from accounts.flows.sessions import sessions_end
 from accounts.models import AuditEvent, Session, live_condition
@@ -79,7 +80,7 @@ class DeviceBindingFilter(admin.SimpleListFilter):
 
 
 @admin.register(Session)
-class SessionAdmin(admin.ModelAdmin):
+class SessionAdmin(ValidatedIPLookups, admin.ModelAdmin):
     list_display = [
         "public_id", "user", "kind", "remember", "device_bound", "ip", "device", "created_at", "last_activity",
         "expire_date", "absolute_expiry", "cart_units",
@@ -194,7 +195,7 @@ class SessionAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ValidatedIPLookups, admin.ModelAdmin):
     list_display = ["created_at", "event", "level", "username", "ip", "session_public_id", "path"]
     list_filter = ["event", "level", ("user", admin.RelatedOnlyFieldListFilter), "ip", "created_at"]
     search_fields = ["username", "ip", "session_public_id"]

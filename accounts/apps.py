@@ -14,4 +14,4 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts and sessions"
 
     def ready(self):
-        from accounts import signals  # noqa: F401  (connects the receivers)
+        from accounts import checks, signals  # noqa: F401  (registers the checks, connects the receivers)

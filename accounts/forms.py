@@ -12,6 +12,7 @@ from accounts.flows.passkeys import passkeys_of
 MSG_USE_PASSKEY = "Your account signs in with a passkey as its second step: confirm with your passkey."
 MSG_REAUTH_FAILED = "That is not your password. Please type it again."
 USERNAME_MAX_LENGTH = get_user_model()._meta.get_field("username").max_length
+EMAIL_MAX_LENGTH = get_user_model()._meta.get_field("email").max_length  # 254; a form EmailField allows 320
 # Longer than any password a person types; hashing megabytes is work an attacker chooses.
 PASSWORD_MAX_LENGTH = 1024
 
@@ -53,7 +54,7 @@ class LoginForm(AuthenticationForm):
 class RegisterForm(UserCreationForm):
     """Django's registration form plus a required email address."""
 
-    email = forms.EmailField(required=True)
+    email = forms.EmailField(required=True, max_length=EMAIL_MAX_LENGTH)
 
     class Meta(UserCreationForm.Meta):
         fields = ("username", "email")
@@ -135,7 +136,7 @@ class PasswordChangeForm(DjangoPasswordChangeForm):
 
 
 class EmailChangeForm(forms.Form):
-    email = forms.EmailField(label="New email address")
+    email = forms.EmailField(label="New email address", max_length=EMAIL_MAX_LENGTH)
 
 
 class DeleteAccountForm(forms.Form):

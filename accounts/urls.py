@@ -1,8 +1,11 @@
-from django.urls import path
+from django.urls import path, register_converter
 from django.views.generic import TemplateView
 from django.views.i18n import JavaScriptCatalog
 
 from accounts.views import account, dbsc, email, mfa, passkeys, password, reauth, session, sessions, sign_in
+from shopdemo.converters import PublicIdConverter
+
+register_converter(PublicIdConverter, "public_id")
 
 app_name = "accounts"
 
@@ -53,7 +56,7 @@ urlpatterns = [
     ),
     path("sessions/", sessions.session_list, name="sessions"),
     path("sessions/revoke-others/", sessions.session_revoke_others, name="session_revoke_others"),
-    path("sessions/<str:public_id>/revoke/", sessions.session_revoke, name="session_revoke"),
+    path("sessions/<public_id:public_id>/revoke/", sessions.session_revoke, name="session_revoke"),
     path("session/status/", session.session_status, name="session_status"),
     path("session/extend/", session.session_extend, name="session_extend"),
     path("session/dbsc/register/", dbsc.dbsc_register, name="dbsc_register"),

@@ -3,6 +3,7 @@
 from django import forms
 from django.conf import settings
 
+from cart.models import Order
 from cart.selectors import SORTS
 from cart.services import MSG_QUANTITY_RANGE
 
@@ -14,6 +15,22 @@ class FirstErrorMixin:
     @property
     def first_error(self) -> str:
         return next(iter(self.errors.values()))[0]
+
+
+class CheckoutForm(FirstErrorMixin, forms.Form):
+    """The delivery address of an order (empty: collect in store) and the form's id, as the checkout page posts them."""
+
+    address = forms.CharField(
+        required=False,
+        max_length=Order._meta.get_field("address").max_length,
+        error_messages={"max_length": "The address can be at most %(limit_value)d characters long."},
+    )
+    # Unique per rendered checkout page: the same order sent twice (a retry after an error page) is placed once.
+    request_id = forms.RegexField(
+        REQUEST_ID,
+        required=False,
+        error_messages={"invalid": "This form was damaged on the way; please reload the page and order again."},
+    )
 
 
 class CartLineForm(FirstErrorMixin, forms.Form):
@@ -49,21 +66,6 @@ class CartLineForm(FirstErrorMixin, forms.Form):
         if quantity > settings.MAX_LINE_QUANTITY:
             raise forms.ValidationError(MSG_QUANTITY_RANGE.format(max=settings.MAX_LINE_QUANTITY))
         return quantity
-
-
-class CheckoutForm(FirstErrorMixin, forms.Form):
-    """The delivery address and the form's id, as posted by the checkout page."""
-
-    address = forms.CharField(required=False)
-    # Unique per rendered checkout page: the same order sent twice (a retry after an error page) is placed once.
-    request_id = forms.RegexField(
-        REQUEST_ID,
-        required=False,
-        error_messages={"invalid": "This form was damaged on the way; please reload the page and order again."},
-    )
-
-    def clean_address(self) -> str:
-        return self.cleaned_data["address"][:500]  # the column's size
 
 
 class CatalogForm(FirstErrorMixin, forms.Form):

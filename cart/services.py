@@ -149,12 +149,16 @@ def cart_get_or_create(*, owner: CartOwner) -> Cart:
     return cart
 
 
-def _record_request(cart: Cart, request_id: str) -> bool:
-    """Record `request_id` as applied to the locked cart; False (and no write) if it already was: a resend."""
+def _record_request(cart: Cart, request_id: str, product: Product) -> bool:
+    """Record this add of `product` as applied to the locked cart; False (and no write) if it already was: a resend.
+
+    Keyed by product too: a catalog page's one add form carries one request_id for every card.
+    """
+    add = f"{request_id}:{product.pk}"
     recent = Cart.objects.filter(pk=cart.pk).values_list("recent_requests", flat=True).get().split()
-    if request_id in recent:
+    if add in recent:
         return False
-    kept = " ".join([*recent[1 - RECENT_REQUESTS :], request_id])
+    kept = " ".join([*recent[1 - RECENT_REQUESTS :], add])
     Cart.objects.filter(pk=cart.pk).update(recent_requests=kept)
     return True
 
@@ -163,8 +167,8 @@ def _record_request(cart: Cart, request_id: str) -> bool:
 def cart_add_item(*, owner: CartOwner, product_id: int, quantity: int, request_id: str = "") -> Product:
     """Add `quantity` units of an active product to the owner's cart, creating it if needed; return the product.
 
-    An add with the `request_id` of one already applied to the cart changes nothing and
-    answers as the first did: its form was sent twice.
+    An add of the same product with the `request_id` of one already applied to the cart
+    changes nothing and answers as the first did: its form was sent twice.
     """
     # With its category: a refused add shows the product's page (CartError.product).
     product = Product.objects.select_related("category").filter(pk=product_id, is_active=True).first()
@@ -182,7 +186,7 @@ def cart_add_item(*, owner: CartOwner, product_id: int, quantity: int, request_i
         # Parallel adds queue on the lock instead of reading the same line and
         # losing each other's units.
         _lock_cart(cart)
-        if request_id and not _record_request(cart, request_id):
+        if request_id and not _record_request(cart, request_id, product):
             return product
         line = CartItem.objects.filter(cart=cart, product=product).first()
         _refuse_over_cap(product, held=line.quantity if line else 0, quantity=quantity)
@@ -387,7 +391,7 @@ def order_place(*, user, address: str = "", site_url: str = "", request_id: str 
     it is: the form was sent again (a retry after an error page, a double click).
 
     The order confirmation is queued with it (db_worker mails it, with links
-    under `site_url`, the request's scheme and host). A relay that fails
+    under `site_url`: shopdemo.links.site_url, SITE_URL or the request's host). A relay that fails
     delays the mail, never the order.
     """
     with transaction.atomic():

@@ -1,6 +1,9 @@
-from django.urls import path
+from django.urls import path, register_converter
 
 from cart import views
+from shopdemo.converters import OrderNumberConverter
+
+register_converter(OrderNumberConverter, "order_number")
 
 app_name = "cart"
 
@@ -14,5 +17,5 @@ urlpatterns = [
     path("cart/summary/", views.cart_summary, name="summary"),
     path("checkout/", views.checkout, name="checkout"),
     path("orders/", views.order_list, name="orders"),
-    path("orders/<str:number>/", views.order_detail, name="order_detail"),
+    path("orders/<order_number:number>/", views.order_detail, name="order_detail"),
 ]

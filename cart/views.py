@@ -14,6 +14,7 @@ from accounts.decorators import reauth_required
 from cart import selectors, services
 from cart.forms import CartLineForm, CatalogForm, CheckoutForm
 from cart.models import Product
+from shopdemo import links
 from shopdemo.redirects import safe_next
 
 MSG_UNKNOWN_PRODUCT = "That product does not exist or is no longer sold."
@@ -205,12 +206,13 @@ def cart_summary(request):
 def _place_order(request):
     form = CheckoutForm(request.POST)
     if not form.is_valid():
-        return render(request, "cart/checkout.html", _cart_context(request, error=form.first_error), status=400)
+        context = _cart_context(request, error=form.first_error, address=request.POST.get("address", ""))
+        return render(request, "cart/checkout.html", context, status=400)
     try:
         order = services.order_place(
             user=request.user,
             address=form.cleaned_data["address"],
-            site_url=request.build_absolute_uri("/").rstrip("/"),
+            site_url=links.site_url(request),
             request_id=form.cleaned_data["request_id"],
         )
     except services.CartError as error:

@@ -108,6 +108,7 @@ for _ in $(seq 1 150); do
   Prometheus on http://127.0.0.1:$PROMETHEUS_PORT (alerts: /alerts), scraping both
   servers' /metrics with METRICS_TOKEN=$METRICS_TOKEN
   Sign in as demo / alice / bob with password: ${DEMO_PASSWORD}
+  Passkeys: open http://localhost:$CLUSTER_PORT (an IP address cannot hold passkeys).
   Stop everything with Ctrl-C.
   ------------------------------------------------------------------
 

@@ -50,11 +50,6 @@ def mail_send(*, to: list[str], subject: str, template: str, context: dict) -> b
     return True
 
 
-def link_origin(request) -> str:
-    """The scheme and host that links in a mail caused by `request` start with (the host is ALLOWED_HOSTS-checked)."""
-    return request.build_absolute_uri("/").rstrip("/")
-
-
 def mail_task(function=None, *, tell_staff_when_undelivered: bool = True):
     """Make `function` (module level, JSON arguments) a task that is retried RETRY_DELAYS apart when it fails.
 

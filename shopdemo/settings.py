@@ -24,6 +24,9 @@ DEBUG = env.bool("DEBUG", default=False)
 # with a value everyone can read in the repository.
 SECRET_KEY = env.str("SECRET_KEY")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1"])
+# The shop's public origin (https://shop.example.com): links in mail are built from it
+# (shopdemo.links), never from a request's Host, and passkeys accept it as their origin.
+SITE_URL = env.str("SITE_URL", default="").rstrip("/")
 
 INSTALLED_APPS = [
     "accounts.apps.ShopAdminConfig",  # django.contrib.admin with the console site
@@ -54,6 +57,7 @@ MIDDLEWARE = [
     "django_permissions_policy.PermissionsPolicyMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "shopdemo.middleware.SecurityHeadersMiddleware",
+    "shopdemo.middleware.RefuseNulBytesMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "accounts.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -150,6 +154,12 @@ AUTHENTICATION_BACKENDS = [
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "cart:catalog"
 LOGOUT_REDIRECT_URL = "accounts:signed_out"
+# Argon2id at OWASP's parameters (accounts.hashers); PBKDF2 second, so that hashes
+# made before still verify and are rehashed with Argon2id at the next sign-in.
+PASSWORD_HASHERS = [
+    "accounts.hashers.Argon2idHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -220,10 +230,10 @@ WEBAUTHN_RP_ID = env.str("WEBAUTHN_RP_ID", default="localhost")
 WEBAUTHN_RP_NAME = env.str("WEBAUTHN_RP_NAME", default="shopdemo")
 OTP_WEBAUTHN_RP_ID = WEBAUTHN_RP_ID
 OTP_WEBAUTHN_RP_NAME = WEBAUTHN_RP_NAME
-# The pages that may use them: the RP ID over HTTPS, and make run's address on localhost.
-OTP_WEBAUTHN_ALLOWED_ORIGINS = [f"https://{WEBAUTHN_RP_ID}"]
-if WEBAUTHN_RP_ID == "localhost":
-    OTP_WEBAUTHN_ALLOWED_ORIGINS.append("http://localhost:8000")
+# The pages that may use them: the RP ID over HTTPS, SITE_URL and WEBAUTHN_ORIGINS; with the
+# RP ID localhost also every http://localhost:<port> (accounts.flows.passkeys.PasskeyHelper).
+WEBAUTHN_ORIGINS = [origin.rstrip("/") for origin in env.list("WEBAUTHN_ORIGINS", default=[])]
+OTP_WEBAUTHN_ALLOWED_ORIGINS = [f"https://{WEBAUTHN_RP_ID}", *filter(None, [SITE_URL, *WEBAUTHN_ORIGINS])]
 OTP_WEBAUTHN_HELPER_CLASS = "accounts.flows.passkeys.PasskeyHelper"  # names new passkeys after the device
 # Refused answers are recorded as audit events instead of tracebacks (accounts.flows.passkeys).
 OTP_WEBAUTHN_EXCEPTION_LOGGER_NAME = ""
@@ -269,6 +279,9 @@ DISTRIBUTED_IP_THRESHOLD = env.int("DISTRIBUTED_IP_THRESHOLD", default=5)
 ADMINS = getaddresses(env.list("ADMINS", default=[]))
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
+if not DEBUG and EMAIL_BACKEND == "django.core.mail.backends.console.EmailBackend":  # noqa: F821 - set just above
+    # Printed mail shares its stream with the JSON log: its links' tokens are redacted as the log's are.
+    EMAIL_BACKEND = "shopdemo.console_mail.EmailBackend"
 EMAIL_SUBJECT_PREFIX = "[shopdemo] "
 DEFAULT_FROM_EMAIL = SERVER_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="shopdemo <security@shopdemo.localhost>")
 

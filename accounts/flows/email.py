@@ -24,7 +24,8 @@ from django.utils.crypto import salted_hmac
 from accounts.models import AuditEvent, EmailState
 from accounts.monitoring import audit
 from accounts.sessions.policy import duration_text
-from shopdemo.mail import link_origin, mail_send, mail_task
+from shopdemo.links import site_url
+from shopdemo.mail import mail_send, mail_task
 
 SALT = "accounts.email.link"
 LINKS_PER_HOUR = 3  # "send the link again", per account: the mailbox is not for flooding
@@ -63,7 +64,7 @@ def _change_stamp(state: EmailState) -> str:
 def _send_link(*, request, user, address: str, purpose: str, stamp: str = "") -> None:
     """Record the link, then queue its mail to `address` (or a notice, if another account holds it)."""
     audit.record(LINK_SENT, request=request, user=user, purpose=purpose)
-    mail_email_link.enqueue(user_id=user.pk, address=address, purpose=purpose, stamp=stamp, origin=link_origin(request))
+    mail_email_link.enqueue(user_id=user.pk, address=address, purpose=purpose, stamp=stamp, origin=site_url(request))
 
 
 @mail_task
@@ -117,7 +118,7 @@ def email_change_request(*, request, email: str) -> None:
     state.save(update_fields=["pending", "pending_since"])
     _send_link(request=request, user=user, address=email, purpose="change", stamp=_change_stamp(state))
     # The current address is where the owner reads mail today: if this was not them, they act from there.
-    mail_email_change_notice.enqueue(user_id=user.pk, to=user.email, address=email, origin=link_origin(request))
+    mail_email_change_notice.enqueue(user_id=user.pk, to=user.email, address=email, origin=site_url(request))
 
 
 @mail_task

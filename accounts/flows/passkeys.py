@@ -6,16 +6,19 @@ happen when and for whom, and owns what each one entails: the sign-in, the audit
 records, the mails, the sessions ended.
 """
 
+import json
+import re
+
 from axes.handlers.proxy import AxesProxyHandler
 from django.contrib.auth.signals import user_login_failed
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django_otp import login as otp_login
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp_webauthn import exceptions
 from django_otp_webauthn.helpers import WebAuthnHelper
 from django_otp_webauthn.models import WebAuthnCredential
 from django_otp_webauthn.utils import rewrite_exceptions
-from webauthn.helpers import parse_authentication_credential_json
+from webauthn.helpers import base64url_to_bytes, parse_authentication_credential_json
 from webauthn.helpers.exceptions import InvalidAuthenticationResponse, InvalidJSONStructure
 
 from accounts import backend_paths
@@ -41,6 +44,8 @@ USER_VERIFICATION = {SIGN_IN: True, SECOND_STEP: False, REAUTH: True}
 REGISTER_STATE = "_passkey_register"
 AUTH_STATE = "_passkey_authenticate"
 NAME_MAX_LENGTH = 64  # django-otp's Device.name
+# With the RP ID localhost, a page on any port of it (make run, make serve's BIND, make cluster's balancer).
+LOCAL_ORIGIN = re.compile(r"http://localhost(:[0-9]{1,5})?")
 
 # What the user is told when a passkey answer is refused, by reason (recorded too).
 REFUSALS = {
@@ -49,7 +54,9 @@ REFUSALS = {
         "This passkey is not registered here (perhaps it was removed). Sign in with your password instead."
     ),
     "wrong_account": "That passkey belongs to another account. Use a passkey of this account.",
-    "foreign_origin": "This passkey answer was made for another website, so it was refused.",
+    "foreign_origin": (
+        "This passkey was made for another site (its address differs from this page's), so it was refused."
+    ),
     "challenge_mismatch": "This passkey answer was not made for this attempt, so it was refused. Please try again.",
     "sign_count": (
         "This passkey's counter went backwards, which is what a copied passkey looks like, so it was "
@@ -61,6 +68,8 @@ REFUSALS = {
     "locked": "Too many failed sign-ins: wait a few minutes, then try again.",
     "reauth": "Confirm it's you again before adding a passkey: reload this page.",
     "invalid": "The passkey's answer could not be verified, so nobody was signed in. Please try again.",
+    "malformed": "The browser's message could not be read (it was not a small JSON object). Reload and try again.",
+    "already_registered": "This passkey is already registered here: sign in with it, or try another one.",
 }
 LIBRARY_REASONS = {
     exceptions.InvalidState: "expired",
@@ -69,6 +78,7 @@ LIBRARY_REASONS = {
     exceptions.CredentialDisabled: "disabled",
     exceptions.UserDisabled: "disabled",
     exceptions.NotAuthenticated: "signed_out",
+    exceptions.MalformedRequest: "malformed",
 }
 # py_webauthn says what failed in its message; these words pick the reason.
 CAUSES = [
@@ -90,12 +100,38 @@ class Refused(exceptions.OTPWebAuthnApiError):
 
 
 class PasskeyHelper(WebAuthnHelper):
-    """django-otp-webauthn's helper; a new passkey is named after the device it was made on."""
+    """django-otp-webauthn's helper: origins by rule, and a new passkey named after the device it was made on."""
+
+    client_origin = ""
+
+    def register_complete(self, user, state, data):
+        self.client_origin = _client_origin(data)
+        return super().register_complete(user=user, state=state, data=data)
+
+    def authenticate_complete(self, user, state, data):
+        self.client_origin = _client_origin(data)
+        return super().authenticate_complete(user=user, state=state, data=data)
+
+    def get_allowed_origins(self) -> list[str]:
+        """The configured origins; with the RP ID localhost also the answer's own, if it is a localhost port."""
+        origins = super().get_allowed_origins()
+        if self.get_relying_party_domain() == "localhost" and LOCAL_ORIGIN.fullmatch(self.client_origin):
+            return [*origins, self.client_origin]
+        return origins
 
     def create_credential(self, user, response, parsed_credential, original_data):
         device = super().create_credential(user, response, parsed_credential, original_data)
         device.name = default_name(self.request)
         return device
+
+
+def _client_origin(data) -> str:
+    """The origin the browser wrote into the answer's client data ("" if unreadable: verification then refuses it)."""
+    try:
+        origin = json.loads(base64url_to_bytes(data["response"]["clientDataJSON"]))["origin"]
+    except (ValueError, TypeError, KeyError):
+        return ""
+    return origin if isinstance(origin, str) else ""
 
 
 def default_name(request) -> str:
@@ -155,8 +191,13 @@ def passkey_add(*, request, data: dict) -> WebAuthnCredential:
     state = _take_state(request, REGISTER_STATE)
     if not recently_authenticated(request):
         raise Refused("reauth", 403)
-    with transaction.atomic():
-        device = _verify(lambda: PasskeyHelper(request).register_complete(user=request.user, state=state, data=data))
+    try:
+        with transaction.atomic():
+            device = _verify(
+                lambda: PasskeyHelper(request).register_complete(user=request.user, state=state, data=data)
+            )
+    except IntegrityError as error:  # a credential id that is already stored (any account's)
+        raise Refused("already_registered", 409) from error
     _changed(request=request, change="passkey_added", name=device.name)
     # The session is now as strong as a passkey sign-in, unless a code already proved more.
     if not request.user.is_verified():

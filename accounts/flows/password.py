@@ -30,7 +30,8 @@ from accounts.models import AuditEvent
 from accounts.monitoring import audit
 from accounts.monitoring.security import notify_user
 from accounts.sessions.policy import duration_text
-from shopdemo.mail import link_origin, mail_send, mail_task
+from shopdemo.links import site_url
+from shopdemo.mail import mail_send, mail_task
 
 REQUESTED = "authn_reset_request"
 THROTTLED = "authn_reset_throttled"
@@ -67,7 +68,7 @@ def password_reset_request(*, request, email: str) -> None:
         address=address,
         outcome=MAILED if users else NO_ACCOUNT,
     )
-    mail_reset_link.enqueue(email=email, origin=link_origin(request))
+    mail_reset_link.enqueue(email=email, origin=site_url(request))
 
 
 @mail_task
@@ -104,7 +105,7 @@ def password_reset_complete(*, request, form) -> None:
     request.session.flush()
     AxesProxyHandler.reset_attempts(username=user.get_username())
     audit.record(RESET, request=request, user=user)
-    mail_reset_done.enqueue(user_id=user.pk, origin=link_origin(request))
+    mail_reset_done.enqueue(user_id=user.pk, origin=site_url(request))
 
 
 @mail_task

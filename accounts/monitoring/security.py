@@ -21,6 +21,7 @@ from accounts.devices import describe
 from accounts.ip import client_ip
 from accounts.models import AuditEvent
 from accounts.monitoring import audit, counters
+from shopdemo.links import absolute_url
 from shopdemo.mail import mail_send, mail_task, queue_mail_to_staff
 
 logger = logging.getLogger("shopdemo.security")
@@ -93,7 +94,7 @@ def record_sign_in(*, request, user, method: str) -> None:
     audit.record(event, request=request, user=user, device=device, method=method)
     if last_success and not known_device:
         audit.record("authn_new_device", request=request, user=user, device=device)
-        devices_url = request.build_absolute_uri(reverse("accounts:sessions"))
+        devices_url = absolute_url(request, reverse("accounts:sessions"))
         alert(
             "new_device",
             f"{user.pk}\n{device}",

@@ -101,6 +101,8 @@ def expiry(data, last_activity: datetime) -> datetime:
     requested = data.get(REQUESTED_EXPIRY)
     if isinstance(requested, str):
         deadlines.append(datetime.fromisoformat(requested))
+    elif isinstance(requested, int) and requested < 0:  # Django's set_expiry(-n): expired n seconds ago
+        deadlines.append(last_activity + timedelta(seconds=requested))
     return min(d for d in deadlines if d is not None)
 
 

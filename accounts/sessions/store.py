@@ -182,7 +182,8 @@ class SessionStore(DBStore):
         return row
 
     def exists(self, session_key):
-        return self.model.objects.filter(session_key=hash_key(session_key)).exists()
+        # As Django's: no key names no session.
+        return bool(session_key) and self.model.objects.filter(session_key=hash_key(session_key)).exists()
 
     # -- saving ---------------------------------------------------------------
 

@@ -4,6 +4,7 @@ The library's own URLs are not installed: its views sign users in by themselves.
 These subclass its JSON base (body parsing, error answers) and call one flow each.
 """
 
+import json
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -23,6 +24,8 @@ from shopdemo.redirects import safe_next
 # passkey's answer, so static/js/passkeys.js sets this cookie as the ceremony starts.
 REMEMBER_COOKIE = "passkey_remember"
 REMEMBER_COOKIE_PATH = "/accounts/passkeys/"
+# A ceremony's answer is a JSON object of a few kilobytes (attestation certificates included).
+MAX_BODY = 64 * 1024
 
 
 @method_decorator(never_cache, name="dispatch")
@@ -31,6 +34,25 @@ class PasskeyView(BaseWebAuthnView):
 
     http_method_names = ["post"]
     purpose: str
+
+    def _parse_request_data(self, request):
+        """An empty body (the begin steps), or one small JSON object; anything else is refused with a 400."""
+        if request.content_type != "application/json":
+            # A form (whose stream the CSRF check may have read already) or anything else: only an empty one.
+            if request.META.get("CONTENT_LENGTH", "0") not in ("", "0"):
+                raise exceptions.MalformedRequest()
+            return {}
+        if len(request.body) > MAX_BODY:
+            raise exceptions.MalformedRequest()
+        if not request.body:
+            return {}
+        try:
+            data = json.loads(request.body)
+        except (ValueError, RecursionError) as error:  # bad UTF-8 or JSON; nesting deeper than the parser goes
+            raise exceptions.MalformedRequest() from error
+        if not isinstance(data, dict):
+            raise exceptions.MalformedRequest()
+        return data
 
     def handle_exception(self, exc):
         if not isinstance(exc, exceptions.OTPWebAuthnApiError):

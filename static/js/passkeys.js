@@ -12,6 +12,23 @@
     });
   }
 
+  // Adding a passkey that the server refused: the library's script says only that it
+  // could not be verified; the server's answer says why (another site, expired: try again).
+  const status = document.getElementById("passkey-register-status-message");
+  if (status) {
+    document.addEventListener("otp_webauthn.register_failed", async (event) => {
+      const response = event.detail && event.detail.response;
+      if (!response || response.bodyUsed) return; // no answer, or one the library already showed
+      let detail = "";
+      try {
+        detail = (await response.clone().json()).detail || "";
+      } catch {
+        // not JSON (a proxy's error page): the generic words below
+      }
+      status.textContent = detail || "The passkey could not be added. Try again.";
+    });
+  }
+
   // Sign-in security page: once the new passkey is saved, give it the name typed beside the button.
   const naming = document.querySelector("form[data-passkey-name]");
   if (naming) {

@@ -75,7 +75,7 @@ class TestRegistration:
             lambda token: token[:-1] + ("A" if token[-1] != "A" else "B"),  # tampered signature
             lambda token: "x" + token,  # tampered payload
             lambda token: "garbage",
-            lambda token: "%00%FF:::",
+            lambda token: "%FF:::",  # (a NUL anywhere: tests/attacks/test_unbounded_input.py)
         ],
     )
     def test_forged_or_mangled_links_get_a_clear_400_and_change_nothing(self, client, mailoutbox, mangle):

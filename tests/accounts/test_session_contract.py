@@ -125,6 +125,27 @@ class TestStorage:
         engine.clear_expired()
         assert list(Session.objects.values_list("pk", flat=True)) == [hash_key(saved.session_key)]
 
+    def test_exists_of_no_key_is_false(self, engine, saved):
+        assert engine().exists(None) is False and engine().exists("") is False
+        assert async_to_sync(engine().aexists)(None) is False
+
+    @pytest.mark.parametrize("clear", ["clear_expired", "aclear_expired"])
+    def test_a_past_expiry_in_seconds_expires_and_clear_expired_removes_it(self, engine, saved, clock, clear):
+        # Django's own suite: set_expiry(-3600) makes a session that is already expired.
+        dead = engine()
+        dead["a"] = 1
+        dead.set_expiry(-3600)
+        dead.save()
+        assert Session.objects.get(pk=hash_key(dead.session_key)).expire_date < timezone.now()
+        assert engine(dead.session_key).load() == {}
+        dead = engine()
+        dead["b"] = 2
+        dead.set_expiry(-3600)
+        dead.save()
+        call = getattr(engine, clear)
+        call() if clear == "clear_expired" else async_to_sync(call)()
+        assert list(Session.objects.values_list("pk", flat=True)) == [hash_key(saved.session_key)]
+
 
 class TestAsyncStorage:
     def test_asave_aload_aexists(self, engine):
@@ -209,3 +230,15 @@ class TestDeliberateDifferences:
     def test_str_shows_the_public_id_not_the_key(self, saved):
         row = Session.objects.get()
         assert str(row) == f"guest session {row.public_id}" and saved.session_key not in str(row)
+
+
+class TestSettingsAndFaults:
+    def test_a_session_cache_alias_naming_no_cache_fails_the_system_checks(self, settings):
+        from django.core import checks
+
+        from accounts.checks import E_SESSION_CACHE_ALIAS
+
+        settings.SESSION_CACHE_ALIAS = "sessions"
+        assert E_SESSION_CACHE_ALIAS in [error.id for error in checks.run_checks()]
+        settings.SESSION_CACHE_ALIAS = "default"
+        assert E_SESSION_CACHE_ALIAS not in [error.id for error in checks.run_checks()]

@@ -19,6 +19,7 @@ from django.utils import timezone
 from django_otp_webauthn.models import WebAuthnCredential
 from playwright.sync_api import Page, expect
 
+from accounts.flows import passkeys
 from tests.browser.axe import axe_violations, horizontal_overflow, install_axe
 from tests.conftest import SESSION_COOKIE
 from tests.factories import PASSWORD, ProductFactory, UserFactory
@@ -36,9 +37,9 @@ VIRTUAL_AUTHENTICATOR = {
 
 
 @pytest.fixture
-def base(live_server, settings) -> str:
-    assert live_server.url.startswith("http://localhost:")
-    settings.OTP_WEBAUTHN_ALLOWED_ORIGINS = [live_server.url]
+def base(live_server) -> str:
+    # A port of its own, never 8000: the settings' origin rule must accept it as it stands.
+    assert live_server.url.startswith("http://localhost:") and not live_server.url.endswith(":8000")
     return live_server.url
 
 
@@ -124,6 +125,21 @@ def test_register_a_passkey_then_sign_in_with_it_and_no_password(page, base, aut
     expect(page.get_by_test_id("auth-method")).to_have_text("Signed in with passkey")
     page.goto(f"{base}/accounts/mfa/")
     expect(page.get_by_test_id("passkey")).to_contain_text("last used")
+    assert problems == []
+
+
+def test_a_passkey_the_server_refuses_says_why_in_words(page, base, authenticator, problems, settings, monkeypatch):
+    # A shop configured for another address than the page's: the browser makes the credential,
+    # the server refuses it, and the page says why instead of failing silently.
+    settings.OTP_WEBAUTHN_ALLOWED_ORIGINS = ["https://shop.example.com"]
+    monkeypatch.setattr(passkeys, "LOCAL_ORIGIN", re.compile("(?!)"))
+    user = UserFactory(username="rae")
+    sign_in_with_password(page, base, user.username)
+    page.goto(f"{base}/accounts/mfa/")
+    page.get_by_label("Name for a new passkey").fill("Laptop")
+    page.get_by_role("button", name="Add a passkey").click()
+    expect(page.get_by_test_id("passkey-status")).to_have_text(passkeys.REFUSALS["foreign_origin"])
+    assert not WebAuthnCredential.objects.filter(user=user).exists()
     assert problems == []
 
 

@@ -250,6 +250,16 @@ class TestAnAddSentTwice:
         self.add(client, product, request_id="another-rendered-form")
         assert units(client) == 4
 
+    def test_each_card_of_one_catalog_page_adds_once_with_the_pages_one_request_id(self, client, product):
+        # The catalog's single add form carries one request_id for every card's button.
+        other = ProductFactory(stock=5)
+        page = client.get("/").content.decode()
+        request_id = page.split('name="request_id" value="')[1].split('"')[0]
+        for card in (product, other, product, other):  # each button, then each again (a double click)
+            assert self.add(client, card, request_id=request_id, quantity=1).status_code == 302
+        lines = {line["product"]: line["quantity"] for line in client.get("/cart/summary/").json()["lines"]}
+        assert lines == {product.pk: 1, other.pk: 1}
+
     def test_each_page_renders_a_new_request_id(self, client, product):
         ids = {client.get("/").content.decode().split('name="request_id" value="')[1][:22] for _ in range(3)}
         assert len(ids) == 3
