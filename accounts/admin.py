@@ -6,7 +6,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.views.main import ChangeList
-from django.contrib.auth import HASH_SESSION_KEY, get_user_model
+from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.db.models import IntegerField, OuterRef, Subquery, Sum
 from django.db.models.functions import Coalesce
@@ -22,6 +22,21 @@ from accounts.sessions import policy as session_policy
 from cart.models import Cart, CartItem
 
 User = get_user_model()
+
+# The session keys staff may read: what the lifecycle and the cart keep. Every
+# other key, including whatever a library adds later, shows as HIDDEN.
+SHOWN_SESSION_KEYS = frozenset(
+    {
+        session_policy.CART_SESSION_KEY,
+        session_policy.REMEMBER,
+        session_policy.AUTH_AT,
+        session_policy.ROTATED_AT,
+        session_policy.REAUTH_AT,
+        session_policy.REQUESTED_EXPIRY,
+        session_policy.AUTH_METHOD,
+    }
+)
+HIDDEN = "[hidden]"
 
 
 def _units(**item_filter):
@@ -171,9 +186,7 @@ class SessionAdmin(admin.ModelAdmin):
 
     @admin.display(description="decoded data")
     def data(self, obj):
-        data = obj.get_decoded()
-        if HASH_SESSION_KEY in data:
-            data[HASH_SESSION_KEY] = "(hidden: derived from the password hash)"
+        data = {key: value if key in SHOWN_SESSION_KEYS else HIDDEN for key, value in obj.get_decoded().items()}
         return format_html("<pre>{}</pre>", json.dumps(data, indent=2, sort_keys=True))
 
     @admin.display(description="events of this session")

@@ -38,8 +38,8 @@ REAUTH = "reauth"  # before a critical action, instead of the password
 # authenticator must verify the user (PIN, fingerprint, face), not only presence.
 USER_VERIFICATION = {SIGN_IN: True, SECOND_STEP: False, REAUTH: True}
 
-REGISTER_STATE = "_passkey_register"
-AUTH_STATE = "_passkey_authenticate"
+REGISTER_STATE = session_policy.PASSKEY_REGISTER
+AUTH_STATE = session_policy.PASSKEY_AUTHENTICATE
 NAME_MAX_LENGTH = 64  # django-otp's Device.name
 
 # What the user is told when a passkey answer is refused, by reason (recorded too).

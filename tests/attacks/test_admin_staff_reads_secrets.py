@@ -1,0 +1,135 @@
+"""A staff member who may only view sessions tries to take over an account caught mid-reset.
+
+The victim opened her reset link: Django keeps the live token in her session
+until she sets the new password. The attacker reads everything staff, a
+database dump or the session cache can show, without SECRET_KEY, and tries
+every reset token found there from their own browser.
+"""
+
+import base64
+import json
+import pickle
+import re
+import zlib
+
+import pytest
+import redis
+from django.contrib.auth.models import Permission
+from django.test import Client
+
+from accounts.models import Session
+from accounts.sessions import policy as session_policy
+from accounts.sessions.store import SEALED_KEYS, engine_store
+from tests.accounts.test_password_reset import NEW_PASSWORD, RESET, ask, link_in
+from tests.factories import UserFactory
+from tests.servers import free_port, start_redis
+
+pytestmark = pytest.mark.django_db
+
+# What Django's reset tokens look like: base36 timestamp, a dash, hex.
+TOKEN = re.compile(r"\b[0-9a-z]{1,13}-[0-9a-f]{20,64}\b")
+STOLEN_PASSWORD = "attacker-owns-this-now-91"
+
+
+def read_without_secret(session_data: str) -> dict:
+    """Open a stored session as an attacker without SECRET_KEY does: split off the signature, base64, zlib."""
+    payload = session_data.rsplit(":", 2)[0]
+    raw = base64.urlsafe_b64decode(payload.removeprefix(".") + "==")
+    return json.loads(zlib.decompress(raw) if payload.startswith(".") else raw)
+
+
+def viewer_client() -> Client:
+    """A staff member with view_session and nothing else."""
+    staff = UserFactory(username="viewer", is_staff=True)
+    staff.user_permissions.add(Permission.objects.get(codename="view_session", content_type__app_label="accounts"))
+    client = Client()
+    client.force_login(staff)
+    return client
+
+
+def victim_mid_reset(user, mailoutbox) -> tuple[Client, str, str]:
+    """The victim asks for a link and opens it; return her browser, the link's uid and its token."""
+    victim = Client()
+    ask(victim, user.email)
+    uid, token = link_in(mailoutbox[-1]).removeprefix(RESET).strip("/").split("/")
+    assert victim.get(f"{RESET}{uid}/{token}/").status_code == 302  # the token now lives in her session
+    return victim, uid, token
+
+
+def tries_tokens(text: str, uid: str) -> bool:
+    """Try every reset token in `text` from the attacker's own browser; True if one set a password."""
+    for candidate in set(TOKEN.findall(text)):
+        attacker = Client()
+        form = attacker.get(f"{RESET}{uid}/{candidate}/")
+        if form.status_code == 302:
+            done = attacker.post(form["Location"], {"new_password1": STOLEN_PASSWORD, "new_password2": STOLEN_PASSWORD})
+            if done.status_code == 302:
+                return True
+    return False
+
+
+def test_the_admin_session_page_shows_no_reset_token(user, mailoutbox):
+    victim, uid, token = victim_mid_reset(user, mailoutbox)
+    staff = viewer_client()
+    pages = [staff.get("/admin/accounts/session/").content.decode()]
+    for row in Session.objects.filter(user__isnull=True):
+        page = staff.get(f"/admin/accounts/session/{row.public_id}/change/")
+        assert page.status_code == 200
+        pages.append(page.content.decode())
+    text = "\n".join(pages)
+    assert token not in text and "[hidden]" in text
+    assert not tries_tokens(text, uid)
+    # The owner's reset still goes through with what her session holds.
+    form_url = victim.get(f"{RESET}{uid}/{token}/")["Location"]
+    done = victim.post(form_url, {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD})
+    assert done.status_code == 302
+    user.refresh_from_db()
+    assert user.check_password(NEW_PASSWORD)
+
+
+def test_the_session_row_read_without_the_secret_key_holds_no_reset_token(user, mailoutbox):
+    _, uid, token = victim_mid_reset(user, mailoutbox)
+    dump = json.dumps([read_without_secret(data) for data in Session.objects.values_list("session_data", flat=True)])
+    assert token not in dump
+    assert not tries_tokens(dump, uid)
+    user.refresh_from_db()
+    assert not user.check_password(STOLEN_PASSWORD)
+
+
+@pytest.fixture
+def redis_sessions(settings):
+    """The cached engine in front of a real redis-server, as SESSION_CACHED=true runs it."""
+    port = free_port()
+    server = start_redis(port)
+    settings.SESSION_ENGINE = "accounts.sessions.cached_store"
+    settings.CACHES = {
+        **settings.CACHES,
+        "default": {"BACKEND": "django_redis.cache.RedisCache", "LOCATION": f"redis://127.0.0.1:{port}/0"},
+    }
+    yield redis.Redis(port=port)
+    server.terminate()
+    server.wait(timeout=30)
+
+
+def test_the_redis_copy_holds_no_reset_token(user, mailoutbox, redis_sessions):
+    _, uid, token = victim_mid_reset(user, mailoutbox)
+    copies = [pickle.loads(redis_sessions.get(key)) for key in redis_sessions.keys("*shopdemo.session.*")]
+    assert copies  # the victim's session is cached
+    dump = json.dumps([read_without_secret(copy["session_data"]) for copy in copies])
+    assert token not in dump
+    assert not tries_tokens(dump, uid)
+
+
+@pytest.mark.parametrize("key", sorted(SEALED_KEYS))
+def test_every_secret_a_session_keeps_is_sealed_with_its_key(key):
+    """The held POST, a passkey ceremony, the pending MFA user, the reset token: only the cookie opens them."""
+    secret = {"challenge": "c2VjcmV0LWNoYWxsZW5nZQ", "user": 41}
+    owner = engine_store()()
+    owner[key] = secret
+    owner[session_policy.CART_SESSION_KEY] = 7
+    owner.save()
+    row = Session.objects.get(public_id=owner.public_id)
+    assert "c2VjcmV0LWNoYWxsZW5nZQ" not in json.dumps(read_without_secret(row.session_data))
+    assert key not in row.get_decoded()  # what the admin and every keyless reader get
+    assert row.get_decoded()[session_policy.CART_SESSION_KEY] == 7
+    assert engine_store()(owner.session_key)[key] == secret
