@@ -87,9 +87,10 @@ def victim(client):
     client.get("/accounts/")
     Group.objects.create(name="ops")
     seen = {"username": "victim", "ip_address": "10.0.0.9", "user_agent": "x", "http_accept": "*/*"}
-    AccessLog.objects.create(**seen, path_info="/accounts/login/")
-    AccessFailureLog.objects.create(**seen, path_info="/accounts/login/", locked_out=False)
-    AccessAttempt.objects.create(**seen, path_info="/accounts/login/", get_data="", post_data="", failures_since_start=1)
+    seen["path_info"] = "/accounts/login/"
+    AccessLog.objects.create(**seen)
+    AccessFailureLog.objects.create(**seen, locked_out=False)
+    AccessAttempt.objects.create(**seen, get_data="", post_data="", failures_since_start=1)
     TOTPDevice.objects.create(user=user, name="phone")
     StaticDevice.objects.create(user=user, name="backup")
     AuditEvent.objects.create(event="authn_login_success", username="victim")
