@@ -6,13 +6,14 @@ import threading
 import pytest
 
 from shopdemo import mail
-from tests.conftest import sign_in
+from tests.conftest import confirm_it_is_me, sign_in
 
 pytestmark = pytest.mark.django_db
 
 
 def test_security_notices_to_users_are_text_and_html(client, user, mailoutbox):
     sign_in(client)
+    confirm_it_is_me(client)
     client.post(
         "/accounts/password/",
         {

@@ -17,7 +17,7 @@ MSG_CHANGE_MAILED = (
 
 @login_required
 @require_POST
-@reauth_required
+@reauth_required(fresh=True)
 def email_change(request):
     form = EmailChangeForm(request.POST)
     if not form.is_valid():

@@ -35,7 +35,7 @@ def session_list(request):
 
 @login_required
 @require_POST
-@reauth_required
+@reauth_required(fresh=True)
 def session_revoke(request, public_id):
     current = public_id == request.session.public_id
     if not sessions_revoke(request=request, public_id=public_id):
@@ -48,7 +48,7 @@ def session_revoke(request, public_id):
 
 @login_required
 @require_POST
-@reauth_required
+@reauth_required(fresh=True)
 def session_revoke_others(request):
     ended = sessions_end_others(user=request.user, reason="revoked", request=request)
     messages.success(request, f"Signed out {ended} other session{pluralize(ended)}.")
