@@ -27,7 +27,7 @@ from accounts.sessions.policy import duration_text
 from shopdemo.mail import after_response, mail_send
 
 SALT = "accounts.email.link"
-LINKS_PER_HOUR = 3  # "send the link again", per account: the mailbox is not for flooding
+LINKS_PER_HOUR = 3  # per account, and per address mailed: the mailbox is not for flooding
 LINK_SENT = "authn_email_link_sent"
 CONFIRMED = "authn_email_confirmed"
 CHANGED = "authn_email_change"
@@ -62,7 +62,7 @@ def _change_stamp(state: EmailState) -> str:
 
 def _send_link(*, request, user, address: str, purpose: str, stamp: str = "") -> None:
     """Record the link, then mail it to `address` after the response (or a notice, if another account holds it)."""
-    audit.record(LINK_SENT, request=request, user=user, purpose=purpose)
+    audit.record(LINK_SENT, request=request, user=user, purpose=purpose, address=_digest(address))
     payload = {"u": user.pk, "a": _digest(address), "p": purpose, "t": stamp}
     token = signing.dumps(payload, salt=SALT, compress=True)
     url = request.build_absolute_uri(reverse("accounts:email_verify", kwargs={"token": token}))
@@ -91,8 +91,7 @@ def email_link_resend(*, request) -> bool:
     Returns False, sending nothing, when LINKS_PER_HOUR links went out in the last hour.
     """
     user = request.user
-    since = timezone.now() - timedelta(hours=1)
-    if AuditEvent.objects.filter(event=LINK_SENT, user=user, created_at__gte=since).count() >= LINKS_PER_HOUR:
+    if _links_in_the_last_hour(user=user) >= LINKS_PER_HOUR:
         return False
     state = email_state(user)
     if state.pending:
@@ -102,9 +101,23 @@ def email_link_resend(*, request) -> bool:
     return True
 
 
-def email_change_request(*, request, email: str) -> None:
-    """Hold `email` as pending and mail it its link; tell the current address at once."""
+def _links_in_the_last_hour(**match) -> int:
+    since = timezone.now() - timedelta(hours=1)
+    return AuditEvent.objects.filter(event=LINK_SENT, created_at__gte=since, **match).count()
+
+
+def email_change_request(*, request, email: str) -> bool:
+    """Hold `email` as pending and mail it its link; tell the current address at once.
+
+    Returns False, changing and sending nothing, when LINKS_PER_HOUR links went
+    out in the last hour for this account or to this address (whoever asked).
+    """
     user = request.user
+    if (
+        max(_links_in_the_last_hour(user=user), _links_in_the_last_hour(details__address=_digest(email)))
+        >= LINKS_PER_HOUR
+    ):
+        return False
     state = email_state(user)
     state.pending, state.pending_since = email, timezone.now()
     state.save(update_fields=["pending", "pending_since"])
@@ -122,15 +135,21 @@ def email_change_request(*, request, email: str) -> None:
         template="email_change",
         context=context,
     )
+    return True
 
 
-def email_change_cancel(*, request) -> None:
-    """Drop the pending address; its link stops working."""
-    state = email_state(request.user)
+def email_change_cancel(*, request, user=None, reason: str = "cancelled") -> None:
+    """Drop the pending address of `user` (the signed-in user by default); its link stops working.
+
+    A password reset and "sign out all other devices" call it too: a change a
+    thief asked for must not outlive the owner taking the account back.
+    """
+    user = user or request.user
+    state = email_state(user)
     if state.pending:
         state.pending, state.pending_since = "", None
         state.save(update_fields=["pending", "pending_since"])
-        audit.record(CANCELLED, request=request)
+        audit.record(CANCELLED, request=request, user=user, reason=reason)
 
 
 def email_confirm(*, request, token: str) -> tuple[str, object]:

@@ -22,7 +22,9 @@ def email_change(request):
     form = EmailChangeForm(request.POST)
     if not form.is_valid():
         return account_page(request, email_form=form, status=400)
-    email_flow.email_change_request(request=request, email=form.cleaned_data["email"])
+    if not email_flow.email_change_request(request=request, email=form.cleaned_data["email"]):
+        form.add_error("email", MSG_LINK_THROTTLED)
+        return account_page(request, email_form=form, status=429)
     messages.success(request, MSG_CHANGE_MAILED.format(email=form.cleaned_data["email"]))
     return redirect("accounts:account")
 

@@ -200,7 +200,10 @@ class TestNamingAndRemoving:
         assert response.status_code == 302
         assert not WebAuthnCredential.objects.exists()
         assert AuditEvent.objects.filter(event="authn_mfa_change", details__change="passkey_removed").exists()
-        assert mailoutbox[-1].subject == "[shopdemo] A passkey was removed from your account"
+        # It was alice's only second factor: the mail says what went with it.
+        notice = mailoutbox[-1]
+        assert notice.subject == "[shopdemo] A passkey was removed from your account: two-factor authentication is off"
+        assert "two-factor authentication is now off, the recovery codes were deleted" in notice.body
 
         client.post("/accounts/logout/")
         refused = passkey_sign_in(client, authenticator)
