@@ -32,6 +32,7 @@ LINK_SENT = "authn_email_link_sent"
 CONFIRMED = "authn_email_confirmed"
 CHANGED = "authn_email_change"
 CANCELLED = "authn_email_cancelled"
+UNDONE = "authn_email_change_undone"
 MSG_BAD_LINK = (
     "This confirmation link does not work: it has expired, has been used already, was replaced by a newer "
     "one, or was not copied whole. Nothing was changed."
@@ -176,10 +177,59 @@ def email_confirm(*, request, token: str) -> tuple[str, object]:
             raise EmailLinkInvalid
         if EmailState.objects.filter(confirmed__iexact=address).exclude(user=user).exists():
             raise EmailLinkInvalid  # another account confirmed it since the link was sent
+        previous = user.email
         if outcome == CHANGED:
             user.email = address
             user.save(update_fields=["email"])  # Django's reset links for the old address die with it
+            state.previous = previous
         state.confirmed, state.pending, state.pending_since = address, "", None
-        state.save(update_fields=["confirmed", "pending", "pending_since"])
+        state.save(update_fields=["confirmed", "pending", "pending_since", "previous"])
         audit.record(outcome, request=request, user=user)
+    if outcome == CHANGED and previous:
+        _mail_undo(request=request, user=user, previous=previous)
     return outcome, user
+
+
+def _mail_undo(*, request, user, previous: str) -> None:
+    """Tell the old address that the change is done, with a link that undoes it (as long as a reset link works)."""
+    payload = {"u": user.pk, "p": "undo", "a": _digest(user.email), "o": _digest(previous)}
+    token = signing.dumps(payload, salt=SALT, compress=True)
+    context = {
+        "user": user,
+        "address": user.email,
+        "undo_url": request.build_absolute_uri(reverse("accounts:email_undo", kwargs={"token": token})),
+        "valid_for": duration_text(settings.PASSWORD_RESET_TIMEOUT),
+    }
+    subject = "Your account's email address was changed"
+    after_response(lambda: mail_send(to=[previous], subject=subject, template="email_changed", context=context))
+
+
+def email_change_undo(*, request, token: str):
+    """Put back the address a completed change replaced; return the user. Raises EmailLinkInvalid.
+
+    The link works once (only while the change it names is the account's
+    latest) and for PASSWORD_RESET_TIMEOUT: the old address's owner takes the
+    account back with a password reset mailed there.
+    """
+    try:
+        data = signing.loads(token, salt=SALT, max_age=settings.PASSWORD_RESET_TIMEOUT)
+    except signing.BadSignature:
+        raise EmailLinkInvalid from None
+    user = get_user_model().objects.filter(pk=data["u"], is_active=True).first()
+    if user is None or data["p"] != "undo":
+        raise EmailLinkInvalid
+    with transaction.atomic():
+        state = EmailState.objects.select_for_update().filter(user=user).first()
+        if (
+            state is None
+            or not state.previous
+            or _digest(state.previous) != data["o"]
+            or _digest(user.email) != data["a"]
+        ):
+            raise EmailLinkInvalid
+        user.email = state.previous
+        user.save(update_fields=["email"])  # reset links for the replacing address die
+        state.confirmed, state.previous, state.pending, state.pending_since = user.email, "", "", None
+        state.save(update_fields=["confirmed", "previous", "pending", "pending_since"])
+        audit.record(UNDONE, request=request, user=user)
+    return user

@@ -92,3 +92,40 @@ def test_an_address_longer_than_the_column_is_a_400(user, mailoutbox):
     answer = browser.post("/accounts/email/", {"email": "a" * 250 + "@example.com"})
     assert answer.status_code == 400 and "at most 254 characters" in answer.content.decode()
     assert not EmailState.objects.exclude(pending="").exists() and mailoutbox == []
+
+
+UNDO_LINK = re.compile(r"http://testserver(/accounts/email/undo/[^/\s]+/)")
+
+
+def completed(attacker, mailoutbox) -> str:
+    """The thief opens their link: the change is done. Return the undo link the old address got."""
+    _, link = attacker
+    assert Client().get(link).status_code == 302
+    (notice,) = [mail for mail in mails_to(mailoutbox, "alice@example.com") if "was changed" in mail.subject]
+    assert THIEF_ADDRESS in notice.body
+    return UNDO_LINK.search(notice.body).group(1)
+
+
+def test_the_old_address_is_told_when_the_change_completes_and_can_undo_it(attacker, user, mailoutbox):
+    undo = completed(attacker, mailoutbox)
+    user.refresh_from_db()
+    assert user.email == THIEF_ADDRESS
+    owner = Client()
+    assert owner.get(undo).status_code == 200  # a mail scanner's visit changes nothing
+    user.refresh_from_db()
+    assert user.email == THIEF_ADDRESS
+    assert owner.post(undo)["Location"] == "/accounts/password/reset/"
+    user.refresh_from_db()
+    assert user.email == "alice@example.com" and user.email_state.confirmed == "alice@example.com"
+    # The thief's address no longer gets reset links; the owner's does.
+    ask(Client(), THIEF_ADDRESS)
+    assert not [mail for mail in mails_to(mailoutbox, THIEF_ADDRESS) if "reset" in mail.subject.lower()]
+    assert owner.post(undo).status_code == 400  # once only
+
+
+def test_the_undo_link_lasts_as_long_as_a_reset_link(attacker, user, mailoutbox, clock, settings):
+    undo = completed(attacker, mailoutbox)
+    clock.shift(settings.PASSWORD_RESET_TIMEOUT + 1)
+    assert Client().post(undo).status_code == 400
+    user.refresh_from_db()
+    assert user.email == THIEF_ADDRESS
