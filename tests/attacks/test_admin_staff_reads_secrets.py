@@ -133,3 +133,13 @@ def test_every_secret_a_session_keeps_is_sealed_with_its_key(key):
     assert key not in row.get_decoded()  # what the admin and every keyless reader get
     assert row.get_decoded()[session_policy.CART_SESSION_KEY] == 7
     assert engine_store()(owner.session_key)[key] == secret
+
+
+def test_a_rewrite_without_the_key_passes_the_seal_on():
+    """Keeping other sessions through a password change rewrites them without their keys: their secrets survive."""
+    owner = engine_store()()
+    owner[session_policy.RESUME] = {"path": "/checkout/", "data": [["address", ["1 Main St"]]]}
+    owner.save()
+    engine_store().rewrite(Session.objects.get(public_id=owner.public_id), _auth_user_hash="new-hash")
+    reloaded = engine_store()(owner.session_key)
+    assert reloaded[session_policy.RESUME]["path"] == "/checkout/" and reloaded["_auth_user_hash"] == "new-hash"
