@@ -185,3 +185,17 @@ class TestAccountPage:
         confirm_it_is_me(signed_in)
         signed_in.post("/accounts/delete/", {"confirm_username": "alice"})
         assert type(bob).objects.filter(username="bob").exists()
+
+
+def test_a_refused_form_does_not_spend_the_re_authentication(signed_in, user):
+    confirm_it_is_me(signed_in)
+    assert signed_in.post("/accounts/email/", {"email": "not-an-email"}).status_code == 400
+    assert signed_in.post("/accounts/email/", {"email": "alice@new.example"})["Location"] == "/accounts/"
+    assert signed_in.post("/accounts/email/", {"email": "alice@newer.example"})["Location"].startswith(
+        "/accounts/reauth/"
+    )
+
+
+def test_the_sign_in_does_not_count_for_factor_changes(signed_in, user):
+    response = signed_in.post("/accounts/email/", {"email": "alice@new.example"})
+    assert response["Location"] == "/accounts/reauth/?next=%2Faccounts%2Femail%2F"
