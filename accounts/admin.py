@@ -2,16 +2,19 @@
 
 import json
 
+from axes.admin import AccessAttemptAdmin
+from axes.models import AccessAttempt
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.views.main import ChangeList
-from django.contrib.auth import HASH_SESSION_KEY, get_user_model
+from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.db.models import IntegerField, OuterRef, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.template.defaultfilters import pluralize
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django_tasks_db.admin import DBTaskResultAdmin
 from django_tasks_db.models import DBTaskResult
@@ -25,6 +28,21 @@ from accounts.sessions import policy as session_policy
 from cart.models import Cart, CartItem
 
 User = get_user_model()
+
+# The session keys staff may read: what the lifecycle and the cart keep. Every
+# other key, including whatever a library adds later, shows as HIDDEN.
+SHOWN_SESSION_KEYS = frozenset(
+    {
+        session_policy.CART_SESSION_KEY,
+        session_policy.REMEMBER,
+        session_policy.AUTH_AT,
+        session_policy.ROTATED_AT,
+        session_policy.REAUTH_AT,
+        session_policy.REQUESTED_EXPIRY,
+        session_policy.AUTH_METHOD,
+    }
+)
+HIDDEN = "[hidden]"
 
 
 def _units(**item_filter):
@@ -174,9 +192,7 @@ class SessionAdmin(ValidatedIPLookups, admin.ModelAdmin):
 
     @admin.display(description="decoded data")
     def data(self, obj):
-        data = obj.get_decoded()
-        if HASH_SESSION_KEY in data:
-            data[HASH_SESSION_KEY] = "(hidden: derived from the password hash)"
+        data = {key: value if key in SHOWN_SESSION_KEYS else HIDDEN for key, value in obj.get_decoded().items()}
         return format_html("<pre>{}</pre>", json.dumps(data, indent=2, sort_keys=True))
 
     @admin.display(description="events of this session")
@@ -219,10 +235,26 @@ admin.site.unregister(User)
 class ShopUserAdmin(UserAdmin):
     actions = ["end_all_sessions"]
 
-    @admin.action(description="End all sessions of this user")
+    @admin.action(description="End all sessions of this user", permissions=["change"])
     def end_all_sessions(self, request, queryset):
         ended = sessions_end(Session.objects.filter(user__in=queryset), reason="ended_by_staff", request=request)
         self.message_user(request, f"Ended {ended} session{pluralize(ended)}.", messages.SUCCESS)
+
+
+admin.site.unregister(AccessAttempt)
+
+
+@admin.register(AccessAttempt)
+class ShopAccessAttemptAdmin(AccessAttemptAdmin):
+    actions = ["cleanup_expired_attempts"]
+
+    # axes' action declares no permission: a view-only staff member could run it.
+    @admin.action(description="Clean up expired attempts", permissions=["delete"])
+    def cleanup_expired_attempts(self, request, queryset):
+        # axes counts the cool-off back from the request's attempt time, which
+        # only its sign-in handling sets: without it the action is a 500.
+        request.axes_attempt_time = timezone.now()
+        return super().cleanup_expired_attempts(request, queryset)
 
 
 # Background work (every mail): what is queued, retried and failed. The task's

@@ -1,11 +1,14 @@
 """The admin site as the operators' console: denied visits are recorded, the dashboard is linked."""
 
 from django.contrib import admin
+from django.contrib.auth.decorators import permission_required
 from django.contrib.auth.views import redirect_to_login
 from django.urls import path, reverse
 
 from accounts.decorators import not_activity
 from accounts.monitoring import audit
+
+DASHBOARD_PERMISSION = "accounts.view_auditevent"
 
 
 class ShopAdminSite(admin.AdminSite):
@@ -24,7 +27,8 @@ class ShopAdminSite(admin.AdminSite):
         from accounts.monitoring.dashboard import dashboard
 
         # The dashboard reloads itself every minute: that is not the staff member's activity.
-        view = self.admin_view(not_activity(dashboard))
+        # It shows audit rows (usernames, addresses): only for who may read the trail.
+        view = self.admin_view(permission_required(DASHBOARD_PERMISSION, raise_exception=True)(not_activity(dashboard)))
         return [path("dashboard/", view, name="dashboard"), *super().get_urls()]
 
     def login(self, request, extra_context=None):

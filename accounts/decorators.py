@@ -12,6 +12,7 @@ from accounts.flows.reauth import (
     NOT_KEPT,
     RESUME_MAX_BYTES,
     RESUME_MAX_VALUES,
+    reauth_spend,
     recently_authenticated,
 )
 from accounts.sessions import policy as session_policy
@@ -34,13 +35,22 @@ def no_referrer(view):
     return wrapped
 
 
-def reauth_required(view):
-    """Let the view run only within REAUTH_WINDOW of authenticating; else ask first, then resume."""
+def reauth_required(view=None, *, fresh=False):
+    """Let the view run only within REAUTH_WINDOW of authenticating; else ask first, then resume.
+
+    `@reauth_required(fresh=True)`: every time. Only a re-authentication counts,
+    never the sign-in, and a POST the view accepts spends it.
+    """
+    if view is None:
+        return functools.partial(reauth_required, fresh=fresh)
 
     @functools.wraps(view)
     def guarded(request, *args, **kwargs):
-        if recently_authenticated(request):
-            return view(request, *args, **kwargs)
+        if recently_authenticated(request, fresh=fresh):
+            response = view(request, *args, **kwargs)
+            if fresh and request.method == "POST" and response.status_code < 400:
+                reauth_spend(request)
+            return response
         path = request.get_full_path()
         reauth_url = f"{reverse('accounts:reauth')}?{urlencode({'next': path})}"
         if request.method == "POST":

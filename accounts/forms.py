@@ -8,6 +8,7 @@ from django.contrib.auth.signals import user_login_failed
 
 from accounts.flows.mfa import CodeRejected, has_codes, mfa_check_code, mfa_enabled
 from accounts.flows.passkeys import passkeys_of
+from accounts.models import EmailState
 
 MSG_USE_PASSKEY = "Your account signs in with a passkey as its second step: confirm with your passkey."
 MSG_REAUTH_FAILED = "That is not your password. Please type it again."
@@ -136,7 +137,8 @@ class PasswordChangeForm(DjangoPasswordChangeForm):
 
 
 class EmailChangeForm(forms.Form):
-    email = forms.EmailField(label="New email address", max_length=EMAIL_MAX_LENGTH)
+    # The column's length (RFC 5321's path limit): longer is a clear 400, not a database error.
+    email = forms.EmailField(label="New email address", max_length=EmailState._meta.get_field("pending").max_length)
 
 
 class DeleteAccountForm(forms.Form):

@@ -156,6 +156,8 @@ class EmailState(models.Model):
     # A requested new address; it becomes the user's address only once its link is opened.
     pending = models.EmailField(blank=True)
     pending_since = models.DateTimeField(null=True, blank=True)
+    # The address before the last completed change: its owner's undo link puts it back.
+    previous = models.EmailField(blank=True)
 
     def __str__(self):
         return f"email state of {self.user}"

@@ -20,6 +20,7 @@ urlpatterns = [
     path("email/cancel/", email.email_change_cancel, name="email_cancel"),
     # Token route, like the reset link: accounts.monitoring.redact keeps the token out of logs.
     path("email/verify/<str:token>/", email.email_verify, name="email_verify"),
+    path("email/undo/<str:token>/", email.email_undo, name="email_undo"),
     path("delete/", account.account_delete_view, name="delete"),
     path("mfa/", mfa.mfa_settings, name="mfa"),
     path("mfa/disable/", mfa.mfa_disable, name="mfa_disable"),

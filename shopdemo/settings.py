@@ -210,6 +210,9 @@ REAUTH_WINDOW = env.int("REAUTH_WINDOW", default=300)  # ASVS V7.5.1/V7.5.3
 MFA_PENDING_SECONDS = env.int("MFA_PENDING_SECONDS", default=300)  # 4:V3.7.1: no half-open sessions
 RECOVERY_CODES_COUNT = 10
 OTP_TOTP_ISSUER = "shopdemo"
+# The admin never shows a TOTP secret, its QR code or recovery codes: staff who
+# may view devices would otherwise hold every user's second factor.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 
 # ------------------------------------------------------------------------------
 # ACCOUNT RECOVERY AND EMAIL CONFIRMATION (docs/recovery.md)

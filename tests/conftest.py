@@ -58,6 +58,13 @@ def sign_in(client, username="alice", password=PASSWORD, *, remember=False, next
     return client.post("/accounts/login/", data, **headers)
 
 
+def confirm_it_is_me(client, password=PASSWORD, **extra):
+    """Re-authenticate through the real form: factor and address changes ask for it every time."""
+    response = client.post("/accounts/reauth/", {"password": password, "next": "/accounts/", **extra})
+    assert response.status_code == 302, "re-authentication refused"
+    return response
+
+
 def selects_of(table, queries) -> list[dict]:
     """The SELECTs among captured `queries` that read `table`."""
     return [q for q in queries if q["sql"].startswith("SELECT") and f'"{table}"' in q["sql"]]

@@ -12,7 +12,7 @@ from django_tasks_db.models import DBTaskResult
 from accounts.models import AuditEvent
 from accounts.monitoring.security import mail_notice, notify_user
 from shopdemo import mail
-from tests.conftest import sign_in
+from tests.conftest import confirm_it_is_me, sign_in
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -50,6 +50,7 @@ def rows(task, **filters):
 
 def test_security_notices_to_users_are_text_and_html(client, user, mailoutbox):
     sign_in(client)
+    confirm_it_is_me(client)
     client.post(
         "/accounts/password/",
         {

@@ -28,11 +28,12 @@ from shopdemo.links import site_url
 from shopdemo.mail import mail_send, mail_task
 
 SALT = "accounts.email.link"
-LINKS_PER_HOUR = 3  # "send the link again", per account: the mailbox is not for flooding
+LINKS_PER_HOUR = 3  # per account, and per address mailed: the mailbox is not for flooding
 LINK_SENT = "authn_email_link_sent"
 CONFIRMED = "authn_email_confirmed"
 CHANGED = "authn_email_change"
 CANCELLED = "authn_email_cancelled"
+UNDONE = "authn_email_change_undone"
 MSG_BAD_LINK = (
     "This confirmation link does not work: it has expired, has been used already, was replaced by a newer "
     "one, or was not copied whole. Nothing was changed."
@@ -63,7 +64,7 @@ def _change_stamp(state: EmailState) -> str:
 
 def _send_link(*, request, user, address: str, purpose: str, stamp: str = "") -> None:
     """Record the link, then queue its mail to `address` (or a notice, if another account holds it)."""
-    audit.record(LINK_SENT, request=request, user=user, purpose=purpose)
+    audit.record(LINK_SENT, request=request, user=user, purpose=purpose, address=_digest(address))
     mail_email_link.enqueue(user_id=user.pk, address=address, purpose=purpose, stamp=stamp, origin=site_url(request))
 
 
@@ -99,8 +100,7 @@ def email_link_resend(*, request) -> bool:
     Returns False, sending nothing, when LINKS_PER_HOUR links went out in the last hour.
     """
     user = request.user
-    since = timezone.now() - timedelta(hours=1)
-    if AuditEvent.objects.filter(event=LINK_SENT, user=user, created_at__gte=since).count() >= LINKS_PER_HOUR:
+    if _links_in_the_last_hour(user=user) >= LINKS_PER_HOUR:
         return False
     state = email_state(user)
     if state.pending:
@@ -110,15 +110,30 @@ def email_link_resend(*, request) -> bool:
     return True
 
 
-def email_change_request(*, request, email: str) -> None:
-    """Hold `email` as pending and mail it its link; tell the current address at once."""
+def _links_in_the_last_hour(**match) -> int:
+    since = timezone.now() - timedelta(hours=1)
+    return AuditEvent.objects.filter(event=LINK_SENT, created_at__gte=since, **match).count()
+
+
+def email_change_request(*, request, email: str) -> bool:
+    """Hold `email` as pending and mail it its link; tell the current address at once.
+
+    Returns False, changing and sending nothing, when LINKS_PER_HOUR links went
+    out in the last hour for this account or to this address (whoever asked).
+    """
     user = request.user
+    if (
+        max(_links_in_the_last_hour(user=user), _links_in_the_last_hour(details__address=_digest(email)))
+        >= LINKS_PER_HOUR
+    ):
+        return False
     state = email_state(user)
     state.pending, state.pending_since = email, timezone.now()
     state.save(update_fields=["pending", "pending_since"])
     _send_link(request=request, user=user, address=email, purpose="change", stamp=_change_stamp(state))
     # The current address is where the owner reads mail today: if this was not them, they act from there.
     mail_email_change_notice.enqueue(user_id=user.pk, to=user.email, address=email, origin=site_url(request))
+    return True
 
 
 @mail_task
@@ -136,13 +151,18 @@ def mail_email_change_notice(*, user_id: int, to: str, address: str, origin: str
     mail_send(to=[to], subject="A change of your email address was requested", template="email_change", context=context)
 
 
-def email_change_cancel(*, request) -> None:
-    """Drop the pending address; its link stops working."""
-    state = email_state(request.user)
+def email_change_cancel(*, request, user=None, reason: str = "cancelled") -> None:
+    """Drop the pending address of `user` (the signed-in user by default); its link stops working.
+
+    A password reset and "sign out all other devices" call it too: a change a
+    thief asked for must not outlive the owner taking the account back.
+    """
+    user = user or request.user
+    state = email_state(user)
     if state.pending:
         state.pending, state.pending_since = "", None
         state.save(update_fields=["pending", "pending_since"])
-        audit.record(CANCELLED, request=request)
+        audit.record(CANCELLED, request=request, user=user, reason=reason)
 
 
 def email_confirm(*, request, token: str) -> tuple[str, object]:
@@ -169,10 +189,68 @@ def email_confirm(*, request, token: str) -> tuple[str, object]:
             raise EmailLinkInvalid
         if EmailState.objects.filter(confirmed__iexact=address).exclude(user=user).exists():
             raise EmailLinkInvalid  # another account confirmed it since the link was sent
+        previous = user.email
         if outcome == CHANGED:
             user.email = address
             user.save(update_fields=["email"])  # Django's reset links for the old address die with it
+            state.previous = previous
         state.confirmed, state.pending, state.pending_since = address, "", None
-        state.save(update_fields=["confirmed", "pending", "pending_since"])
+        state.save(update_fields=["confirmed", "pending", "pending_since", "previous"])
         audit.record(outcome, request=request, user=user)
+    if outcome == CHANGED and previous:
+        _mail_undo(request=request, user=user, previous=previous)
     return outcome, user
+
+
+def _mail_undo(*, request, user, previous: str) -> None:
+    """Tell the old address that the change is done, with a link that undoes it (as long as a reset link works)."""
+    mail_email_changed.enqueue(user_id=user.pk, previous=previous, origin=site_url(request))
+
+
+@mail_task
+def mail_email_changed(*, user_id: int, previous: str, origin: str) -> None:
+    """Mail `previous` the undo link of the change that replaced it; the worker signs the link (none in the queue)."""
+    user = get_user_model().objects.filter(pk=user_id).first()
+    if user is None:
+        return
+    payload = {"u": user.pk, "p": "undo", "a": _digest(user.email), "o": _digest(previous)}
+    token = signing.dumps(payload, salt=SALT, compress=True)
+    context = {
+        "user": user,
+        "address": user.email,
+        "undo_url": origin + reverse("accounts:email_undo", kwargs={"token": token}),
+        "valid_for": duration_text(settings.PASSWORD_RESET_TIMEOUT),
+    }
+    subject = "Your account's email address was changed"
+    mail_send(to=[previous], subject=subject, template="email_changed", context=context)
+
+
+def email_change_undo(*, request, token: str):
+    """Put back the address a completed change replaced; return the user. Raises EmailLinkInvalid.
+
+    The link works once (only while the change it names is the account's
+    latest) and for PASSWORD_RESET_TIMEOUT: the old address's owner takes the
+    account back with a password reset mailed there.
+    """
+    try:
+        data = signing.loads(token, salt=SALT, max_age=settings.PASSWORD_RESET_TIMEOUT)
+    except signing.BadSignature:
+        raise EmailLinkInvalid from None
+    user = get_user_model().objects.filter(pk=data["u"], is_active=True).first()
+    if user is None or data["p"] != "undo":
+        raise EmailLinkInvalid
+    with transaction.atomic():
+        state = EmailState.objects.select_for_update().filter(user=user).first()
+        if (
+            state is None
+            or not state.previous
+            or _digest(state.previous) != data["o"]
+            or _digest(user.email) != data["a"]
+        ):
+            raise EmailLinkInvalid
+        user.email = state.previous
+        user.save(update_fields=["email"])  # reset links for the replacing address die
+        state.confirmed, state.previous, state.pending, state.pending_since = user.email, "", "", None
+        state.save(update_fields=["confirmed", "previous", "pending", "pending_since"])
+        audit.record(UNDONE, request=request, user=user)
+    return user

@@ -41,8 +41,8 @@ REAUTH = "reauth"  # before a critical action, instead of the password
 # authenticator must verify the user (PIN, fingerprint, face), not only presence.
 USER_VERIFICATION = {SIGN_IN: True, SECOND_STEP: False, REAUTH: True}
 
-REGISTER_STATE = "_passkey_register"
-AUTH_STATE = "_passkey_authenticate"
+REGISTER_STATE = session_policy.PASSKEY_REGISTER
+AUTH_STATE = session_policy.PASSKEY_AUTHENTICATE
 NAME_MAX_LENGTH = 64  # django-otp's Device.name
 # With the RP ID localhost, a page on any port of it (make run, make serve's BIND, make cluster's balancer).
 LOCAL_ORIGIN = re.compile(r"http://localhost(:[0-9]{1,5})?")
@@ -220,23 +220,33 @@ def passkey_remove(*, request, pk: int) -> WebAuthnCredential | None:
     device = passkeys_of(user).filter(pk=pk).first()
     if device is not None:
         device.delete()
-        if not passkeys_of(user).exists() and not totp_enabled(user):
+        last = not passkeys_of(user).exists() and not totp_enabled(user)
+        if last:
             # The recovery codes backed up passkeys that are gone: two-factor sign-in is off.
             StaticDevice.objects.filter(user=user).delete()
-        _changed(request=request, change="passkey_removed", name=device.name)
+        _changed(
+            request=request, change="passkey_removed", name=device.name, consequence=MSG_LAST_FACTOR if last else ""
+        )
     return device
 
 
-def _changed(*, request, change: str, name: str) -> None:
-    """As for any MFA change: a new key, the other sessions ended (V7.4.3), a record and a mail."""
+MSG_LAST_FACTOR = (
+    " It was the account's last second factor: two-factor authentication is now off, the recovery codes"
+    " were deleted, and the password alone signs in."
+)
+
+
+def _changed(*, request, change: str, name: str, consequence: str = "") -> None:
+    """As for any MFA change: a new key, the other sessions ended (V7.4.3), a record and a mail saying what it cost."""
     request.session.cycle_key()
     audit.record("authn_mfa_change", request=request, change=change, name=name)
     sessions_end_others(user=request.user, reason="mfa_change", request=request)
     what = "added to" if change == "passkey_added" else "removed from"
+    subject = f"A passkey was {what} your account" + (": two-factor authentication is off" if consequence else "")
     notify_user(
         user=request.user,
-        subject=f"A passkey was {what} your account",
-        body=f'The passkey "{name}" was {what} your shopdemo account.',
+        subject=subject,
+        body=f'The passkey "{name}" was {what} your shopdemo account.{consequence}',
     )
 
 

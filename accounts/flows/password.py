@@ -25,6 +25,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from accounts import throttle
+from accounts.flows.email import email_change_cancel
 from accounts.flows.sessions import sessions_end, sessions_end_others, sessions_keep_others
 from accounts.models import AuditEvent
 from accounts.monitoring import audit
@@ -101,6 +102,7 @@ def password_reset_complete(*, request, form) -> None:
     """
     user = form.save()
     sessions_end(user.sessions.all(), reason="password_reset", request=request)
+    email_change_cancel(request=request, user=user, reason="password_reset")
     # This browser's session held the token; it goes too, and a new key comes with the next sign-in.
     request.session.flush()
     AxesProxyHandler.reset_attempts(username=user.get_username())

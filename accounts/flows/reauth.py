@@ -1,7 +1,10 @@
 """Re-authentication before critical actions (ASVS V7.5.1/V7.5.3).
 
-Signing in counts as authenticating: within REAUTH_WINDOW of sign-in or of a
-re-authentication no prompt appears. After it, a critical request is sent to
+For placing an order, signing in counts as authenticating: within
+REAUTH_WINDOW of sign-in or of a re-authentication no prompt appears. Factor
+and address changes are `fresh`: only a re-authentication counts, never the
+sign-in (a stolen cookie is as fresh as its sign-in), and the change spends it,
+so the next one asks again. Otherwise a critical request is sent to
 /accounts/reauth/ and resumes once the user has proved it is them: a GET is
 simply redone, a POST comes back as a filled form to confirm.
 """
@@ -42,10 +45,18 @@ RESUME_LABELS = {
 }
 
 
-def recently_authenticated(request) -> bool:
+def recently_authenticated(request, *, fresh: bool = False) -> bool:
+    """Whether the user re-authenticated (or, unless `fresh`, signed in) within REAUTH_WINDOW."""
     session = request.session
-    last = max(session.get(session_policy.AUTH_AT, 0), session.get(session_policy.REAUTH_AT, 0))
+    last = session.get(session_policy.REAUTH_AT, 0)
+    if not fresh:
+        last = max(last, session.get(session_policy.AUTH_AT, 0))
     return timezone.now().timestamp() - last <= settings.REAUTH_WINDOW
+
+
+def reauth_spend(request) -> None:
+    """Use up the re-authentication: the next factor or address change asks again (ASVS V7.5.3)."""
+    request.session.pop(session_policy.REAUTH_AT, None)
 
 
 def reauthenticate(*, request, device=None, method: str = session_policy.PASSWORD) -> None:

@@ -2,6 +2,7 @@
 
 from django.contrib.auth import HASH_SESSION_KEY
 
+from accounts.flows.email import email_change_cancel
 from accounts.monitoring import audit
 from accounts.sessions.store import engine_store
 
@@ -25,6 +26,13 @@ def sessions_end(queryset, *, reason: str, request=None) -> int:
 def sessions_end_others(*, user, reason: str, request) -> int:
     """End every session of `user` but the request's own; return how many."""
     return sessions_end(user.sessions.exclude(public_id=request.session.public_id), reason=reason, request=request)
+
+
+def sessions_sign_out_others(*, request) -> int:
+    """ "Sign out all other devices": end them, and cancel a pending email change a thief may have asked for."""
+    ended = sessions_end_others(user=request.user, reason="revoked", request=request)
+    email_change_cancel(request=request, reason="signed_out_everywhere")
+    return ended
 
 
 def sessions_keep_others(*, user, request) -> None:

@@ -42,6 +42,7 @@ EVENTS = {
     "authn_email_link_sent": "INFO",
     "authn_email_confirmed": "INFO",
     "authn_email_cancelled": "INFO",
+    "authn_email_change_undone": "WARNING",
     "authn_reset_request": "INFO",
     "authn_register_attempt": "INFO",  # tallied per address and hour (accounts.flows.account)
     "authn_register_throttled": "WARNING",

@@ -10,10 +10,11 @@ import logging
 import re
 
 # The token routes of accounts/urls.py: the reset link /accounts/password/reset/<uidb64>/<token>/
-# (and Django's token-less /…/<uidb64>/set-password/) and /accounts/email/verify/<token>/.
+# (and Django's token-less /…/<uidb64>/set-password/), /accounts/email/verify/<token>/ and
+# /accounts/email/undo/<token>/.
 SECRET_PATHS = re.compile(
     r"(?P<prefix>/accounts/password/reset/)(?!done/)[^/\s?#\"']+/[^/\s?#\"']+"
-    r"|(?P<verify>/accounts/email/verify/)[^/\s?#\"']+"
+    r"|(?P<verify>/accounts/email/(?:verify|undo)/)[^/\s?#\"']+"
 )
 REDACTED = "[redacted]"
 

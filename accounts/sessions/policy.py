@@ -19,6 +19,8 @@ REMEMBER = "_remember"  # "remember me" was checked at sign-in
 REAUTH_AT = "_reauth_at"  # last re-authentication for critical actions
 MFA_PENDING = "_mfa_pending"  # password checked, OTP step outstanding: not signed in
 RESUME = "_resume"  # a critical POST held while the user re-authenticates
+PASSKEY_REGISTER = "_passkey_register"  # a passkey ceremony's state (its challenge)
+PASSKEY_AUTHENTICATE = "_passkey_authenticate"
 # Django's set_expiry(): seconds of inactivity (0: at browser close, the
 # cookie's business) or an ISO moment. It may shorten a session, never lengthen it.
 REQUESTED_EXPIRY = "_session_expiry"

@@ -14,6 +14,9 @@ contract tests (tests/accounts/test_session_contract.py) assert as such:
   lengthen it, and `get_expiry_age()`/`get_expiry_date()` keep describing the
   cookie, as in Django;
 - `cycle_key()` and `rotate()` add `_rotated_at` to the data;
+- the secrets of SEALED_KEYS are stored sealed with a key derived from the
+  session key: `decode()` without the key (the admin, a dump, the cache)
+  leaves them out;
 - `Session.__str__` shows the public id, never the key;
 - a session ended by another request while this one ran stays ended: a save
   or key change that finds its row gone flushes the data and sets
@@ -37,6 +40,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, SESSION_KEY, get_user_model
+from django.contrib.auth.views import INTERNAL_RESET_SESSION_TOKEN
 from django.contrib.sessions.backends.base import UpdateError
 from django.contrib.sessions.backends.db import SessionStore as DBStore
 from django.core.exceptions import SuspiciousOperation
@@ -50,11 +54,27 @@ from accounts.sessions import purge
 
 USER_AGENT_MAX_LENGTH = Session._meta.get_field("user_agent").max_length
 SEAL_CONTEXT = b"shopdemo.session.successor"
+DATA_SEAL_CONTEXT = b"shopdemo.session.data"
+# What libraries and flows keep in the session that would let its reader act
+# as the visitor: the live reset token, a passkey ceremony's challenge, the
+# held critical POST, whose OTP step comes next. Stored under SEALED, sealed
+# with the session's own key: the row, the cache copy and the admin hold only
+# ciphertext that no one without the cookie can open.
+SEALED_KEYS = frozenset(
+    {
+        INTERNAL_RESET_SESSION_TOKEN,
+        session_policy.PASSKEY_REGISTER,
+        session_policy.PASSKEY_AUTHENTICATE,
+        session_policy.RESUME,
+        session_policy.MFA_PENDING,
+    }
+)
+SEALED = "_sealed"
 
 
-def _fernet(old_key: str) -> Fernet:
-    """A Fernet key derived from the old session key (HKDF): only its holder can open the seal."""
-    derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=SEAL_CONTEXT).derive(old_key.encode())
+def _fernet(key: str, context: bytes = SEAL_CONTEXT) -> Fernet:
+    """A Fernet key derived from a session key (HKDF): only its holder can open the seal."""
+    derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=context).derive(key.encode())
     return Fernet(base64.urlsafe_b64encode(derived))
 
 
@@ -141,6 +161,28 @@ class SessionStore(DBStore):
             data[BACKEND_SESSION_KEY] = backend_paths.REPLACED[data[BACKEND_SESSION_KEY]]
             self.modified = True
         return data
+
+    def decode(self, session_data):
+        data = super().decode(session_data)
+        sealed = data.pop(SEALED, None)
+        if sealed is None:
+            return data
+        if self.session_key is None:
+            data[SEALED] = sealed  # kept as it is, unread: a rewrite() passes it on
+            return data
+        try:
+            data.update(self.serializer().loads(_fernet(self.session_key, DATA_SEAL_CONTEXT).decrypt(sealed.encode())))
+        except InvalidToken:  # sealed under another key: those secrets are gone
+            pass
+        return data
+
+    def encode(self, session_dict):
+        secrets = {key: value for key, value in session_dict.items() if key in SEALED_KEYS}
+        if secrets:
+            plain = {key: value for key, value in session_dict.items() if key not in SEALED_KEYS}
+            sealed = _fernet(self.session_key, DATA_SEAL_CONTEXT).encrypt(self.serializer().dumps(secrets))
+            session_dict = {**plain, SEALED: sealed.decode()}
+        return super().encode(session_dict)
 
     def _fetch(self, key_hash):
         """Return the row stored under `key_hash`, or None."""

@@ -20,7 +20,7 @@ def account(request):
 
 @login_required
 @require_POST
-@reauth_required
+@reauth_required(fresh=True)
 def account_delete_view(request):
     form = DeleteAccountForm(request.POST, user=request.user)
     if not form.is_valid():

@@ -3,7 +3,7 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.decorators import no_referrer, reauth_required
 from accounts.flows import email as email_flow
@@ -17,12 +17,14 @@ MSG_CHANGE_MAILED = (
 
 @login_required
 @require_POST
-@reauth_required
+@reauth_required(fresh=True)
 def email_change(request):
     form = EmailChangeForm(request.POST)
     if not form.is_valid():
         return account_page(request, email_form=form, status=400)
-    email_flow.email_change_request(request=request, email=form.cleaned_data["email"])
+    if not email_flow.email_change_request(request=request, email=form.cleaned_data["email"]):
+        form.add_error("email", MSG_LINK_THROTTLED)
+        return account_page(request, email_form=form, status=429)
     messages.success(request, MSG_CHANGE_MAILED.format(email=form.cleaned_data["email"]))
     return redirect("accounts:account")
 
@@ -74,3 +76,23 @@ def email_change_cancel(request):
     email_flow.email_change_cancel(request=request)
     messages.success(request, MSG_CHANGE_CANCELLED)
     return redirect("accounts:account")
+
+
+MSG_CHANGE_UNDONE = (
+    "Done: the account's address is {email} again. If you did not ask for the change, reset your password now: "
+    "the link comes to this address, and the reset signs out every device."
+)
+
+
+@no_referrer
+@require_http_methods(["GET", "POST"])
+def email_undo(request, token):
+    """The old address's link: confirm on a page (a mail scanner's GET changes nothing), then put it back."""
+    if request.method == "GET":
+        return render(request, "accounts/email_undo.html")
+    try:
+        user = email_flow.email_change_undo(request=request, token=token)
+    except email_flow.EmailLinkInvalid:
+        return render(request, "accounts/email_verify_failed.html", {"bad_link": email_flow.MSG_BAD_LINK}, status=400)
+    messages.success(request, MSG_CHANGE_UNDONE.format(email=user.email))
+    return redirect("accounts:password_reset")

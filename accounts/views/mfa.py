@@ -52,7 +52,7 @@ def mfa_settings(request):
 
 @login_required
 @require_POST
-@reauth_required
+@reauth_required(fresh=True)
 def mfa_recovery_codes(request):
     """Replace the recovery codes; the new ones are shown once."""
     # Recovery codes back up a second factor: the authenticator app, or passkeys.
@@ -75,7 +75,7 @@ def mfa_recovery_codes_download(request):
 
 @login_required
 @require_http_methods(["GET", "POST"])
-@reauth_required
+@reauth_required(fresh=True)
 def mfa_disable(request):
     """Confirm first: say what protection is lost, then remove the devices on a separate POST."""
     if request.method == "POST":
@@ -104,7 +104,7 @@ def passkey_rename(request, pk):
 
 @login_required
 @require_http_methods(["GET", "POST"])
-@reauth_required
+@reauth_required(fresh=True)
 def passkey_remove(request, pk):
     """Confirm first (the passkey stops signing in), then remove it on a separate POST."""
     device = passkeys.passkeys_of(request.user).filter(pk=pk).first()

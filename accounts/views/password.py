@@ -60,7 +60,7 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
         return redirect("accounts:login")
 
 
-@method_decorator([login_required, reauth_required], name="dispatch")
+@method_decorator([login_required, reauth_required(fresh=True)], name="dispatch")
 class PasswordChangeView(auth_views.PasswordChangeView):
     form_class = PasswordChangeForm
     template_name = "accounts/password_change.html"
@@ -68,6 +68,10 @@ class PasswordChangeView(auth_views.PasswordChangeView):
 
     def get_form_kwargs(self):
         return {**super().get_form_kwargs(), "request": self.request}
+
+    def form_invalid(self, form):
+        # A 4xx: the form again, and the re-authentication is not spent on it.
+        return self.render_to_response(self.get_context_data(form=form), status=400)
 
     def form_valid(self, form):
         # Django saves the password and gives this session a new key (update_session_auth_hash).

@@ -49,6 +49,6 @@ def _resume(request, target: str):
 def reauth_resume(request):
     """Where a passkey re-authentication (a script's request) sends the browser: on, as after the password."""
     target = safe_next(request, default=reverse("accounts:account"))
-    if not recently_authenticated(request):
+    if not recently_authenticated(request, fresh=True):
         return redirect(f"{reverse('accounts:reauth')}?{urlencode({'next': target})}")
     return _resume(request, target)

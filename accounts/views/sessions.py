@@ -9,7 +9,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.decorators import reauth_required
 from accounts.devices import describe
-from accounts.flows.sessions import sessions_end_others, sessions_revoke
+from accounts.flows.sessions import sessions_revoke, sessions_sign_out_others
 from accounts.sessions import policy as session_policy
 
 
@@ -35,7 +35,7 @@ def session_list(request):
 
 @login_required
 @require_POST
-@reauth_required
+@reauth_required(fresh=True)
 def session_revoke(request, public_id):
     current = public_id == request.session.public_id
     if not sessions_revoke(request=request, public_id=public_id):
@@ -48,8 +48,8 @@ def session_revoke(request, public_id):
 
 @login_required
 @require_POST
-@reauth_required
+@reauth_required(fresh=True)
 def session_revoke_others(request):
-    ended = sessions_end_others(user=request.user, reason="revoked", request=request)
+    ended = sessions_sign_out_others(request=request)
     messages.success(request, f"Signed out {ended} other session{pluralize(ended)}.")
     return redirect("accounts:sessions")

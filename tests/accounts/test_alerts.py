@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from accounts.models import AuditEvent
 from accounts.monitoring import security
-from tests.conftest import SESSION_COOKIE, sign_in
+from tests.conftest import SESSION_COOKIE, confirm_it_is_me, sign_in
 from tests.factories import SessionFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -183,6 +183,7 @@ def test_a_broken_mail_relay_does_not_break_the_request(client, user, settings):
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", closed_port, 2
     sign_in(client)
+    confirm_it_is_me(client)
     response = client.post("/accounts/email/", {"email": "alice@new.example"})
     assert response["Location"] == "/accounts/"
     # The change is held for the new address's link, whether or not the mails went out.

@@ -10,7 +10,7 @@ from django.test import Client
 from pythonjsonlogger.json import JsonFormatter
 
 from accounts.models import AuditEvent, Session, hash_key
-from tests.conftest import SESSION_COOKIE, sign_in
+from tests.conftest import SESSION_COOKIE, confirm_it_is_me, sign_in
 from tests.factories import PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -49,6 +49,7 @@ class TestEventsFromActions:
 
     def test_password_change_is_recorded(self, client, user):
         sign_in(client)
+        confirm_it_is_me(client)
         client.post(
             "/accounts/password/",
             {
@@ -107,6 +108,7 @@ class TestEventsFromActions:
         sign_in(other)
         sign_in(client)
         other_id = Session.objects.get(session_key=hash_key(other.cookies[SESSION_COOKIE].value)).public_id
+        confirm_it_is_me(client)
         client.post(f"/accounts/sessions/{other_id}/revoke/")
         [event] = events("session_expired")
         assert event.session_public_id == other_id and event.details == {"reason": "revoked"}
@@ -116,6 +118,7 @@ class TestEventsFromActions:
         bob = Client()
         sign_in(bob, "bob")
         sign_in(client)
+        confirm_it_is_me(client)
         client.post(f"/accounts/sessions/{Session.objects.get(user__username='bob').public_id}/revoke/")
         assert len(events("authz_fail")) == 1
 

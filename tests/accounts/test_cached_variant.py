@@ -12,7 +12,7 @@ from django.utils import timezone
 from accounts.backends import load_user
 from accounts.models import Session, hash_key
 from accounts.sessions.store import SessionStore
-from tests.conftest import SESSION_COOKIE, selects_of, sign_in
+from tests.conftest import SESSION_COOKIE, confirm_it_is_me, selects_of, sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -83,6 +83,7 @@ def test_revoked_session_is_forgotten_by_the_cache(client, user):
     other.get("/")  # now cached
     sign_in(client)
     other_id = Session.objects.get(session_key=hash_key(other.cookies[SESSION_COOKIE].value)).public_id
+    confirm_it_is_me(client)
     client.post(f"/accounts/sessions/{other_id}/revoke/")
     assert SIGNED_IN not in other.get("/").content.decode()
 

@@ -4,7 +4,7 @@ import pytest
 from django.test import Client
 
 from accounts.models import Session, hash_key
-from tests.conftest import SESSION_COOKIE, is_signed_in, sign_in
+from tests.conftest import SESSION_COOKIE, confirm_it_is_me, is_signed_in, sign_in
 from tests.factories import PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -29,6 +29,7 @@ class TestDevices:
         phone = Client()
         sign_in(phone)
         phone_id = Session.objects.get(session_key=hash_key(phone.cookies[SESSION_COOKIE].value)).public_id
+        confirm_it_is_me(signed_in)
         response = signed_in.post(f"/accounts/sessions/{phone_id}/revoke/")
         assert response["Location"] == "/accounts/sessions/"
         assert not is_signed_in(phone)
@@ -39,6 +40,7 @@ class TestDevices:
         bob = Client()
         sign_in(bob, "bob")
         bob_id = Session.objects.get(user__username="bob").public_id
+        confirm_it_is_me(signed_in)
         assert signed_in.post(f"/accounts/sessions/{bob_id}/revoke/").status_code == 404
         assert is_signed_in(bob)
 
@@ -46,6 +48,7 @@ class TestDevices:
         others = [Client() for _ in range(2)]
         for other in others:
             sign_in(other)
+        confirm_it_is_me(signed_in)
         response = signed_in.post("/accounts/sessions/revoke-others/")
         assert response.status_code == 302
         assert not any(is_signed_in(other) for other in others)
@@ -54,6 +57,7 @@ class TestDevices:
     def test_password_change_ends_other_sessions_and_renews_this_key(self, signed_in, user):
         other = Client()
         sign_in(other)
+        confirm_it_is_me(signed_in)
         key = signed_in.cookies[SESSION_COOKIE].value
         response = signed_in.post(
             "/accounts/password/",
@@ -72,6 +76,7 @@ class TestDevices:
         assert not is_signed_in(other)
 
     def test_password_change_needs_the_current_password(self, signed_in):
+        confirm_it_is_me(signed_in)
         response = signed_in.post(
             "/accounts/password/",
             {
@@ -80,7 +85,7 @@ class TestDevices:
                 "new_password2": "another-long-passphrase",
             },
         )
-        assert response.status_code == 200
+        assert response.status_code == 400
         assert "Your old password was entered incorrectly" in response.content.decode()
 
     def test_deactivating_a_user_ends_all_their_sessions(self, signed_in, user):

@@ -9,7 +9,7 @@ from django.test import Client
 from accounts.flows.email import LINKS_PER_HOUR, MSG_BAD_LINK
 from accounts.models import AuditEvent, EmailState
 from cart.models import CartItem
-from tests.conftest import is_signed_in, sign_in
+from tests.conftest import confirm_it_is_me, is_signed_in, sign_in
 from tests.factories import PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -144,7 +144,8 @@ class TestResend:
 class TestEmailChange:
     @pytest.fixture
     def asked(self, signed_in, user, mailoutbox):
-        """alice (signed in just now, so no re-auth prompt) asks to move to alice@new.example."""
+        """alice confirms it is her (every address change asks) and asks to move to alice@new.example."""
+        confirm_it_is_me(signed_in)
         signed_in.post("/accounts/email/", {"email": "alice@new.example"})
         return signed_in
 
@@ -184,12 +185,14 @@ class TestEmailChange:
 
     def test_asking_again_for_the_same_address_voids_the_earlier_link(self, asked, user, mailoutbox, clock):
         clock.shift(5)
+        confirm_it_is_me(asked)
         asked.post("/accounts/email/", {"email": "alice@new.example"})
         first, second = mails_to(mailoutbox, "alice@new.example")
         assert asked.get(link_in(first)).status_code == 400
         assert asked.get(link_in(second)).status_code == 302
 
     def test_a_newer_request_voids_the_older_link(self, asked, user, mailoutbox):
+        confirm_it_is_me(asked)
         asked.post("/accounts/email/", {"email": "alice@newer.example"})
         assert asked.get(link_in(mails_to(mailoutbox, "alice@new.example")[0])).status_code == 400
         asked.get(link_in(mails_to(mailoutbox, "alice@newer.example")[0]))
@@ -200,14 +203,18 @@ class TestEmailChange:
         register(client)
         verify_link = link_in(mailoutbox[0])
         client.get(verify_link)
+        confirm_it_is_me(client, NEW_PASSWORD)
         client.post("/accounts/email/", {"email": "dana@other.example"})
+        confirm_it_is_me(client, NEW_PASSWORD)
         client.post("/accounts/email/", {"email": "dana@example.com"})  # back to the address that link named
         assert client.get(verify_link).status_code == 400
 
     def test_an_address_another_account_confirmed_is_not_revealed_and_not_taken(self, signed_in, user, mailoutbox):
         owner = UserFactory(username="olga", email="olga@example.com")
         EmailState.objects.create(user=owner, confirmed="olga@example.com")
+        confirm_it_is_me(signed_in)
         taken = signed_in.post("/accounts/email/", {"email": "olga@example.com"}, follow=True)
+        confirm_it_is_me(signed_in)
         free = signed_in.post("/accounts/email/", {"email": "alice@free.example"}, follow=True)
         words = [
             re.search(r"We mailed a link to \S+ Your address changes when you open it", r.content.decode())

@@ -13,7 +13,7 @@ from django.test import Client
 from accounts.models import Session, hash_key
 from accounts.sessions import policy as session_policy
 from accounts.sessions.store import engine_store
-from tests.conftest import SESSION_COOKIE, is_signed_in, sign_in
+from tests.conftest import SESSION_COOKIE, confirm_it_is_me, is_signed_in, sign_in
 from tests.factories import PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -85,6 +85,7 @@ def sign_out_in(tab: Client):
 
 
 def revoke_others_from(device: Client):
+    confirm_it_is_me(device)  # ending other sessions asks for the password every time
     return lambda: device.post("/accounts/sessions/revoke-others/")
 
 
@@ -96,6 +97,7 @@ def staff_ends(public_id: str):
 
 def password_change_from(device: Client):
     form = {"old_password": PASSWORD, "new_password1": "another-passphrase", "new_password2": "another-passphrase"}
+    confirm_it_is_me(device)  # a password change asks for the password every time
     return lambda: device.post("/accounts/password/", form)
 
 

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from accounts.models import AuditEvent, Session
 from cart.models import CartItem
-from tests.conftest import SESSION_COOKIE, sign_in
+from tests.conftest import SESSION_COOKIE, confirm_it_is_me, sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -89,6 +89,7 @@ class TestEnrolment:
     def test_regenerating_codes_kills_the_old_ones(self, client, user):
         sign_in(client)
         secret, old_codes = enrol(client)
+        confirm_it_is_me(client, otp_token=next_code(secret))
         page = client.post("/accounts/mfa/recovery-codes/").content.decode()
         new_codes = re.findall(r"<li><code>([a-z0-9]+)</code></li>", page)
         assert len(new_codes) == 10 and not set(new_codes) & set(old_codes)
@@ -99,7 +100,8 @@ class TestEnrolment:
 
     def test_disabling_needs_a_confirmation_that_says_what_is_lost(self, client, user, mailoutbox):
         sign_in(client)
-        enrol(client)
+        secret, _ = enrol(client)
+        confirm_it_is_me(client, otp_token=next_code(secret))
         page = client.get("/accounts/mfa/disable/").content.decode()
         assert "anyone who learns your password can sign in as you" in page
         client.post("/accounts/mfa/disable/")

@@ -23,7 +23,7 @@ from accounts.sessions.store import engine_store
 from cart.models import CartItem
 from tests.accounts.test_mfa import enrol
 from tests.authenticator import ORIGIN, SoftAuthenticator, b64url
-from tests.conftest import SESSION_COOKIE, is_signed_in, sign_in
+from tests.conftest import SESSION_COOKIE, confirm_it_is_me, is_signed_in, sign_in
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -55,6 +55,13 @@ def passkey_sign_in(client, authenticator, *, next_url="", **answer_options):
     return post_json(
         client, f"/accounts/passkeys/sign-in/complete/{query}", authenticator.get(options, **answer_options)
     )
+
+
+def passkey_reauth(client, authenticator):
+    """Confirm it is you with the passkey, as factor changes ask every time."""
+    options = post_json(client, "/accounts/passkeys/reauth/begin/").json()
+    answer = post_json(client, "/accounts/passkeys/reauth/complete/", authenticator.get(options))
+    assert answer.status_code == 200, answer.content
 
 
 @pytest.fixture(autouse=True)
@@ -175,6 +182,7 @@ class TestNamingAndRemoving:
         sign_in(bob, UserFactory(username="bob").username)
         _, bobs = add_passkey(bob)
         assert signed_in.post(f"/accounts/mfa/passkeys/{bobs['id']}/rename/", {"name": "mine"}).status_code == 404
+        confirm_it_is_me(signed_in)
         assert signed_in.post(f"/accounts/mfa/passkeys/{bobs['id']}/remove/").status_code == 404
         assert WebAuthnCredential.objects.filter(pk=bobs["id"]).exists()
 
@@ -183,6 +191,7 @@ class TestNamingAndRemoving:
     ):
         sign_in(client, user.username)
         authenticator, added = add_passkey(client)
+        passkey_reauth(client, authenticator)
         confirm = client.get(f"/accounts/mfa/passkeys/{added['id']}/remove/")
         assert "Remove the passkey “Chrome on Linux”?" in confirm.content.decode()
         assert WebAuthnCredential.objects.filter(pk=added["id"]).exists()
@@ -191,7 +200,10 @@ class TestNamingAndRemoving:
         assert response.status_code == 302
         assert not WebAuthnCredential.objects.exists()
         assert AuditEvent.objects.filter(event="authn_mfa_change", details__change="passkey_removed").exists()
-        assert mailoutbox[-1].subject == "[shopdemo] A passkey was removed from your account"
+        # It was alice's only second factor: the mail says what went with it.
+        notice = mailoutbox[-1]
+        assert notice.subject == "[shopdemo] A passkey was removed from your account: two-factor authentication is off"
+        assert "two-factor authentication is now off, the recovery codes were deleted" in notice.body
 
         client.post("/accounts/logout/")
         refused = passkey_sign_in(client, authenticator)
@@ -400,6 +412,7 @@ class TestSecondStep:
         passkey_sign_in(client, enrolled)
         page = client.get("/accounts/mfa/").content.decode()
         assert "If you lose your passkeys, recovery codes still let you sign in" in page
+        passkey_reauth(client, enrolled)
         codes = re.findall(
             r"<li><code>([a-z0-9]+)</code></li>", client.post("/accounts/mfa/recovery-codes/").content.decode()
         )
@@ -412,6 +425,7 @@ class TestSecondStep:
         assert client.session[session_policy.AUTH_METHOD] == "password+recovery_code"
 
         # Without a passkey or an app, the codes back up nothing: the password alone signs in again.
+        passkey_reauth(client, enrolled)
         client.post(f"/accounts/mfa/passkeys/{WebAuthnCredential.objects.get().pk}/remove/")
         client.post("/accounts/logout/")
         assert sign_in(client, user.username)["Location"] == "/"

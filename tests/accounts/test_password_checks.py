@@ -3,7 +3,7 @@
 import pytest
 
 from accounts.models import AuditEvent
-from tests.conftest import sign_in
+from tests.conftest import confirm_it_is_me, sign_in
 from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -24,12 +24,12 @@ class TestOldPasswordField:
     @pytest.fixture
     def changing(self, client, user):
         sign_in(client)
-        client.post("/accounts/reauth/", {"password": PASSWORD})
+        confirm_it_is_me(client)
         return client
 
     def test_a_wrong_old_password_is_a_recorded_sign_in_failure(self, changing, user):
         response = change_password(changing, "guess-1")
-        assert response.status_code == 200 and "incorrect" in response.content.decode()
+        assert response.status_code == 400 and "incorrect" in response.content.decode()
         assert AuditEvent.objects.filter(event="authn_login_fail", username="alice").count() == 1
 
     def test_guessing_the_old_password_locks_the_account_like_sign_in(self, changing, user):

@@ -5,7 +5,7 @@ from django.test import Client
 
 from accounts.models import AuditEvent, Session, hash_key
 from cart.models import Order
-from tests.conftest import SESSION_COOKIE, sign_in
+from tests.conftest import SESSION_COOKIE, confirm_it_is_me, sign_in
 from tests.factories import (
     PASSWORD,
     CartFactory,
@@ -72,6 +72,7 @@ def test_sign_in_counts_as_authenticating(signed_in, user):
 
 def test_window_expires_with_the_clock(signed_in, user, clock):
     CartItemFactory(cart=CartFactory(user=user))
+    confirm_it_is_me(signed_in)
     clock.shift(299)
     assert signed_in.get("/accounts/password/").status_code == 200
     clock.shift(3)
@@ -130,6 +131,7 @@ class TestAccountPage:
             assert text in page
 
     def test_email_change_waits_for_the_new_address_and_tells_the_old_one(self, signed_in, user, mailoutbox):
+        confirm_it_is_me(signed_in)
         response = signed_in.post("/accounts/email/", {"email": "alice@new.example"})
         assert response["Location"] == "/accounts/"
         user.refresh_from_db()
@@ -137,12 +139,14 @@ class TestAccountPage:
         assert sorted(mail.to[0] for mail in mailoutbox) == ["alice@example.com", "alice@new.example"]
 
     def test_bad_email_is_a_400_with_the_form(self, signed_in, user):
+        confirm_it_is_me(signed_in)
         response = signed_in.post("/accounts/email/", {"email": "not-an-email"})
         assert response.status_code == 400 and "Enter a valid email address." in response.content.decode()
 
     def test_password_change_can_keep_other_devices(self, signed_in, user, mailoutbox):
         other = Client()
         sign_in(other)
+        confirm_it_is_me(signed_in)
         signed_in.post(
             "/accounts/password/",
             {
@@ -156,6 +160,7 @@ class TestAccountPage:
         assert mailoutbox[-1].subject == "[shopdemo] Your password was changed"
 
     def test_deleting_needs_the_typed_username(self, signed_in, user):
+        confirm_it_is_me(signed_in)
         response = signed_in.post("/accounts/delete/", {"confirm_username": "alicia"})
         assert response.status_code == 400 and "nothing was deleted" in response.content.decode()
         user.refresh_from_db()
@@ -165,6 +170,7 @@ class TestAccountPage:
         order = OrderFactory(user=user)
         other = Client()
         sign_in(other)
+        confirm_it_is_me(signed_in)
         response = signed_in.post("/accounts/delete/", {"confirm_username": "alice"})
         assert response["Clear-Site-Data"] == '"cache", "cookies", "storage"'
         assert not type(user).objects.filter(username="alice").exists()
@@ -176,5 +182,20 @@ class TestAccountPage:
 
     def test_other_users_are_untouched(self, signed_in):
         bob = UserFactory(username="bob")
+        confirm_it_is_me(signed_in)
         signed_in.post("/accounts/delete/", {"confirm_username": "alice"})
         assert type(bob).objects.filter(username="bob").exists()
+
+
+def test_a_refused_form_does_not_spend_the_re_authentication(signed_in, user):
+    confirm_it_is_me(signed_in)
+    assert signed_in.post("/accounts/email/", {"email": "not-an-email"}).status_code == 400
+    assert signed_in.post("/accounts/email/", {"email": "alice@new.example"})["Location"] == "/accounts/"
+    assert signed_in.post("/accounts/email/", {"email": "alice@newer.example"})["Location"].startswith(
+        "/accounts/reauth/"
+    )
+
+
+def test_the_sign_in_does_not_count_for_factor_changes(signed_in, user):
+    response = signed_in.post("/accounts/email/", {"email": "alice@new.example"})
+    assert response["Location"] == "/accounts/reauth/?next=%2Faccounts%2Femail%2F"
