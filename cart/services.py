@@ -389,3 +389,22 @@ def _order_mail(*, order: Order, site_url: str) -> None:
             "order_url": site_url + reverse("cart:order_detail", kwargs={"number": order.number}),
         },
     )
+
+
+def order_claim_for_address(*, user, address: str) -> int:
+    """Give `user` the guest orders placed with `address` that no account took yet; return how many.
+
+    Only for an address the account has just confirmed: whoever merely types
+    someone's address claims nothing. An order claimed once stays claimed, even
+    by an account deleted since.
+    """
+    if not address:
+        return 0
+    return Order.objects.unclaimed_guest().filter(email__iexact=address).update(user=user, claimed_at=timezone.now())
+
+
+def order_claim_placed(*, user, numbers: list[str]) -> int:
+    """Give `user` the guest orders that its browser's guest session placed (`numbers`); return how many."""
+    if not numbers:
+        return 0
+    return Order.objects.unclaimed_guest().filter(number__in=numbers).update(user=user, claimed_at=timezone.now())
