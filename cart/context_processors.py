@@ -5,20 +5,13 @@ import secrets
 from django.conf import settings
 from django.utils.functional import SimpleLazyObject
 
-from cart.services import cart_quantities
-
-
-def visitor_cart_quantities(request) -> dict[int, int]:
-    """The visitor's {product id: units}, read at most once per request (the badge and add forms share it)."""
-    if not hasattr(request, "_cart_quantities"):
-        request._cart_quantities = cart_quantities(user=request.user, session=request.session)
-    return request._cart_quantities
+from cart.services import visitor_cart
 
 
 def storefront(request):
     """Expose the cart badge (counted only if a template shows it), the line limit and the add forms' request id."""
     return {
-        "cart_units": SimpleLazyObject(lambda: sum(visitor_cart_quantities(request).values())),
+        "cart_units": SimpleLazyObject(lambda: visitor_cart(request).units),
         "max_line_quantity": settings.MAX_LINE_QUANTITY,
         "request_id": SimpleLazyObject(lambda: secrets.token_urlsafe(16)),
     }

@@ -3,11 +3,14 @@
 import colorsys
 import functools
 import hashlib
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+
+from accounts.sessions.policy import CART_SESSION_KEY
 
 # WCAG 2.x AA for normal text: the initials on a product's picture stay readable.
 ART_MIN_CONTRAST = 4.5
@@ -92,6 +95,36 @@ class Product(models.Model):
         return [(seed[2 + i] % 120, seed[4 + i] % 90, 18 + seed[6 + i] % 30) for i in (0, 1)]
 
 
+@dataclass(frozen=True)
+class CartOwner:
+    """Whose cart it is: a signed-in user's, or a guest session's (which holds its cart's id, once it has one)."""
+
+    user: object = None  # the signed-in user; None for a guest
+    session: object = None  # the guest's session; read at each use, so a cart created since is found
+
+    @classmethod
+    def of(cls, request) -> "CartOwner":
+        return cls(user=request.user) if request.user.is_authenticated else cls(session=request.session)
+
+    @property
+    def guest_cart_id(self) -> int | None:
+        """The id of the guest's cart (None for a signed-in owner, or a guest without a cart)."""
+        return None if self.user is not None else self.session.get(CART_SESSION_KEY)
+
+
+class CartQuerySet(models.QuerySet):
+    def open_for(self, owner: CartOwner):
+        """The owner's open cart, as a queryset of at most one row (none for a guest without a cart).
+
+        A guest's is found by the id its session holds, and only while no account owns it.
+        """
+        if owner.user is not None:
+            return self.filter(user=owner.user, status=Cart.Status.OPEN)
+        if (cart_id := owner.guest_cart_id) is None:
+            return self.none()
+        return self.filter(pk=cart_id, user__isnull=True, status=Cart.Status.OPEN)
+
+
 class Cart(models.Model):
     class Status(models.TextChoices):
         OPEN = "open", "open"
@@ -109,6 +142,8 @@ class Cart(models.Model):
     # sent again (a balancer's retry after a server died before answering, a double click)
     # counts once.
     recent_requests = models.TextField(blank=True, default="", editable=False)
+
+    objects = CartQuerySet.as_manager()
 
     class Meta:
         constraints = [

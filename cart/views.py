@@ -12,7 +12,6 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts.decorators import reauth_required
 from cart import selectors, services
-from cart.context_processors import visitor_cart_quantities
 from cart.forms import CartLineForm, CatalogForm
 from cart.models import Product
 from shopdemo.redirects import safe_next
@@ -28,7 +27,7 @@ ADDED_TAG = "added-to-cart"
 
 
 def _cart_context(request, **extra):
-    lines = services.cart_lines(user=request.user, session=request.session)
+    lines = services.visitor_cart(request).lines
     for line in lines:
         line.max_quantity = services.line_room(product=line.product, in_cart=0)
     orderable = [line for line in lines if line.product.is_available]
@@ -52,9 +51,8 @@ def _change_cart(request, change, *, default_quantity: int, success: str, not_fo
         return _cart_error(request, form.first_error, status=400)
     quantity = form.cleaned_data["quantity"]
     try:
-        product = change(
-            user=request.user, session=request.session, product_id=form.cleaned_data["product"], quantity=quantity
-        )
+        owner = services.visitor_cart(request).owner
+        product = change(owner=owner, product_id=form.cleaned_data["product"], quantity=quantity)
     except services.NotFound:
         return _cart_error(request, not_found, status=404)
     except services.CartConflict as error:
@@ -67,7 +65,7 @@ def _change_cart(request, change, *, default_quantity: int, success: str, not_fo
 
 def _with_room(request, products):
     """Mark each product with how many more units the visitor's cart can take (the add form's max)."""
-    held = visitor_cart_quantities(request)
+    held = services.visitor_cart(request).quantities
     for product in products:
         product.in_cart = held.get(product.pk, 0)
         product.room = services.line_room(product=product, in_cart=product.in_cart)
@@ -136,6 +134,7 @@ def cart_detail(request):
 
 
 def _posted_product(form) -> Product | None:
+    """The product a form that did not validate names, if it names an active one (to show its page)."""
     product_id = form.cleaned_data.get("product")
     return (
         Product.objects.select_related("category").filter(pk=product_id, is_active=True).first() if product_id else None
@@ -148,11 +147,10 @@ def cart_add(request):
     form = CartLineForm(request.POST, default_quantity=1)
     try:
         if not form.is_valid():
-            raise services.CartError(form.first_error)
+            raise services.CartError(form.first_error, product=_posted_product(form))
         quantity = form.cleaned_data["quantity"]
         product = services.cart_add_item(
-            user=request.user,
-            session=request.session,
+            owner=services.visitor_cart(request).owner,
             product_id=form.cleaned_data["product"],
             quantity=quantity,
             request_id=form.cleaned_data["request_id"],
@@ -160,10 +158,9 @@ def cart_add(request):
     except services.NotFound:
         return _cart_error(request, MSG_UNKNOWN_PRODUCT, status=404)
     except services.CartError as error:
-        product = _posted_product(form)
-        if product is None:
+        if error.product is None:
             return _cart_error(request, str(error), status=400)
-        return _product_page(request, product, status=400, error=str(error))
+        return _product_page(request, error.product, status=400, error=str(error))
     messages.success(request, MSG_ADDED.format(quantity=quantity, name=product.name), extra_tags=ADDED_TAG)
     return HttpResponseRedirect(safe_next(request, default=reverse("cart:detail")))
 

@@ -1,16 +1,15 @@
-"""Issue 10.9: one lock order in every cart service; a lost race is retried, then a 409, never "database down"."""
+"""One lock order in every cart service; a lost race is retried, then a 409, never "database down"."""
 
 from unittest import mock
 
 import pytest
-from django.contrib.auth.models import AnonymousUser
 from django.db import OperationalError, connection
 from django.test.utils import CaptureQueriesContext
 
 from accounts.sessions.policy import CART_SESSION_KEY
 from accounts.sessions.store import SessionStore
 from cart import services
-from cart.models import CartItem
+from cart.models import CartItem, CartOwner
 from tests.factories import CartItemFactory
 
 pytestmark = pytest.mark.django_db
@@ -51,7 +50,7 @@ def first_index(queries, *fragments):
 def test_every_cart_service_locks_the_cart_before_touching_its_lines(guest_line, service, extra):
     line, session = guest_line
     with CaptureQueriesContext(connection) as captured:
-        service(user=AnonymousUser(), session=session, product_id=line.product_id, **extra)
+        service(owner=CartOwner(session=session), product_id=line.product_id, **extra)
     queries = captured.captured_queries
     lock = first_index(queries, "UPDATE", '"cart_cart"')
     line_write = next(
@@ -63,7 +62,7 @@ def test_every_cart_service_locks_the_cart_before_touching_its_lines(guest_line,
 def test_a_lost_race_is_run_again_once(guest_line):
     line, session = guest_line
     with mock.patch.object(services, "_lock_cart", side_effect=[lost_race(), None]) as lock:
-        services.cart_set_quantity(user=AnonymousUser(), session=session, product_id=line.product_id, quantity=5)
+        services.cart_set_quantity(owner=CartOwner(session=session), product_id=line.product_id, quantity=5)
     line.refresh_from_db()
     assert line.quantity == 5 and lock.call_count == 2
 

@@ -3,14 +3,13 @@
 from decimal import Decimal
 
 import pytest
-from django.contrib.auth.models import AnonymousUser
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from accounts.sessions.policy import CART_SESSION_KEY
 from accounts.sessions.store import SessionStore
 from cart import services
-from cart.models import Cart, CartItem, Order
+from cart.models import Cart, CartItem, CartOwner, Order
 from tests.factories import CartFactory, CartItemFactory, ProductFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -22,7 +21,7 @@ def lines_of(cart):
 
 def test_first_add_creates_a_guest_cart_and_records_it_in_the_session(product):
     session = SessionStore()
-    services.cart_add_item(user=AnonymousUser(), session=session, product_id=product.pk, quantity=2)
+    services.cart_add_item(owner=CartOwner(session=session), product_id=product.pk, quantity=2)
     cart = Cart.objects.get(pk=session[CART_SESSION_KEY])
     assert cart.user is None
     assert lines_of(cart) == {"basalt-mug": 2}
@@ -30,7 +29,7 @@ def test_first_add_creates_a_guest_cart_and_records_it_in_the_session(product):
 
 def test_adding_again_sums_into_the_same_line(user, product):
     for quantity in (2, 3):
-        services.cart_add_item(user=user, session=SessionStore(), product_id=product.pk, quantity=quantity)
+        services.cart_add_item(owner=CartOwner(user=user), product_id=product.pk, quantity=quantity)
     assert CartItem.objects.get(cart__user=user).quantity == 5
 
 
@@ -38,7 +37,7 @@ def test_adding_again_sums_into_the_same_line(user, product):
 def test_quantity_out_of_range_is_refused_without_creating_a_cart(product, quantity):
     session = SessionStore()
     with pytest.raises(services.CartError, match="from 1 to 10"):
-        services.cart_add_item(user=AnonymousUser(), session=session, product_id=product.pk, quantity=quantity)
+        services.cart_add_item(owner=CartOwner(session=session), product_id=product.pk, quantity=quantity)
     assert CART_SESSION_KEY not in session
     assert not Cart.objects.exists()
 
@@ -47,54 +46,54 @@ def test_inactive_or_unknown_product_is_not_found():
     inactive = ProductFactory(is_active=False)
     for product_id in (inactive.pk, inactive.pk + 1000):
         with pytest.raises(services.NotFound):
-            services.cart_add_item(user=AnonymousUser(), session=SessionStore(), product_id=product_id, quantity=1)
+            services.cart_add_item(owner=CartOwner(session=SessionStore()), product_id=product_id, quantity=1)
     assert not Cart.objects.exists()
 
 
 def test_line_is_capped_at_max_line_quantity(user, product):
-    services.cart_add_item(user=user, session=SessionStore(), product_id=product.pk, quantity=8)
+    services.cart_add_item(owner=CartOwner(user=user), product_id=product.pk, quantity=8)
     with pytest.raises(services.CartError, match="at most 10 of Basalt Mug"):
-        services.cart_add_item(user=user, session=SessionStore(), product_id=product.pk, quantity=3)
+        services.cart_add_item(owner=CartOwner(user=user), product_id=product.pk, quantity=3)
     assert CartItem.objects.get(cart__user=user).quantity == 8
 
 
 def test_line_is_capped_at_stock(user):
     product = ProductFactory(name="Kiln Bowl", stock=1)
-    services.cart_add_item(user=user, session=SessionStore(), product_id=product.pk, quantity=1)
+    services.cart_add_item(owner=CartOwner(user=user), product_id=product.pk, quantity=1)
     with pytest.raises(services.CartError, match=r"at most 1 of Kiln Bowl in your cart \(only 1 in stock\)"):
-        services.cart_add_item(user=user, session=SessionStore(), product_id=product.pk, quantity=1)
+        services.cart_add_item(owner=CartOwner(user=user), product_id=product.pk, quantity=1)
 
 
 def test_sold_out_product_cannot_be_added(user):
     product = ProductFactory(name="Seed Kit", stock=0)
     with pytest.raises(services.CartError, match="Seed Kit is sold out"):
-        services.cart_add_item(user=user, session=SessionStore(), product_id=product.pk, quantity=1)
+        services.cart_add_item(owner=CartOwner(user=user), product_id=product.pk, quantity=1)
 
 
 def test_set_quantity_zero_removes_the_line(user, product):
-    services.cart_add_item(user=user, session=SessionStore(), product_id=product.pk, quantity=2)
-    services.cart_set_quantity(user=user, session=SessionStore(), product_id=product.pk, quantity=0)
+    services.cart_add_item(owner=CartOwner(user=user), product_id=product.pk, quantity=2)
+    services.cart_set_quantity(owner=CartOwner(user=user), product_id=product.pk, quantity=0)
     assert not CartItem.objects.exists()
 
 
 def test_set_quantity_on_another_users_line_is_not_found(user, product):
     other = UserFactory(username="mallory")
-    services.cart_add_item(user=other, session=SessionStore(), product_id=product.pk, quantity=2)
-    services.cart_add_item(user=user, session=SessionStore(), product_id=ProductFactory().pk, quantity=1)
+    services.cart_add_item(owner=CartOwner(user=other), product_id=product.pk, quantity=2)
+    services.cart_add_item(owner=CartOwner(user=user), product_id=ProductFactory().pk, quantity=1)
     with pytest.raises(services.NotFound):
-        services.cart_set_quantity(user=user, session=SessionStore(), product_id=product.pk, quantity=5)
+        services.cart_set_quantity(owner=CartOwner(user=user), product_id=product.pk, quantity=5)
     with pytest.raises(services.NotFound):
-        services.cart_remove_item(user=user, session=SessionStore(), product_id=product.pk)
+        services.cart_remove_item(owner=CartOwner(user=user), product_id=product.pk)
     assert CartItem.objects.get(cart__user=other).quantity == 2
 
 
 def test_unavailable_line_can_only_be_removed(user, product):
-    services.cart_add_item(user=user, session=SessionStore(), product_id=product.pk, quantity=2)
+    services.cart_add_item(owner=CartOwner(user=user), product_id=product.pk, quantity=2)
     product.is_active = False
     product.save()
     with pytest.raises(services.CartError, match="no longer available"):
-        services.cart_set_quantity(user=user, session=SessionStore(), product_id=product.pk, quantity=1)
-    services.cart_remove_item(user=user, session=SessionStore(), product_id=product.pk)
+        services.cart_set_quantity(owner=CartOwner(user=user), product_id=product.pk, quantity=1)
+    services.cart_remove_item(owner=CartOwner(user=user), product_id=product.pk)
     assert not CartItem.objects.exists()
 
 
