@@ -7,6 +7,7 @@ each other: the cart row first (_lock_cart), then its lines, then products.
 import functools
 import secrets
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import OperationalError, transaction
@@ -14,8 +15,11 @@ from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.sessions.policy import CART_SESSION_KEY
-from cart import copies
+from accounts.ip import client_ip
+from accounts.models import AuditEvent
+from accounts.monitoring import audit
+from accounts.sessions.policy import CART_SESSION_KEY, GUEST_ORDERS_SESSION_KEY, duration_text
+from cart import copies, order_links
 from cart.models import Cart, CartItem, CartOwner, Order, OrderLine, Product
 from shopdemo.mail import after_response, mail_send
 
@@ -38,6 +42,12 @@ MSG_CONFLICT = "Your cart was being changed by another request at the same momen
 # lost a race and may simply be run again.
 RETRYABLE_SQLSTATES = {"40001", "40P01"}
 RECENT_REQUESTS = 32  # adds remembered per cart: far more than a page's retries or a double click
+MSG_GUEST_THROTTLED = (
+    "Too many orders without an account came from your network in the last hour. "
+    "Please try again later, or sign in to order."
+)
+ORDER_PLACED, GUEST_THROTTLED = "order_placed", "order_guest_throttled"
+GUEST_ORDERS_KEPT = 20  # orders a guest session keeps the numbers of; the throttle keeps far fewer
 
 
 class CartError(Exception):
@@ -50,6 +60,10 @@ class CartError(Exception):
     def __init__(self, message: str, *, product: Product | None = None):
         super().__init__(message)
         self.product = product
+
+
+class OrderThrottled(CartError):
+    """Guest orders from the request's address are over GUEST_ORDERS_PER_IP_PER_HOUR (answered with 429)."""
 
 
 class NotFound(Exception):
@@ -359,15 +373,33 @@ def _new_order_number() -> str:
     return "".join(secrets.choice(ORDER_NUMBER_ALPHABET) for _ in range(ORDER_NUMBER_LENGTH))
 
 
-def order_place(*, user, address: str = "", site_url: str = "") -> Order:
-    """Turn the available lines of the user's cart into an order and take them from stock.
+def _guest_orders_this_hour(request) -> int:
+    """Guest orders placed from the request's address in the last hour (the audit trail counts them)."""
+    return AuditEvent.objects.filter(
+        event=ORDER_PLACED,
+        ip=client_ip(request),
+        details__guest=True,
+        created_at__gte=timezone.now() - timedelta(hours=1),
+    ).count()
 
+
+def order_place(*, owner: CartOwner, email: str = "", address: str = "", site_url: str = "", request=None) -> Order:
+    """Turn the available lines of the owner's cart into an order and take them from stock.
+
+    A guest's order records `email`, is throttled per IP of the `request`
+    (GUEST_ORDERS_PER_IP_PER_HOUR; OrderThrottled) and is kept in the guest's
+    session, so its browser may open it. `request` is None only outside HTTP
+    (a command, a direct test call).
     Once committed, the order confirmation is mailed after the response, with
     links under `site_url` (the request's scheme and host). A mail that fails
     is logged; the order stands.
     """
+    guest = owner.user is None
+    if guest and request is not None and _guest_orders_this_hour(request) >= settings.GUEST_ORDERS_PER_IP_PER_HOUR:
+        audit.record(GUEST_THROTTLED, request=request, limit=settings.GUEST_ORDERS_PER_IP_PER_HOUR)
+        raise OrderThrottled(MSG_GUEST_THROTTLED)
     with transaction.atomic():
-        cart = Cart.objects.select_for_update().filter(user=user, status=Cart.Status.OPEN).first()
+        cart = Cart.objects.open_for(owner).select_for_update().first()
         all_lines = list(cart.items.select_related("product").order_by("product_id")) if cart else []
         lines = [line for line in all_lines if line.product.is_available]
         if cart:
@@ -387,7 +419,11 @@ def order_place(*, user, address: str = "", site_url: str = "") -> Order:
                 line.product.refresh_from_db(fields=["stock"])
                 raise CartError(MSG_OVER_STOCK.format(stock=line.product.stock, name=line.product.name))
         order = Order.objects.create(
-            number=_new_order_number(), user=user, address=address, total=sum(line.line_total for line in lines)
+            number=_new_order_number(),
+            user=owner.user,
+            email=email if guest else "",
+            address=address,
+            total=sum(line.line_total for line in lines),
         )
         OrderLine.objects.bulk_create(
             OrderLine(
@@ -400,19 +436,29 @@ def order_place(*, user, address: str = "", site_url: str = "") -> Order:
             for line in lines
         )
         CartItem.objects.filter(pk__in=[line.pk for line in lines]).delete()
+        audit.record(ORDER_PLACED, request=request, number=order.number, guest=guest)
         transaction.on_commit(lambda: after_response(lambda: _order_mail(order=order, site_url=site_url)), robust=True)
+    if guest:
+        placed = owner.session.get(GUEST_ORDERS_SESSION_KEY, [])
+        owner.session[GUEST_ORDERS_SESSION_KEY] = [*placed[1 - GUEST_ORDERS_KEPT :], order.number]
     return order
 
 
 def _order_mail(*, order: Order, site_url: str) -> None:
+    """The order confirmation: to the account's address, or the guest's with the signed link to the order."""
+    if order.is_guest:
+        path = reverse("cart:order_link", kwargs={"number": order.number, "token": order_links.order_link_token(order)})
+    else:
+        path = reverse("cart:order_detail", kwargs={"number": order.number})
     mail_send(
-        to=[order.user.email],
+        to=[order.email or order.user.email],
         subject=f"Your order {order.number}",
         template="order_confirmation",
         context={
             "order": order,
             "lines": order.lines.all(),
-            "order_url": site_url + reverse("cart:order_detail", kwargs={"number": order.number}),
+            "order_url": site_url + path,
+            "link_valid_for": duration_text(settings.GUEST_ORDER_LINK_AGE) if order.is_guest else "",
         },
     )
 

@@ -15,4 +15,6 @@ urlpatterns = [
     path("checkout/", views.checkout, name="checkout"),
     path("orders/", views.order_list, name="orders"),
     path("orders/<str:number>/", views.order_detail, name="order_detail"),
+    # Token route: accounts.monitoring.redact keeps the token out of logs.
+    path("orders/<str:number>/link/<str:token>/", views.order_link, name="order_link"),
 ]
