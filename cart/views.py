@@ -241,8 +241,8 @@ def checkout(request):
     """GET: the order to confirm. POST: place it (signed in: after a recent re-authentication; a guest: with email)."""
     if request.user.is_authenticated:
         return reauth_required(_place_account_order)(request) if request.method == "POST" else _checkout_page(request)
-    if not settings.GUEST_CHECKOUT:
-        return redirect_to_login(request.get_full_path())
+    if not settings.GUEST_CHECKOUT or services.visitor_cart(request).owner.guest_cart_id is None:
+        return redirect_to_login(request.get_full_path())  # nothing to check out as a guest: sign in as before
     if request.method == "GET":
         return _checkout_page(request)
     form = GuestCheckoutForm(request.POST)

@@ -7,7 +7,7 @@ from django.test import Client
 from accounts.models import AuditEvent
 from cart.models import Order
 from tests.accounts.test_email import link_in, mails_to, register
-from tests.factories import GuestOrderFactory, OrderFactory
+from tests.factories import GuestOrderFactory, OrderFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -80,3 +80,21 @@ def test_orders_of_a_deleted_account_are_never_claimed_again(mailoutbox):
     register(yann, "yann", X)
     confirm(yann, mailoutbox, X)
     assert numbers_of("yann") == set()
+
+
+def test_the_admin_shows_guest_orders_with_their_email_and_whether_an_account_claimed_them(client):
+    waiting = GuestOrderFactory(email="waiting@example.com")
+    claimed = GuestOrderFactory(email="claimed@example.com", user=OrderFactory().user, claimed_at="2026-01-01T00:00Z")
+    own = OrderFactory()
+    client.force_login(UserFactory(username="staffer", is_staff=True, is_superuser=True))
+    page = client.get("/admin/cart/order/").content.decode()
+    assert "waiting@example.com" in page and "claimed@example.com" in page
+    assert "Claimed by an account" in page and 'alt="False"' in page and 'alt="True"' in page
+
+    def listed(placed_by):
+        page = client.get(f"/admin/cart/order/?placed_by={placed_by}").content.decode()
+        return {order.number for order in (waiting, claimed, own) if order.number in page}
+
+    assert listed("guest") == {waiting.number}
+    assert listed("claimed") == {claimed.number}
+    assert listed("account") == {own.number}
