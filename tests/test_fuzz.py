@@ -1,4 +1,4 @@
-"""Checks that stay (issue 10): random input at the cart and sign-in forms never gets a 5xx.
+"""Checks that stay (issue 10): random input at the cart, sign-in and guest checkout forms never gets a 5xx.
 
 Hypothesis sends random unicode, lengths and numbers; a refused change must
 leave the cart exactly as it was.
@@ -8,6 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from cart.models import Order
 from tests.factories import ProductFactory
 
 pytestmark = pytest.mark.django_db
@@ -61,3 +62,14 @@ def test_the_sign_in_form_answers_random_input_without_a_5xx_or_a_sign_in(
     assert response.status_code < 500
     assert "Signed in as" not in client.get("/").content.decode()
     assert client.get("/cart/summary/").json() == before
+
+
+@FUZZ
+@given(email=st.one_of(st.emails().map(str), st.text(max_size=400)), address=st.text(max_size=700))
+def test_the_guest_checkout_answers_random_input_without_a_5xx_and_a_refusal_orders_nothing(shopper, email, address):
+    client, _ = shopper
+    before = (client.get("/cart/summary/").json(), Order.objects.count())
+    response = client.post("/checkout/", {"email": email, "address": address})
+    assert response.status_code < 500
+    if response.status_code >= 400:
+        assert (client.get("/cart/summary/").json(), Order.objects.count()) == before
