@@ -205,14 +205,14 @@ def cart_summary(request):
     )
 
 
-def _place_order(request, **order):
-    """Place the visitor's order (a guest's carries `email`) and go to its page, or show why not."""
+def _place_order(request, **given):
+    """Place the visitor's order with what was `given` (address; a guest's email) and go to its page, or say why not."""
     try:
         order = services.order_place(
             owner=services.visitor_cart(request).owner,
             site_url=request.build_absolute_uri("/").rstrip("/"),
             request=request,
-            **order,
+            **given,
         )
     except services.OrderThrottled as error:
         return _checkout_page(request, error=str(error), status=429)
