@@ -22,7 +22,7 @@ GUNICORN_THREADS ?= 4
 
 # Environment shared by both test targets: no .env is read, so a developer's
 # settings cannot leak in (test-postgres' script then sets its own DATABASE_URL).
-TEST_ENV := env ENV_FILE=/dev/null DATABASE_URL=sqlite:///$(CURDIR)/db.sqlite3 CACHE_URL=locmemcache:// DEBUG=false SECRET_KEY=insecure-test-only-key DJANGO_ALLOW_ASYNC_UNSAFE=true
+TEST_ENV := env ENV_FILE=/dev/null DATABASE_URL=sqlite:///$(CURDIR)/db.sqlite3 CACHE_URL=locmemcache:// DEBUG=false SECRET_KEY=insecure-test-only-key
 
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 

@@ -126,8 +126,8 @@ class PasswordChangeForm(DjangoPasswordChangeForm):
         self.request = request
 
     def clean_old_password(self):
-        # Every password check counts toward the lockout (issue 10.4): a
-        # stolen session cannot guess the password here, re-auth or not.
+        # Every password check counts toward the lockout: a stolen session
+        # cannot guess the password here, re-auth or not.
         old_password = self.cleaned_data["old_password"]
         if not check_password_counted(self.request, username=self.user.get_username(), password=old_password):
             raise forms.ValidationError(self.error_messages["password_incorrect"], code="password_incorrect")

@@ -17,8 +17,8 @@ from shopdemo import mail
 
 @receiver(user_logged_in)
 def on_sign_in(sender, request, user, **kwargs):
+    # The sign-in's audit record is written by accounts.flows.sign_in.sign_in(), which knows the method.
     session_policy.mark_signed_in(request.session)
-    security.record_sign_in(request=request, user=user)
 
 
 # What a refused passkey answer adds to its failure record (accounts.flows.passkeys).

@@ -1,8 +1,5 @@
 """Catalog, carts and orders."""
 
-import colorsys
-import functools
-import hashlib
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -11,35 +8,6 @@ from django.db import models
 from django.db.models import Q
 
 from accounts.sessions.policy import CART_SESSION_KEY
-
-# WCAG 2.x AA for normal text: the initials on a product's picture stay readable.
-ART_MIN_CONTRAST = 4.5
-
-
-def _relative_luminance(rgb: tuple[float, float, float]) -> float:
-    """WCAG 2.x relative luminance of an sRGB colour with channels in 0..1."""
-    linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb]
-    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
-
-
-def contrast_with_white(rgb: tuple[float, float, float]) -> float:
-    return 1.05 / (_relative_luminance(rgb) + 0.05)
-
-
-@functools.cache
-def art_colour(hue: int) -> str:
-    """The lightest colour of `hue` on which white text still has AA contrast, as #rrggbb.
-
-    Yellows and greens are light at any given HSL lightness, so a fixed
-    lightness would leave some tiles unreadable; searching per hue keeps every
-    tile as bright as contrast allows.
-    """
-    for lightness in range(50, 0, -1):
-        rgb = colorsys.hls_to_rgb(hue / 360, lightness / 100, 0.6)
-        rgb = tuple(round(c * 255) / 255 for c in rgb)  # what #rrggbb can say
-        if contrast_with_white(rgb) >= ART_MIN_CONTRAST:
-            return "#" + "".join(f"{round(c * 255):02x}" for c in rgb)
-    raise AssertionError("black always contrasts with white")
 
 
 class Category(models.Model):
@@ -74,25 +42,6 @@ class Product(models.Model):
     @property
     def is_available(self) -> bool:
         return self.is_active and self.stock > 0
-
-    @property
-    def initials(self) -> str:
-        return "".join(word[0] for word in self.name.split()[:2]).upper()
-
-    @functools.cached_property
-    def _art_seed(self) -> bytes:
-        return hashlib.sha256(self.slug.encode()).digest()
-
-    @property
-    def colour(self) -> str:
-        """A stable colour for the product's picture, derived from its slug (AA contrast with white)."""
-        return art_colour(int.from_bytes(self._art_seed[:2]) % 360)
-
-    @property
-    def art_shapes(self) -> list[tuple[int, int, int]]:
-        """Two circles (cx, cy, r) in the picture's 120×90 box that make each product's art its own."""
-        seed = self._art_seed
-        return [(seed[2 + i] % 120, seed[4 + i] % 90, 18 + seed[6 + i] % 30) for i in (0, 1)]
 
 
 @dataclass(frozen=True)

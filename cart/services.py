@@ -16,9 +16,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.ip import client_ip
-from accounts.models import AuditEvent
+from accounts.models import AuditEvent, Session
 from accounts.monitoring import audit
 from accounts.sessions.policy import CART_SESSION_KEY, GUEST_ORDERS_SESSION_KEY, duration_text
+from accounts.sessions.purge import DEFAULT_BATCH_SIZE, delete_in_batches, no_progress
 from cart import copies, order_links
 from cart.models import Cart, CartItem, CartOwner, Order, OrderLine, Product
 from shopdemo.mail import after_response, mail_send
@@ -367,6 +368,21 @@ def visitor_cart(request) -> VisitorCart:
     if memo is None or memo.owner != owner:
         memo = request._visitor_cart = VisitorCart(owner)
     return memo
+
+
+def carts_abandoned(*, now):
+    """Guest carts, open or merged, untouched for as long as a guest session lives and held by no session.
+
+    A guest who keeps browsing keeps the cart: the session row names it, whatever its age.
+    """
+    return Cart.objects.filter(
+        user__isnull=True, updated_at__lt=now - timedelta(seconds=settings.GUEST_SESSION_AGE)
+    ).exclude(pk__in=Session.objects.filter(guest_cart_id__isnull=False).values("guest_cart_id"))
+
+
+def cart_purge_abandoned(*, now, batch_size: int = DEFAULT_BATCH_SIZE, on_batch=no_progress) -> int:
+    """Delete the abandoned guest carts (with their lines) in short batches; return how many carts."""
+    return delete_in_batches(carts_abandoned(now=now), batch_size, on_batch)
 
 
 def _new_order_number() -> str:

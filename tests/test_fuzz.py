@@ -1,4 +1,4 @@
-"""Checks that stay (issue 10): random input at the cart, sign-in and guest checkout forms never gets a 5xx.
+"""Random input at the cart, sign-in and guest checkout forms never gets a 5xx.
 
 Hypothesis sends random unicode, lengths and numbers; a refused change must
 leave the cart exactly as it was.

@@ -32,7 +32,7 @@ class TestHeaders:
 
 
 class TestHeadersEverywhere:
-    """Issue 10.7: Permissions-Policy, and static files get the pages' headers."""
+    """Permissions-Policy on every page, and static files get the pages' headers."""
 
     def test_pages_deny_powerful_features_but_passkeys(self, client):
         policy = client.get("/").headers["Permissions-Policy"]

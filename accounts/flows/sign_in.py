@@ -12,7 +12,7 @@ from django_otp_webauthn.models import WebAuthnCredential
 
 from accounts import backend_paths
 from accounts.flows.mfa import mfa_check_code
-from accounts.monitoring import audit
+from accounts.monitoring import audit, security
 from accounts.sessions import dbsc
 from accounts.sessions import policy as session_policy
 from cart.services import MergeReport, cart_merge_into_user
@@ -31,9 +31,8 @@ def sign_in(*, request, user, remember: bool, method: str = session_policy.PASSW
     # cart must follow the visitor, not the old key.
     guest_cart_id = request.session.get(session_policy.CART_SESSION_KEY)
     planted = guest_cart_id is not None and not started_in_this_browser(request.session)
-    # For the sign-in's audit record, written while login() runs (accounts.signals).
-    request.auth_method = method
     login(request, user, backend=getattr(user, "backend", backend_paths.PASSWORD))
+    security.record_sign_in(request=request, user=user, method=method)
     request.session.pop(session_policy.CART_SESSION_KEY, None)
     session_policy.mark_auth_method(request.session, method)
     # The server enforces the limits (accounts.sessions.policy); the cookie only

@@ -7,8 +7,9 @@ goes on.
 
 import json
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.conf import settings
 from django.db import DatabaseError, transaction
 from django.utils import timezone
@@ -16,6 +17,7 @@ from django.utils import timezone
 from accounts.ip import client_ip
 from accounts.models import AuditEvent
 from accounts.monitoring.redact import redact
+from accounts.sessions.purge import DEFAULT_BATCH_SIZE, delete_in_batches
 
 logger = logging.getLogger("shopdemo.audit")
 
@@ -147,3 +149,29 @@ def tally(event: str, *, request, window_start, max_rows: int, **details) -> int
     except DatabaseError:
         logger.exception("audit_write_failed", extra={"event": event})
         return 0
+
+
+def past_retention(now) -> dict:
+    """The audit trail's and django-axes' records older than AUDIT_RETENTION_DAYS, by kind.
+
+    The retention is also the memory of the new-device rule: a browser unused for
+    that long counts as new again. Lockouts last minutes, so axes loses history only.
+    """
+    retained = now - timedelta(days=settings.AUDIT_RETENTION_DAYS)
+    return {
+        "audit events": AuditEvent.objects.filter(created_at__lt=retained),
+        "axes access attempts": AccessAttempt.objects.filter(attempt_time__lt=retained),
+        "axes access logs": AccessLog.objects.filter(attempt_time__lt=retained),
+        "axes failure logs": AccessFailureLog.objects.filter(attempt_time__lt=retained),
+    }
+
+
+def purge_past_retention(*, now, batch_size: int = DEFAULT_BATCH_SIZE, on_batch=lambda kind, deleted: None) -> dict:
+    """Delete the records past retention in short batches; return {kind: rows removed}.
+
+    `on_batch(kind, running total)` follows each batch.
+    """
+    return {
+        kind: delete_in_batches(rows, batch_size, lambda deleted, kind=kind: on_batch(kind, deleted))
+        for kind, rows in past_retention(now).items()
+    }

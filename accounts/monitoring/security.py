@@ -21,7 +21,6 @@ from accounts.devices import describe
 from accounts.ip import client_ip
 from accounts.models import AuditEvent
 from accounts.monitoring import audit
-from accounts.sessions import policy as session_policy
 from shopdemo.mail import mail_send
 
 logger = logging.getLogger("shopdemo.security")
@@ -78,8 +77,8 @@ def alert(rule: str, about: str, subject: str, message: str, *, request=None, us
 
 
 @never_breaks
-def record_sign_in(*, request, user) -> None:
-    """Record a successful sign-in; flag it if it follows failures, and tell the user of a new device."""
+def record_sign_in(*, request, user, method: str) -> None:
+    """Record a sign-in proved by `method` (a key of AUTH_METHODS); flag one after failures, tell of a new device."""
     events = AuditEvent.objects.filter(username=user.get_username())
     last_success = events.filter(event__in=SUCCESS_EVENTS).values_list("created_at", flat=True).first()
     failures = events.filter(event="authn_login_fail")
@@ -88,7 +87,6 @@ def record_sign_in(*, request, user) -> None:
     device = describe(request.META.get("HTTP_USER_AGENT", ""), with_version=False)
     event = "authn_login_successafterfail" if failures.exists() else "authn_login_success"
     known_device = events.filter(event__in=SUCCESS_EVENTS, details__device=device).exists()
-    method = getattr(request, "auth_method", session_policy.PASSWORD)
     audit.record(event, request=request, user=user, device=device, method=method)
     if last_success and not known_device:
         audit.record("authn_new_device", request=request, user=user, device=device)

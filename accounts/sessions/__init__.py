@@ -1,1 +1,1 @@
-"""The session engine, its lifecycle rules, and the pages that show a session to its owner."""
+"""The session engine: its store, its lifecycle rules, and its purge (no HTTP views)."""

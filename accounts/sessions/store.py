@@ -16,7 +16,9 @@ contract tests (tests/accounts/test_session_contract.py) assert as such:
 - `cycle_key()` and `rotate()` add `_rotated_at` to the data;
 - `Session.__str__` shows the public id, never the key;
 - every async twin runs its sync method in a thread, so both engines (and the
-  cache in front of one) behave the same whichever side calls them.
+  cache in front of one) behave the same whichever side calls them;
+- `clear_expired()` deletes in short batches (a walk over the table's pages on
+  PostgreSQL) under the purge's lock, so `clearsessions` is safe on a busy site.
 """
 
 import base64
@@ -39,6 +41,7 @@ from django.utils import timezone
 from accounts import backend_paths
 from accounts.models import Session, hash_key, new_public_id
 from accounts.sessions import policy as session_policy
+from accounts.sessions import purge
 
 USER_AGENT_MAX_LENGTH = Session._meta.get_field("user_agent").max_length
 SEAL_CONTEXT = b"shopdemo.session.successor"
@@ -251,6 +254,19 @@ class SessionStore(DBStore):
     def cycle_key(self):
         session_policy.mark_rotated(self)
         super().cycle_key()
+
+    @classmethod
+    def clear_expired(cls, *, now=None, batch_size: int = purge.DEFAULT_BATCH_SIZE, on_batch=purge.no_progress) -> int:
+        """Delete the expired sessions in short batches; return how many (Django's clearsessions calls this).
+
+        Django's own is one DELETE in one transaction, holding its locks for as long
+        as the whole table takes. On PostgreSQL only one purge runs at a time: while
+        another holds the lock this removes nothing and returns 0.
+        """
+        with purge.purge_lock() as acquired:
+            if not acquired:
+                return 0
+            return purge.delete_expired_sessions(now or timezone.now(), batch_size, on_batch)
 
     @classmethod
     def end(cls, queryset) -> set[str]:

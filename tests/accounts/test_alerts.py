@@ -70,7 +70,7 @@ class TestGuessing:
         assert len(admin_mails(mailoutbox)) == 1  # throttled
 
     def test_a_flood_of_unknown_ids_writes_one_row_per_address_and_window(self, mailoutbox, clock):
-        """Issue 10.5: 2,000 random cookies once wrote 2,000 rows."""
+        """Rows are bounded per address and window: 2,000 random cookies once wrote 2,000 rows."""
         self.probe(200)
         [row] = AuditEvent.objects.filter(event="session_use_after_expire")
         assert (row.ip, row.details) == ("203.0.113.9", {"known": False, "count": 200})

@@ -1,4 +1,4 @@
-"""Issue 10.6 and 10.8: what an attacker can make the server hold or answer is bounded."""
+"""What an attacker can make the server hold or answer is bounded."""
 
 import pytest
 from django.test import Client

@@ -112,7 +112,7 @@ def test_idle_timeout_and_rotation_hold_with_the_cache(client, user, time_machin
 
 
 class TestAsyncTwins:
-    """Issue 10.3: what alogout() and async views run must go through the cache too."""
+    """What alogout() and async views run must go through the cache too."""
 
     @pytest.fixture
     def cached_signed_in(self, client, user):

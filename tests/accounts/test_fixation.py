@@ -1,4 +1,4 @@
-"""Issue 10.2: a key planted in the victim's browser never reaches the code step, and brings no cart."""
+"""A key planted in the victim's browser never reaches the code step, and brings no cart."""
 
 import pytest
 from django.test import Client

@@ -1,4 +1,4 @@
-"""Issue 10.4 and 10.10: every password check counts toward the lockout; over-long input is a 4xx, recorded."""
+"""Every password check counts toward the lockout; over-long input is a 4xx, recorded."""
 
 import pytest
 

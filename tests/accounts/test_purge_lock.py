@@ -1,12 +1,14 @@
-"""Two purge_sessions processes started together on PostgreSQL: one purges, the other stands down."""
+"""Two purges started together on PostgreSQL: one purges, the other stands down."""
 
 import psycopg
 import pytest
+from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
 
-from accounts.management.commands.purge_sessions import ANOTHER_PURGE_RUNNING, PURGE_LOCK_ID
+from accounts.management.commands.purge_sessions import ANOTHER_PURGE_RUNNING
 from accounts.models import Session
+from accounts.sessions.purge import PURGE_LOCK_ID
 from tests.factories import SessionFactory
 from tests.servers import WAIT_SECONDS, start_manage, wait_until
 
@@ -61,3 +63,14 @@ def test_the_lock_is_released_when_a_purge_ends():
         run = start_manage("purge_sessions")
         output, _ = run.communicate(timeout=WAIT_SECONDS)
         assert run.returncode == 0 and expected in output
+
+
+def test_clearsessions_removes_nothing_while_another_purge_holds_the_lock():
+    SessionFactory(expire_date=timezone.now() - timezone.timedelta(days=1))
+    with other_connection() as other:
+        other.execute("SELECT pg_advisory_lock(%s)", [PURGE_LOCK_ID])
+        call_command("clearsessions")
+        assert Session.objects.count() == 1
+        other.execute("SELECT pg_advisory_unlock(%s)", [PURGE_LOCK_ID])
+    call_command("clearsessions")
+    assert not Session.objects.exists()

@@ -1,4 +1,7 @@
-"""purge_sessions: expired sessions, abandoned guest carts and old audit records, in batches."""
+"""purge_sessions: expired sessions, abandoned guest carts and old audit records, in batches.
+
+Django's clearsessions runs the engine's clear_expired(), the same batched walk.
+"""
 
 import secrets
 from io import StringIO
@@ -11,6 +14,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import AuditEvent, Session
+from accounts.sessions.purge import DEFAULT_BATCH_SIZE
+from accounts.sessions.store import SessionStore
 from cart.models import Cart
 from tests.factories import CartFactory, CartItemFactory, SessionFactory, UserFactory
 
@@ -38,22 +43,55 @@ def test_deletes_expired_sessions_and_says_how_many(expired_and_live):
     assert list(Session.objects.all()) == [live]
 
 
-def test_batches_are_separate_statements(expired_and_live):
-    with CaptureQueriesContext(connection) as queries:
-        run("--batch-size", "3")
-    deletes = [q["sql"] for q in queries if q["sql"].startswith('DELETE FROM "accounts_session"')]
+def session_deletes(queries) -> list[str]:
+    return [q["sql"] for q in queries if q["sql"].startswith('DELETE FROM "accounts_session"')]
+
+
+def assert_bounded_batches(deletes, *, batch_size: int, rows: int) -> None:
     if connection.vendor == "postgresql":
         # A walk over the table's pages: each statement bounded by a page range.
         assert deletes and all("ctid >= '(" in sql and "AND ctid < '(" in sql for sql in deletes)
     else:
-        # 3 + 3 + 1 rows, then one that finds none: each a single bounded statement.
-        assert len(deletes) == 4
-        assert all(sql.endswith("LIMIT 3)") for sql in deletes)
+        # Full batches, the rest, then one that finds none: each a single bounded statement.
+        assert len(deletes) == rows // batch_size + (1 if rows % batch_size else 0) + 1
+        assert all(sql.endswith(f"LIMIT {batch_size})") for sql in deletes)
+
+
+def test_batches_are_separate_statements(expired_and_live):
+    with CaptureQueriesContext(connection) as queries:
+        run("--batch-size", "3")
+    assert_bounded_batches(session_deletes(queries), batch_size=3, rows=7)
     assert Session.objects.count() == 1
 
 
+def test_djangos_clearsessions_deletes_in_the_engines_batches(expired_and_live):
+    _, live = expired_and_live
+    with CaptureQueriesContext(connection) as queries:
+        call_command("clearsessions")
+    assert_bounded_batches(session_deletes(queries), batch_size=DEFAULT_BATCH_SIZE, rows=7)
+    assert list(Session.objects.all()) == [live]
+
+
+def test_clear_expired_says_how_many_and_reports_each_batch(expired_and_live):
+    totals = []
+    assert SessionStore.clear_expired(batch_size=3, on_batch=totals.append) == 7
+    if connection.vendor != "postgresql":  # the page walk reports per page range instead
+        assert totals == [3, 6, 7]
+    assert totals[-1] == 7
+
+
+def purge_with_command(batch_size: int) -> int:
+    output = run("--batch-size", str(batch_size))
+    return int(output.split("Removed ")[1].split()[0])
+
+
+def purge_with_engine(batch_size: int) -> int:
+    return SessionStore.clear_expired(batch_size=batch_size)
+
+
 @pytest.mark.postgres
-def test_the_page_walk_covers_every_page_and_spares_live_rows():
+@pytest.mark.parametrize("purge", [purge_with_command, purge_with_engine], ids=["purge_sessions", "clear_expired"])
+def test_the_page_walk_covers_every_page_and_spares_live_rows(purge):
     # Rows of ~1.8 kB of incompressible data (under the 2 kB at which PostgreSQL would
     # move it out of the page): four per 8 kB page, so the walk has many pages to cover.
     padding = lambda: secrets.token_urlsafe(1200)  # noqa: E731
@@ -62,8 +100,8 @@ def test_the_page_walk_covers_every_page_and_spares_live_rows():
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE accounts_session")
     with CaptureQueriesContext(connection) as queries:
-        assert f"Removed {len(expired)} expired sessions." in run("--batch-size", "2")
-    assert len([q for q in queries if q["sql"].startswith('DELETE FROM "accounts_session"')]) >= 10
+        assert purge(2) == len(expired)
+    assert len(session_deletes(queries)) >= 10
     assert set(Session.objects.all()) == set(live)
 
 

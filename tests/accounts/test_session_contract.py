@@ -1,4 +1,4 @@
-"""Issue 10.11: Django's documented SessionBase API, run against both engines (db and cached).
+"""Django's documented SessionBase API, run against both engines (db and cached).
 
 Written from the documentation's promises, not copied from Django's suite. The
 engine's deliberate differences (accounts.sessions.store's docstring) are

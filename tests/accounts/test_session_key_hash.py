@@ -1,4 +1,4 @@
-"""Issue 10.1: the table, the admin, the cache and the logs hold a hash of each key, never the key."""
+"""The table, the admin, the cache and the logs hold a hash of each key, never the key."""
 
 import hashlib
 import re

@@ -9,7 +9,7 @@ from django.template.loaders.cached import Loader as CachedLoader
 from django.test import Client
 
 from accounts.models import Session
-from cart.models import ART_MIN_CONTRAST, art_colour, contrast_with_white
+from cart.templatetags.product_art import ART_MIN_CONTRAST, art_colour, contrast_with_white
 from tests.factories import CategoryFactory, ProductFactory
 
 pytestmark = pytest.mark.django_db

@@ -213,7 +213,7 @@ MIXED_ROUNDS = 40  # of one add, one update and one remove of the same line, plu
 
 
 def test_mixed_parallel_add_update_remove_on_one_line_never_deadlocks(serve):
-    """Issue 10.9: these once took their locks in opposite orders and 152 of 400 got the outage page."""
+    """One lock order: these once took their locks in opposite orders and 152 of 400 got the outage page."""
     url = serve()
     contested, steady = ProductFactory.create_batch(2, stock=100)
     cookies = _guest_with_cart(url, contested.pk, 1)

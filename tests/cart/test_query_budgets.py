@@ -46,6 +46,25 @@ def test_cart_pages_cost_the_same_for_1_and_50_lines(client, user, page):
     assert count_with(1) == count_with(50)
 
 
+@pytest.mark.parametrize("page", ["/cart/", "/checkout/"])
+def test_a_page_that_shows_the_lines_reads_the_cart_once_for_them_and_the_badge(client, user, page):
+    CartItemFactory.create_batch(3, cart=CartFactory(user=user))
+    client.force_login(user)
+    sql = queries_for(client, page)
+    assert sum('"cart_cartitem"' in query for query in sql) == 1, sql
+
+
+def test_a_refused_add_reads_its_product_once_for_the_refusal_and_the_page(client):
+    scarce = ProductFactory(stock=1)
+    with CaptureQueriesContext(connection) as captured:
+        response = client.post("/cart/add/", {"product": scarce.pk, "quantity": 2})
+    assert response.status_code == 400 and scarce.name in response.content.decode()
+    product_reads = [
+        q["sql"] for q in captured.captured_queries if '"cart_product"' in q["sql"] and q["sql"].endswith("LIMIT 1")
+    ]
+    assert len(product_reads) == 1, product_reads
+
+
 def guest_with_lines(client, count):
     for product in ProductFactory.create_batch(count):
         client.post("/cart/add/", {"product": product.pk})

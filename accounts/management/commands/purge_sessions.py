@@ -1,104 +1,22 @@
-"""Delete expired sessions, abandoned guest carts and old audit records, in short batches."""
+"""Delete expired sessions, abandoned guest carts and old audit records, in short batches.
 
-from contextlib import contextmanager
-from datetime import timedelta
+The rules live with what they delete: the engine's clear_expired(), the cart's
+cart_purge_abandoned(), the audit trail's purge_past_retention(). This command runs
+them in that order under the purge's lock and says what they removed.
+"""
+
+import time
 from functools import partial
 
-from axes.models import AccessAttempt, AccessFailureLog, AccessLog
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
-from django.db import connection, transaction
 from django.utils import timezone
 
-from accounts.models import AuditEvent, Session
-from cart.models import Cart
+from accounts.monitoring import audit
+from accounts.sessions.purge import DEFAULT_BATCH_SIZE, PurgeSummary, expired_sessions, purge_lock
+from accounts.sessions.store import engine_store
+from cart.services import cart_purge_abandoned, carts_abandoned
 
-# Rows a batch examines: under 20 ms of work per transaction on the bench machine
-# (docs/scaling.md has the measurements).
-DEFAULT_BATCH_SIZE = 10_000
-# "shopdemo" in ASCII: the key of the PostgreSQL advisory lock that one purge holds.
-PURGE_LOCK_ID = 0x73686F7064656D6F
-# When the planner has no statistics yet, assume dense pages: smaller batches, never longer ones.
-UNKNOWN_ROWS_PER_PAGE = 100
 ANOTHER_PURGE_RUNNING = "Another purge_sessions is running; this one removed nothing."
-
-
-def delete_in_batches(queryset, batch_size: int, on_batch=lambda deleted: None) -> int:
-    """Delete the rows of `queryset` `batch_size` at a time, each batch its own short transaction.
-
-    Short transactions keep the purge from holding locks that live sessions wait
-    on (Django's clearsessions deletes everything in one statement), so it is
-    safe to run while the site serves traffic. A batch is one statement where the
-    model allows it: DELETE ... WHERE pk IN (SELECT pk ... LIMIT n).
-    """
-    model = queryset.model
-    deleted = 0
-    while True:
-        with transaction.atomic():
-            _, per_model = model.objects.filter(pk__in=queryset.values("pk")[:batch_size]).delete()
-        batch = per_model.get(model._meta.label, 0)
-        if not batch:
-            return deleted
-        deleted += batch
-        on_batch(deleted)
-
-
-def delete_expired_sessions(now, batch_size: int, on_batch=lambda deleted: None) -> int:
-    """Delete the sessions that expired before `now`, in batches of about `batch_size` rows examined.
-
-    On PostgreSQL the walk goes over the table's pages in physical order (a TID
-    range scan per batch): sequential reads, as fast per row as clearsessions'
-    single DELETE, but each batch commits on its own. Walking the expire_date
-    index instead reads the heap in random order and was 5-15x slower
-    (docs/scaling.md). Rows added behind the walk are live; the next purge sees
-    any that expire meanwhile.
-    """
-    expired = Session.objects.filter(expire_date__lt=now)
-    if connection.vendor != "postgresql":
-        return delete_in_batches(expired, batch_size, on_batch)
-    table = connection.ops.quote_name(Session._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT reltuples / NULLIF(relpages, 0), pg_relation_size(oid) / current_setting('block_size')::int"
-            " FROM pg_class WHERE oid = %s::regclass",
-            [Session._meta.db_table],
-        )
-        rows_per_page, pages = cursor.fetchone()
-        if not rows_per_page or rows_per_page <= 0:  # never analysed: reltuples is -1 or 0
-            rows_per_page = UNKNOWN_ROWS_PER_PAGE
-        step = max(1, int(batch_size / rows_per_page))
-        deleted = 0
-        for first in range(0, pages, step):
-            # Autocommit: the statement is its own transaction.
-            cursor.execute(
-                f"DELETE FROM {table} WHERE ctid >= %s::tid AND ctid < %s::tid AND expire_date < %s",
-                [f"({first},0)", f"({first + step},0)", now],
-            )
-            deleted += cursor.rowcount
-            on_batch(deleted)
-    return deleted
-
-
-@contextmanager
-def purge_lock():
-    """Hold the purge's advisory lock while the block runs; yield whether this process got it.
-
-    Several app servers may each run purge_sessions from cron: on PostgreSQL
-    the second one to start finds the lock taken and stops. SQLite needs no
-    lock: it is one file on one machine, and its writers already take turns.
-    """
-    if connection.vendor != "postgresql":
-        yield True
-        return
-    with connection.cursor() as cursor:
-        # Session level, not transaction level: the purge commits many transactions.
-        cursor.execute("SELECT pg_try_advisory_lock(%s)", [PURGE_LOCK_ID])
-        acquired = cursor.fetchone()[0]
-        try:
-            yield acquired
-        finally:
-            if acquired:
-                cursor.execute("SELECT pg_advisory_unlock(%s)", [PURGE_LOCK_ID])
 
 
 class Command(BaseCommand):
@@ -115,47 +33,37 @@ class Command(BaseCommand):
     def handle(self, *args, batch_size, dry_run, **options):
         if batch_size < 1:
             raise CommandError("--batch-size must be at least 1.")
-        targets = self.targets(timezone.now())
+        now = timezone.now()
         if dry_run:
-            self.stdout.write("\n".join(f"Would remove {qs.count()} {label}." for label, qs, _ in targets))
+            counts = {
+                "expired sessions": expired_sessions(now).count(),
+                "abandoned guest carts": carts_abandoned(now=now).count(),
+                **{kind: rows.count() for kind, rows in audit.past_retention(now).items()},
+            }
+            self.stdout.write("\n".join(f"Would remove {count} {kind}." for kind, count in counts.items()))
             return
         with purge_lock() as acquired:
             if not acquired:
                 self.stdout.write(ANOTHER_PURGE_RUNNING)
                 return
-            self.purge(targets, batch_size)
+            summary = self.purge(now, batch_size)
+        self.stdout.write("\n".join(summary.lines()))
 
-    def targets(self, now):
-        """What the purge removes, in order: (label, queryset, its batched delete)."""
-        retained = now - timedelta(days=settings.AUDIT_RETENTION_DAYS)
-        querysets = [
-            (
-                "abandoned guest carts",
-                # Untouched for as long as a guest session lives, and held by no
-                # live session (a guest who keeps browsing keeps the cart).
-                Cart.objects.filter(
-                    user__isnull=True, updated_at__lt=now - timedelta(seconds=settings.GUEST_SESSION_AGE)
-                ).exclude(pk__in=Session.objects.filter(guest_cart_id__isnull=False).values("guest_cart_id")),
-            ),
-            ("audit events", AuditEvent.objects.filter(created_at__lt=retained)),
-            ("axes access attempts", AccessAttempt.objects.filter(attempt_time__lt=retained)),
-            ("axes access logs", AccessLog.objects.filter(attempt_time__lt=retained)),
-            ("axes failure logs", AccessFailureLog.objects.filter(attempt_time__lt=retained)),
-        ]
-        return [
-            ("expired sessions", Session.objects.filter(expire_date__lt=now), partial(delete_expired_sessions, now)),
-            *((label, qs, partial(delete_in_batches, qs)) for label, qs in querysets),
-        ]
+    def purge(self, now, batch_size: int) -> PurgeSummary:
+        """Run the three purges in order; what each removed is the summary."""
+        started = time.monotonic()
+        summary = PurgeSummary()
+        summary.removed["expired sessions"] = engine_store().clear_expired(
+            now=now, batch_size=batch_size, on_batch=partial(self.progress, "expired sessions")
+        )
+        summary.removed["abandoned guest carts"] = cart_purge_abandoned(
+            now=now, batch_size=batch_size, on_batch=partial(self.progress, "abandoned guest carts")
+        )
+        summary.removed.update(audit.purge_past_retention(now=now, batch_size=batch_size, on_batch=self.progress))
+        summary.seconds = time.monotonic() - started
+        return summary
 
-    def purge(self, targets, batch_size: int):
+    def progress(self, kind: str, deleted: int) -> None:
         # Progress lines only for a person watching; cron mail gets the summary alone.
-        interactive = self.stdout.isatty()
-        summary = []
-        for label, _, delete in targets:
-
-            def progress(deleted, label=label):
-                if interactive:
-                    self.stdout.write(f"  {label}: {deleted} removed so far")
-
-            summary.append(f"Removed {delete(batch_size, progress)} {label}.")
-        self.stdout.write("\n".join(summary))
+        if self.stdout.isatty():
+            self.stdout.write(f"  {kind}: {deleted} removed so far")
