@@ -85,6 +85,23 @@ def guest_add():
     return _measure(lambda i: client.post("/cart/add/", {"product": products[i % len(products)], "quantity": 1}))
 
 
+def guest_checkout():
+    """A guest's checkout with a 1-line cart: each request a fresh guest (add first, unmeasured)."""
+    product = seed.bench_products()[0].pk
+    clients = [Client(HTTP_USER_AGENT=seed.USER_AGENT) for _ in range(REPEAT)]
+    for client in clients:
+        client.post("/cart/add/", {"product": product, "quantity": 1})
+    return _measure(lambda i: clients[i].post("/checkout/", {"email": f"bench{i}@example.com", "address": ""}))
+
+
+def guest_order_page():
+    client = Client(HTTP_USER_AGENT=seed.USER_AGENT)
+    client.post("/cart/add/", {"product": seed.bench_products()[0].pk, "quantity": 1})
+    page = client.post("/checkout/", {"email": "bench@example.com", "address": ""})["Location"]
+    client.get(page)
+    return _measure(lambda i: client.get(page))
+
+
 def signed_in_catalog():
     client = _signed_in_client("bench_probe")
     client.get("/")
@@ -121,6 +138,8 @@ def merge_sign_in():
 SCENARIOS = {
     "anon_catalog": anon_catalog,
     "guest_add": guest_add,
+    "guest_checkout": guest_checkout,
+    "guest_order_page": guest_order_page,
     "signed_in_catalog": signed_in_catalog,
     "baseline_catalog": baseline_catalog,
     "cart_page": cart_page,

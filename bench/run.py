@@ -66,6 +66,8 @@ ENV = {
     "DEMO_PASSWORD": PASSWORD,
     # So that no line cap turns add-to-cart or merge requests into 400s mid-run.
     "MAX_LINE_QUANTITY": "1000000",
+    # Every guest checkout comes from the loopback address: no 429s mid-run.
+    "GUEST_ORDERS_PER_IP_PER_HOUR": "1000000000",
     # whitenoise warns at every start when collectstatic has not run; pages don't need it.
     "PYTHONWARNINGS": "ignore:No directory at",
 }
@@ -383,6 +385,33 @@ def scenarios(shop, base, ids):
     adds = [post("/cart/add/", g, f"product={p}&quantity=1") for p in ids["bench_products"] for g in guests]
     rows["add"] = wrk(shop, adds, "guest add-to-cart")
 
+    # Guest checkout: every POST a fresh guest session with a 1-line cart (one use each),
+    # then the order page of one guest who placed an order.
+    count = max(500, 150 * SECONDS)
+    log(f"creating {count} guest sessions with 1-line carts")
+    token = guests[0]["csrftoken"]
+    checkouts = [
+        post("/checkout/", {"csrftoken": token, "sessionid": key}, f"email=bench{n}%40example.com&address=")
+        for n, key in enumerate(helper("seed", "guests", count, 1))
+    ]
+    rows["checkout"] = wrk(shop, checkouts, "guest checkout (1-line cart)", one_use=True)
+    b = browser()
+    b.get(shop.base + "/")
+    b.post(
+        shop.base + "/cart/add/",
+        data={"product": ids["bench_products"][0], "quantity": 1},
+        headers={"X-CSRFToken": b.cookies["csrftoken"]},
+    )
+    placed = b.post(
+        shop.base + "/checkout/",
+        data={"email": "bench@example.com", "address": ""},
+        headers={"X-CSRFToken": b.cookies["csrftoken"]},
+        allow_redirects=False,
+    )
+    assert placed.status_code == 302, placed.status_code
+    guest = {"csrftoken": b.cookies["csrftoken"], "sessionid": b.cookies["sessionid"]}
+    rows["order_page"] = wrk(shop, [get(placed.headers["Location"], guest)], "guest's order page")
+
     cart_cookies = sign_in(shop, "bench_cart")
     rows["cart"] = wrk(shop, [get("/cart/", cart_cookies)], "signed-in cart page (20 lines)")
 
@@ -662,6 +691,13 @@ def report(info, rows, probe, live, purged, started):
         "guest_add",
         f"{ADD_GUESTS} guest sessions × 20 products, rotating",
     )
+    line(
+        "guest checkout (POST `/checkout/`, 1-line cart)",
+        rows["checkout"],
+        "guest_checkout",
+        "a fresh guest session per request: the order, its stock update, its audit row and mail",
+    )
+    line("guest's order page `/orders/<number>/`", rows["order_page"], "guest_order_page")
     line("signed-in catalog `/`", rows["signed_in"], "signed_in_catalog", rounds("signed_in"))
     line("baseline: signed-in catalog, stock `db` engine", rows["baseline"], "baseline_catalog", rounds("baseline"))
     line("signed-in cart page, 20 lines", rows["cart"], "cart_page")
@@ -984,6 +1020,8 @@ def main():
             "queries",
             "anon_catalog",
             "guest_add",
+            "guest_checkout",
+            "guest_order_page",
             "signed_in_catalog",
             "cart_page",
             "merge_sign_in",

@@ -3,6 +3,7 @@
     python bench/seed.py setup                 users, 20 bench products, a 20-line cart, a 3-line cart
     python bench/seed.py products on|off       show/hide the bench products in the catalog
     python bench/seed.py guests N              N guest sessions, each with a 20-line cart
+    python bench/seed.py guests COUNT [LINES]  guest sessions with carts of LINES (20) lines
     python bench/seed.py stock-session USER    a session of Django's stock engine (baseline settings)
     python bench/seed.py rows expired|live N   N filler rows in accounts_session (INSERT ... SELECT)
     python bench/seed.py drop-filler           delete the filler rows
@@ -81,12 +82,12 @@ def products(state):
     return Product.objects.filter(slug__startswith="bench-item-").update(is_active=state == "on")
 
 
-def new_guest_sessions(count: int) -> list[str]:
-    """Create `count` guest sessions of the project's engine, each holding a 20-line cart."""
+def new_guest_sessions(count: int, lines: int = 20) -> list[str]:
+    """Create `count` guest sessions of the project's engine, each holding a cart of `lines` lines (at most 20)."""
     from accounts.sessions.policy import CART_SESSION_KEY
     from accounts.sessions.store import SessionStore
 
-    items = bench_products()
+    items = bench_products()[:lines]
     carts = Cart.objects.bulk_create(Cart() for _ in range(count))
     CartItem.objects.bulk_create(CartItem(cart=c, product=p, quantity=1) for c in carts for p in items)
     keys = []
@@ -175,7 +176,7 @@ def main(argv):
     result = {
         "setup": lambda: setup(),
         "products": lambda: products(args[0]),
-        "guests": lambda: new_guest_sessions(int(args[0])),
+        "guests": lambda: new_guest_sessions(*map(int, args)),
         "stock-session": lambda: stock_session(args[0]),
         "rows": lambda: rows(args[0], int(args[1])),
         "drop-filler": lambda: drop_filler(),

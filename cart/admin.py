@@ -67,10 +67,31 @@ class OrderLineInline(admin.TabularInline):
         return False
 
 
+class GuestOrderFilter(admin.SimpleListFilter):
+    title = "placed by"
+    parameter_name = "placed_by"
+
+    def lookups(self, request, model_admin):
+        return [("account", "an account"), ("guest", "a guest, not claimed"), ("claimed", "a guest, claimed")]
+
+    def queryset(self, request, queryset):
+        return {
+            "account": lambda: queryset.filter(email=""),
+            "guest": lambda: queryset.exclude(email="").filter(claimed_at__isnull=True),
+            "claimed": lambda: queryset.filter(claimed_at__isnull=False),
+        }.get(self.value(), lambda: queryset)()
+
+
 @admin.register(Order)
 class OrderAdmin(admin.ModelAdmin):
-    list_display = ["number", "user", "total", "created_at"]
-    search_fields = ["number", "user__username"]
+    list_display = ["number", "user", "email", "claimed", "total", "created_at"]
+    list_filter = [GuestOrderFilter]
+    search_fields = ["number", "user__username", "email"]
     list_select_related = ["user"]
-    readonly_fields = ["number", "user", "total", "created_at"]
+    readonly_fields = ["number", "user", "email", "claimed_at", "total", "created_at"]
     inlines = [OrderLineInline]
+
+    @admin.display(description="claimed by an account", boolean=True)
+    def claimed(self, order):
+        """None (shown as a dash) for an account's own order: there was nothing to claim."""
+        return order.claimed_at is not None if order.is_guest else None

@@ -85,3 +85,22 @@ class CatalogForm(FirstErrorMixin, forms.Form):
         """The valid filters; an invalid one falls back to its default (the page says which was wrong)."""
         self.is_valid()
         return {"q": "", "category": "", "sort": "", **self.cleaned_data}
+
+
+class GuestCheckoutForm(CheckoutForm):
+    """A guest's order: the address its mail and link go to, and where it is delivered (blank: collect in store)."""
+
+    email = forms.EmailField(
+        max_length=254,
+        error_messages={
+            "required": "Enter the email address your order confirmation should go to.",
+            "invalid": "Enter a valid email address, like name@example.com.",
+            "max_length": "An email address has at most 254 characters.",
+        },
+    )
+    address = forms.CharField(
+        required=False,
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={"max_length": "A delivery address has at most 500 characters."},
+    )

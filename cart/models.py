@@ -130,6 +130,12 @@ class CartItem(models.Model):
         return self.product.price * self.quantity
 
 
+class OrderQuerySet(models.QuerySet):
+    def unclaimed_guest(self):
+        """Guest orders that no account has taken yet."""
+        return self.exclude(email="").filter(user__isnull=True, claimed_at__isnull=True)
+
+
 class Order(models.Model):
     number = models.CharField(max_length=12, unique=True)
     # Null once the account is deleted: the order stays for the books, anonymised.
@@ -139,20 +145,35 @@ class Order(models.Model):
     total = models.DecimalField(max_digits=10, decimal_places=2)
     # Where it goes; blank means collected in store.
     address = models.TextField(max_length=500, blank=True)
+    # A guest order's address for its mail and signed link; blank for an account's order.
+    email = models.EmailField(blank=True)
+    # When an account took the guest order (registered from its browser, or confirmed its
+    # address). Kept after the account is deleted, so the order is never claimed twice.
+    claimed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     # The checkout form's id: the same form sent again (a retry after an error page) finds this order.
     request_id = models.CharField(max_length=64, blank=True, default="", editable=False)
+
+    objects = OrderQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-pk"]
         constraints = [
             models.UniqueConstraint(
                 fields=["user", "request_id"], condition=~Q(request_id=""), name="order_placed_once_per_form"
-            )
+            ),
+            models.CheckConstraint(
+                condition=Q(claimed_at__isnull=True) | ~Q(email=""), name="only_guest_orders_claimed"
+            ),
         ]
 
     def __str__(self):
         return f"order {self.number}"
+
+    @property
+    def is_guest(self) -> bool:
+        """Placed without an account (it may have been claimed since)."""
+        return bool(self.email)
 
 
 class OrderLine(models.Model):

@@ -5,8 +5,9 @@ from dataclasses import dataclass
 
 from django.db.models import BooleanField, Case, Q, Value, When
 
+from accounts.sessions.policy import GUEST_ORDERS_SESSION_KEY
 from cart import copies
-from cart.models import Category, Product
+from cart.models import Category, Order, Product
 
 # The catalog's sort choices: URL value -> (label, ORDER BY).
 SORTS = {
@@ -85,3 +86,12 @@ def product_related(*, product: Product, limit: int = RELATED_COUNT) -> list[Pro
         .annotate(near=Case(When(same_category, then=Value(0)), default=Value(1)))
         .order_by("near", "name")[:limit]
     )
+
+
+def visitor_orders(request):
+    """The orders the visitor may open: the account's, and those this browser's guest session placed.
+
+    A guest order leaves the session's reach once an account has claimed it.
+    """
+    placed = Order.objects.unclaimed_guest().filter(number__in=request.session.get(GUEST_ORDERS_SESSION_KEY, []))
+    return request.user.orders.all() | placed if request.user.is_authenticated else placed

@@ -15,10 +15,12 @@ from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import Session
-from accounts.sessions.policy import CART_SESSION_KEY
+from accounts.ip import client_ip
+from accounts.models import AuditEvent, Session
+from accounts.monitoring import audit
+from accounts.sessions.policy import CART_SESSION_KEY, GUEST_ORDERS_SESSION_KEY, duration_text
 from accounts.sessions.purge import DEFAULT_BATCH_SIZE, delete_in_batches, no_progress
-from cart import copies
+from cart import copies, order_links
 from cart.models import Cart, CartItem, CartOwner, Order, OrderLine, Product
 from shopdemo.mail import mail_send, mail_task
 
@@ -41,6 +43,12 @@ MSG_CONFLICT = "Your cart was being changed by another request at the same momen
 # lost a race and may simply be run again.
 RETRYABLE_SQLSTATES = {"40001", "40P01"}
 RECENT_REQUESTS = 32  # adds remembered per cart: far more than a page's retries or a double click
+MSG_GUEST_THROTTLED = (
+    "Too many orders without an account came from your network in the last hour. "
+    "Please try again later, or sign in to order."
+)
+ORDER_PLACED, GUEST_THROTTLED = "order_placed", "order_guest_throttled"
+GUEST_ORDERS_KEPT = 20  # orders a guest session keeps the numbers of; the throttle keeps far fewer
 
 
 class CartError(Exception):
@@ -53,6 +61,10 @@ class CartError(Exception):
     def __init__(self, message: str, *, product: Product | None = None):
         super().__init__(message)
         self.product = product
+
+
+class OrderThrottled(CartError):
+    """Guest orders from the request's address are over GUEST_ORDERS_PER_IP_PER_HOUR (answered with 429)."""
 
 
 class NotFound(Exception):
@@ -384,20 +396,41 @@ def _new_order_number() -> str:
     return "".join(secrets.choice(ORDER_NUMBER_ALPHABET) for _ in range(ORDER_NUMBER_LENGTH))
 
 
-def order_place(*, user, address: str = "", site_url: str = "", request_id: str = "") -> Order:
-    """Turn the available lines of the user's cart into an order and take them from stock.
+def _guest_orders_this_hour(request) -> int:
+    """Guest orders placed from the request's address in the last hour (the audit trail counts them)."""
+    return AuditEvent.objects.filter(
+        event=ORDER_PLACED,
+        ip=client_ip(request),
+        details__guest=True,
+        created_at__gte=timezone.now() - timedelta(hours=1),
+    ).count()
 
-    An order already placed from the checkout form `request_id` is returned as
-    it is: the form was sent again (a retry after an error page, a double click).
+
+def order_place(
+    *, owner: CartOwner, email: str = "", address: str = "", site_url: str = "", request_id: str = "", request=None
+) -> Order:
+    """Turn the available lines of the owner's cart into an order and take them from stock.
+
+    A guest's order records `email`, is throttled per IP of the `request`
+    (GUEST_ORDERS_PER_IP_PER_HOUR; OrderThrottled) and is kept in the guest's
+    session, so its browser may open it. `request` is None only outside HTTP
+    (a command, a direct test call).
+
+    An order already placed from the checkout form `request_id` by this owner is
+    returned as it is: the form was sent again (a retry after an error page, a double click).
 
     The order confirmation is queued with it (db_worker mails it, with links
     under `site_url`: shopdemo.links.site_url, SITE_URL or the request's host). A relay that fails
     delays the mail, never the order.
     """
+    guest = owner.user is None
+    if guest and request is not None and _guest_orders_this_hour(request) >= settings.GUEST_ORDERS_PER_IP_PER_HOUR:
+        audit.record(GUEST_THROTTLED, request=request, limit=settings.GUEST_ORDERS_PER_IP_PER_HOUR)
+        raise OrderThrottled(MSG_GUEST_THROTTLED)
     with transaction.atomic():
-        cart = Cart.objects.select_for_update().filter(user=user, status=Cart.Status.OPEN).first()
+        cart = Cart.objects.open_for(owner).select_for_update().first()
         # After the cart's lock: a second send of the form waits for the first and then finds its order.
-        placed = Order.objects.filter(user=user, request_id=request_id).first() if request_id else None
+        placed = _placed_from_form(owner, request_id)
         if placed is not None:
             return placed
         all_lines = list(cart.items.select_related("product").order_by("product_id")) if cart else []
@@ -420,7 +453,8 @@ def order_place(*, user, address: str = "", site_url: str = "", request_id: str 
                 raise CartError(MSG_OVER_STOCK.format(stock=line.product.stock, name=line.product.name))
         order = Order.objects.create(
             number=_new_order_number(),
-            user=user,
+            user=owner.user,
+            email=email if guest else "",
             address=address,
             total=sum(line.line_total for line in lines),
             request_id=request_id,
@@ -436,24 +470,62 @@ def order_place(*, user, address: str = "", site_url: str = "", request_id: str 
             for line in lines
         )
         CartItem.objects.filter(pk__in=[line.pk for line in lines]).delete()
+        audit.record(ORDER_PLACED, request=request, number=order.number, guest=guest)
         # In the order's own transaction: a rolled-back order queues nothing, a committed one always its mail.
         mail_order_confirmation.enqueue(order_id=order.pk, site_url=site_url)
+    if guest:
+        placed = owner.session.get(GUEST_ORDERS_SESSION_KEY, [])
+        owner.session[GUEST_ORDERS_SESSION_KEY] = [*placed[1 - GUEST_ORDERS_KEPT :], order.number]
     return order
+
+
+def _placed_from_form(owner: CartOwner, request_id: str) -> Order | None:
+    """The owner's order already placed from the checkout form `request_id`, if any."""
+    if not request_id:
+        return None
+    if owner.user is not None:
+        return Order.objects.filter(user=owner.user, request_id=request_id).first()
+    numbers = owner.session.get(GUEST_ORDERS_SESSION_KEY, [])
+    return Order.objects.filter(user__isnull=True, number__in=numbers, request_id=request_id).first()
 
 
 @mail_task
 def mail_order_confirmation(*, order_id: int, site_url: str) -> None:
-    """Mail the order's owner its number, lines, total and a link to its page."""
+    """The order confirmation: to the account's address, or the guest's with the signed link to the order."""
     order = Order.objects.select_related("user").filter(pk=order_id).first()
-    if order is None or order.user is None:  # the account was deleted since: nobody to tell
+    if order is None or not (order.email or order.user):  # the account was deleted since: nobody to tell
         return
+    if order.is_guest:
+        path = reverse("cart:order_link", kwargs={"number": order.number, "token": order_links.order_link_token(order)})
+    else:
+        path = reverse("cart:order_detail", kwargs={"number": order.number})
     mail_send(
-        to=[order.user.email],
+        to=[order.email or order.user.email],
         subject=f"Your order {order.number}",
         template="order_confirmation",
         context={
             "order": order,
             "lines": order.lines.all(),
-            "order_url": site_url + reverse("cart:order_detail", kwargs={"number": order.number}),
+            "order_url": site_url + path,
+            "link_valid_for": duration_text(settings.GUEST_ORDER_LINK_AGE) if order.is_guest else "",
         },
     )
+
+
+def order_claim_for_address(*, user, address: str) -> int:
+    """Give `user` the guest orders placed with `address` that no account took yet; return how many.
+
+    Only for an address the account has just confirmed: whoever merely types
+    someone's address claims nothing. An order claimed once stays claimed, even
+    by an account deleted since.
+    """
+    if not address:
+        return 0
+    return Order.objects.unclaimed_guest().filter(email__iexact=address).update(user=user, claimed_at=timezone.now())
+
+
+def order_claim_placed(*, user, numbers: list[str]) -> int:
+    """Give `user` the guest orders that its browser's guest session placed (`numbers`); return how many."""
+    if not numbers:
+        return 0
+    return Order.objects.unclaimed_guest().filter(number__in=numbers).update(user=user, claimed_at=timezone.now())

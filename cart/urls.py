@@ -18,4 +18,6 @@ urlpatterns = [
     path("checkout/", views.checkout, name="checkout"),
     path("orders/", views.order_list, name="orders"),
     path("orders/<order_number:number>/", views.order_detail, name="order_detail"),
+    # Token route: accounts.monitoring.redact keeps the token out of logs.
+    path("orders/<order_number:number>/link/<str:token>/", views.order_link, name="order_link"),
 ]

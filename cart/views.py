@@ -3,16 +3,19 @@
 from decimal import Decimal
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponseRedirect, JsonResponse
+from django.contrib.auth.views import redirect_to_login
+from django.http import Http404, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.decorators import reauth_required
-from cart import selectors, services
-from cart.forms import CartLineForm, CatalogForm, CheckoutForm
+from cart import order_links, selectors, services
+from cart.forms import CartLineForm, CatalogForm, CheckoutForm, GuestCheckoutForm
 from cart.models import Product
 from shopdemo import links
 from shopdemo.redirects import safe_next
@@ -203,32 +206,56 @@ def cart_summary(request):
     )
 
 
-def _place_order(request):
-    form = CheckoutForm(request.POST)
-    if not form.is_valid():
-        context = _cart_context(request, error=form.first_error, address=request.POST.get("address", ""))
-        return render(request, "cart/checkout.html", context, status=400)
+def _place_order(request, **given):
+    """Place the visitor's order with what was `given` (address; a guest's email) and go to its page, or say why not."""
     try:
         order = services.order_place(
-            user=request.user,
-            address=form.cleaned_data["address"],
+            owner=services.visitor_cart(request).owner,
             site_url=links.site_url(request),
-            request_id=form.cleaned_data["request_id"],
+            request=request,
+            **given,
         )
+    except services.OrderThrottled as error:
+        return _checkout_page(request, error=str(error), status=429)
     except services.CartError as error:
-        return render(request, "cart/checkout.html", _cart_context(request, error=str(error)), status=409)
+        return _checkout_page(request, error=str(error), status=409)
     messages.success(request, f"Thank you! Order {order.number} is placed.")
     return redirect("cart:order_detail", number=order.number)
 
 
-@login_required
+def _place_account_order(request):
+    form = CheckoutForm(request.POST)
+    if not form.is_valid():
+        return _checkout_page(request, error=form.first_error, address=request.POST.get("address", ""), status=400)
+    return _place_order(
+        request, address=form.cleaned_data["address"].strip(), request_id=form.cleaned_data["request_id"]
+    )
+
+
+def _checkout_page(request, *, status=200, **extra):
+    """The order to confirm; a guest's with the ways on: sign in, or continue with an email address."""
+    if request.user.is_authenticated:
+        last = request.user.orders.exclude(address="").values_list("address", flat=True).first()
+        extra.setdefault("address", last or "")
+    else:
+        extra.setdefault("guest_form", GuestCheckoutForm())
+    return render(request, "cart/checkout.html", _cart_context(request, **extra), status=status)
+
+
 @require_http_methods(["GET", "POST"])
 def checkout(request):
-    """GET: the order to confirm (lines, total, address). POST: place it, after a recent re-authentication."""
-    if request.method == "POST":
-        return reauth_required(_place_order)(request)
-    last = request.user.orders.exclude(address="").values_list("address", flat=True).first()
-    return render(request, "cart/checkout.html", _cart_context(request, address=last or ""))
+    """GET: the order to confirm. POST: place it (signed in: after a recent re-authentication; a guest: with email)."""
+    if request.user.is_authenticated:
+        return reauth_required(_place_account_order)(request) if request.method == "POST" else _checkout_page(request)
+    if not settings.GUEST_CHECKOUT or services.visitor_cart(request).owner.guest_cart_id is None:
+        return redirect_to_login(request.get_full_path())  # nothing to check out as a guest: sign in as before
+    if request.method == "GET":
+        return _checkout_page(request)
+    form = GuestCheckoutForm(request.POST)
+    if not form.is_valid():
+        return _checkout_page(request, guest_form=form, status=400)
+    data = form.cleaned_data
+    return _place_order(request, email=data["email"], address=data["address"].strip(), request_id=data["request_id"])
 
 
 @login_required
@@ -237,8 +264,30 @@ def order_list(request):
     return render(request, "cart/orders.html", {"orders": request.user.orders.prefetch_related("lines")})
 
 
-@login_required
+@never_cache
 @require_GET
 def order_detail(request, number):
-    order = get_object_or_404(request.user.orders.prefetch_related("lines"), number=number)
-    return render(request, "cart/order.html", {"order": order})
+    """The order's page, for the account that owns it or the guest session that placed it."""
+    order = selectors.visitor_orders(request).prefetch_related("lines").filter(number=number).first()
+    if order is None and not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())  # the same for every number: nothing is revealed
+    if order is None:
+        raise Http404
+    return _order_page(request, order)
+
+
+def _order_page(request, order, **extra):
+    # A guest is offered an account with the order's address filled in, landing on the orders it then lists.
+    register_query = urlencode({"email": order.email, "next": reverse("cart:orders")})
+    return render(request, "cart/order.html", {"order": order, "register_query": register_query, **extra})
+
+
+@never_cache
+@require_GET
+def order_link(request, number, token):
+    """The order mail's signed link: the guest order, without signing in, until GUEST_ORDER_LINK_AGE."""
+    try:
+        order = order_links.order_from_link(number=number, token=token)
+    except order_links.OrderLinkInvalid:
+        return render(request, "cart/order_link_failed.html", {"bad_link": order_links.MSG_BAD_LINK}, status=404)
+    return _order_page(request, order, via_link=True)

@@ -322,6 +322,11 @@ AXES_VERBOSE = False
 # SHOP
 # ------------------------------------------------------------------------------
 MAX_LINE_QUANTITY = env.int("MAX_LINE_QUANTITY", default=10)
+# Guest checkout (docs/storefront.md): guests order with an email address; the order
+# mail's signed link opens the order for GUEST_ORDER_LINK_AGE seconds.
+GUEST_CHECKOUT = env.bool("GUEST_CHECKOUT", default=True)
+GUEST_ORDER_LINK_AGE = env.int("GUEST_ORDER_LINK_AGE", default=30 * 24 * 3600)
+GUEST_ORDERS_PER_IP_PER_HOUR = env.int("GUEST_ORDERS_PER_IP_PER_HOUR", default=10)
 
 # ------------------------------------------------------------------------------
 # STATIC FILES, I18N

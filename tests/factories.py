@@ -74,6 +74,11 @@ class OrderFactory(factory.django.DjangoModelFactory):
     total = Decimal("10.00")
 
 
+class GuestOrderFactory(OrderFactory):
+    user = None
+    email = factory.Sequence(lambda n: f"guest{n}@example.com")
+
+
 class OrderLineFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = OrderLine

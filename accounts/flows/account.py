@@ -3,11 +3,12 @@
 from django.conf import settings
 
 from accounts import throttle
-from accounts.flows.email import email_verification_start
+from accounts.flows.email import ORDERS_CLAIMED, email_verification_start
 from accounts.flows.sessions import sessions_end
-from accounts.flows.sign_in import sign_in
+from accounts.flows.sign_in import sign_in, started_in_this_browser
 from accounts.monitoring import audit
-from cart.services import MergeReport
+from accounts.sessions.policy import GUEST_ORDERS_SESSION_KEY
+from cart.services import MergeReport, order_claim_placed
 
 REGISTER_THROTTLED = "authn_register_throttled"
 REGISTER_WINDOW = 3600
@@ -29,9 +30,20 @@ def account_register_allowed(*, request) -> bool:
 
 
 def account_register(*, request, form) -> MergeReport:
-    """Create the account from a valid form, sign it in (with the guest cart), mail the confirmation link."""
+    """Create the account from a valid form, sign it in (with the guest cart and orders), mail the confirmation link.
+
+    The guest orders this browser placed become the account's at once, under the
+    rule that carries the cart: a session planted from another browser brings none.
+    Orders placed elsewhere with the address wait for its confirmation (flows.email).
+    """
     user = form.save()
+    session = request.session
+    placed = session.pop(GUEST_ORDERS_SESSION_KEY, [])
+    if not started_in_this_browser(session):
+        placed = []
     report = sign_in(request=request, user=user, remember=False)
+    if claimed := order_claim_placed(user=user, numbers=placed):
+        audit.record(ORDERS_CLAIMED, request=request, user=user, count=claimed, reason="placed_in_this_browser")
     email_verification_start(request=request, user=user)
     return report
 

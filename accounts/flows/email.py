@@ -5,6 +5,9 @@ address by a keyed digest, never in clear. A link is single-use because it
 only applies to a state it changes: confirming an address that is not yet
 confirmed, or a change that is still pending. EMAIL_VERIFY_TIMEOUT ends it.
 
+Confirming an address is also what gives the account the guest orders
+placed with it (cart.services.order_claim_for_address), never before.
+
 No page ever says whether an address is in use: what differs is only the
 mail the address's owner receives, which the worker builds and sends. An
 address already confirmed by another account gets a notice instead of a
@@ -24,6 +27,7 @@ from django.utils.crypto import salted_hmac
 from accounts.models import AuditEvent, EmailState
 from accounts.monitoring import audit
 from accounts.sessions.policy import duration_text
+from cart.services import order_claim_for_address
 from shopdemo.links import site_url
 from shopdemo.mail import mail_send, mail_task
 
@@ -34,6 +38,7 @@ CONFIRMED = "authn_email_confirmed"
 CHANGED = "authn_email_change"
 CANCELLED = "authn_email_cancelled"
 UNDONE = "authn_email_change_undone"
+ORDERS_CLAIMED = "orders_claimed"
 MSG_BAD_LINK = (
     "This confirmation link does not work: it has expired, has been used already, was replaced by a newer "
     "one, or was not copied whole. Nothing was changed."
@@ -165,8 +170,11 @@ def email_change_cancel(*, request, user=None, reason: str = "cancelled") -> Non
         audit.record(CANCELLED, request=request, user=user, reason=reason)
 
 
-def email_confirm(*, request, token: str) -> tuple[str, object]:
-    """Apply the link: confirm the address, or make the pending address the account's; return which, and whose.
+def email_confirm(*, request, token: str) -> tuple[str, object, int]:
+    """Apply the link: confirm the address, or make the pending address the account's.
+
+    Returns which it was, whose account, and how many earlier guest orders with the
+    address it gained.
 
     Raises EmailLinkInvalid, changing nothing, for an expired, used, superseded or forged link.
     """
@@ -197,9 +205,12 @@ def email_confirm(*, request, token: str) -> tuple[str, object]:
         state.confirmed, state.pending, state.pending_since = address, "", None
         state.save(update_fields=["confirmed", "pending", "pending_since", "previous"])
         audit.record(outcome, request=request, user=user)
+        claimed = order_claim_for_address(user=user, address=address)
+        if claimed:
+            audit.record(ORDERS_CLAIMED, request=request, user=user, count=claimed, reason="address_confirmed")
     if outcome == CHANGED and previous:
         _mail_undo(request=request, user=user, previous=previous)
-    return outcome, user
+    return outcome, user, claimed
 
 
 def _mail_undo(*, request, user, previous: str) -> None:

@@ -30,7 +30,7 @@ def sign_in(*, request, user, remember: bool, method: str = session_policy.PASSW
     # Read before login(): it gives the session a new key (ASVS V7.2.4), and the
     # cart must follow the visitor, not the old key.
     guest_cart_id = request.session.get(session_policy.CART_SESSION_KEY)
-    planted = guest_cart_id is not None and not _started_in_this_browser(request.session)
+    planted = guest_cart_id is not None and not started_in_this_browser(request.session)
     login(request, user, backend=getattr(user, "backend", backend_paths.PASSWORD))
     security.record_sign_in(request=request, user=user, method=method)
     request.session.pop(session_policy.CART_SESSION_KEY, None)
@@ -46,7 +46,7 @@ def sign_in(*, request, user, remember: bool, method: str = session_policy.PASSW
     return cart_merge_into_user(guest_cart_id=guest_cart_id, user=user)
 
 
-def _started_in_this_browser(session) -> bool:
+def started_in_this_browser(session) -> bool:
     """Whether the guest session was started by the browser signing in now.
 
     The rule for carrying a guest cart into an account (docs/threat-model.md):

@@ -49,6 +49,9 @@ EVENTS = {
     "authn_reset_throttled": "WARNING",
     "authn_password_reset": "INFO",
     "account_deleted": "INFO",
+    "order_placed": "INFO",  # details: the order's number, whether a guest placed it
+    "order_guest_throttled": "WARNING",  # GUEST_ORDERS_PER_IP_PER_HOUR reached from one address
+    "orders_claimed": "INFO",  # guest orders an account took: placed in its browser, or its address confirmed
     "authn_new_device": "INFO",
     "session_created": "INFO",
     "session_renewed": "INFO",

@@ -1,6 +1,6 @@
 """Keep the secrets of emailed links out of logs and audit rows.
 
-A password-reset or email-confirmation link carries its token in the path.
+A password-reset, email-confirmation or guest-order link carries its token in the path.
 Every place that writes a path down (the audit trail, Django's request
 loggers, runserver's and gunicorn's access logs) passes it through
 `redact()`. No Django import here: gunicorn's master process loads it.
@@ -11,10 +11,11 @@ import re
 
 # The token routes of accounts/urls.py: the reset link /accounts/password/reset/<uidb64>/<token>/
 # (and Django's token-less /…/<uidb64>/set-password/), /accounts/email/verify/<token>/ and
-# /accounts/email/undo/<token>/.
+# /accounts/email/undo/<token>/; and the order mail's link of cart/urls.py,
+# /orders/<number>/link/<token>/ (its number stays readable).
 SECRET_PATHS = re.compile(
     r"(?P<prefix>/accounts/password/reset/)(?!done/)[^/\s?#\"']+/[^/\s?#\"']+"
-    r"|(?P<verify>/accounts/email/(?:verify|undo)/)[^/\s?#\"']+"
+    r"|(?P<verify>/accounts/email/(?:verify|undo)/|/orders/[^/\s?#\"']+/link/)[^/\s?#\"']+"
 )
 REDACTED = "[redacted]"
 
@@ -27,7 +28,9 @@ def _replace(match: re.Match) -> str:
 
 def redact(text: str) -> str:
     """Return `text` with the token part of any emailed link's path replaced."""
-    return SECRET_PATHS.sub(_replace, text) if isinstance(text, str) and "/accounts/" in text else text
+    if not isinstance(text, str) or ("/accounts/" not in text and "/orders/" not in text):
+        return text
+    return SECRET_PATHS.sub(_replace, text)
 
 
 class RedactSecrets(logging.Filter):

@@ -28,6 +28,8 @@ AUTH_METHOD = "_auth_method"  # how the sign-in was proved: a key of AUTH_METHOD
 # The guest cart's id, never the cart itself (concurrent requests would
 # overwrite each other's session); the engine copies it to its row for the purge.
 CART_SESSION_KEY = "cart_id"
+# The numbers of the orders this guest session placed: its browser may open them.
+GUEST_ORDERS_SESSION_KEY = "guest_orders"
 
 # How a session was signed in, as the devices page and the inspector say it.
 PASSWORD, PASSKEY = "password", "passkey"

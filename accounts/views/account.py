@@ -38,6 +38,10 @@ class RegisterView(NextFormView):
     form_class = RegisterForm
     template_name = "accounts/register.html"
 
+    def get_initial(self):
+        # A guest's order page links here with the order's address filled in.
+        return {"email": self.request.GET.get("email", "")[:254]}
+
     def post(self, request, *args, **kwargs):
         # Before the form is looked at: its answer says whether a username is taken.
         if not account_flow.account_register_allowed(request=request):

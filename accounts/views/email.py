@@ -32,6 +32,9 @@ def email_change(request):
 MSG_EMAIL_CONFIRMED = "Thank you: {email} is confirmed."
 
 
+MSG_ORDERS_CLAIMED = "{count} earlier {orders} added to your account."
+
+
 MSG_EMAIL_CHANGED = "Done: your account's address is now {email}, and it is confirmed."
 
 
@@ -51,11 +54,14 @@ MSG_CHANGE_CANCELLED = "The change of address is cancelled; its link no longer w
 def email_verify(request, token):
     """Open an emailed link: confirm the address, or complete a change to the new one."""
     try:
-        outcome, user = email_flow.email_confirm(request=request, token=token)
+        outcome, user, claimed = email_flow.email_confirm(request=request, token=token)
     except email_flow.EmailLinkInvalid:
         return render(request, "accounts/email_verify_failed.html", {"bad_link": email_flow.MSG_BAD_LINK}, status=400)
     done = MSG_EMAIL_CHANGED if outcome == email_flow.CHANGED else MSG_EMAIL_CONFIRMED
     messages.success(request, done.format(email=user.email))
+    if claimed:
+        orders = "order was" if claimed == 1 else "orders were"
+        messages.info(request, MSG_ORDERS_CLAIMED.format(count=claimed, orders=orders))
     return redirect("accounts:account" if request.user == user else "accounts:login")
 
 

@@ -35,6 +35,10 @@ SESSION_KEY_MEANINGS = {
     session_policy.CART_SESSION_KEY: (
         "the id of your guest cart; the cart's lines are rows in the database, not in the session"
     ),
+    session_policy.GUEST_ORDERS_SESSION_KEY: (
+        "the numbers of the orders this browser placed as a guest, so it may open them; they become the "
+        "account's if you register here"
+    ),
     "_auth_user_id": "the account this session is signed in to",
     "_auth_user_backend": "which authentication backend signed you in: the password one, or the passkey one",
     "_auth_user_hash": (

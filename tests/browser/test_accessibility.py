@@ -5,6 +5,7 @@ Each test walks a list of pages (a guest's, a signed-in shopper's, the admin's) 
 and reports every failing node of every page at once, so one run shows all there is to fix.
 """
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -75,6 +76,11 @@ def _guest_pages(page: Page, base: str, shop):
     yield "cart"
     page.goto(f"{base}/session/")
     yield "session inspector, guest"
+    page.goto(f"{base}/checkout/")
+    yield "guest checkout"
+    page.get_by_label("Email").fill("not-an-address")
+    page.get_by_role("button", name=re.compile("^Place order")).click()
+    yield "guest checkout, errors"
     page.goto(f"{base}/accounts/login/?next=/checkout/")
     yield "sign-in"
     page.get_by_label("Username").fill("nobody")

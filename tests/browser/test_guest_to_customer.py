@@ -51,7 +51,9 @@ def test_guest_adds_two_products_registers_and_checks_out(page: Page, live_serve
     expect(page.get_by_test_id("cart-total")).to_have_text("€36.50")
 
     page.get_by_role("link", name="Check out").click()
-    # Checkout needs an account; the way back to it is kept.
+    # Signing in (or registering) from checkout keeps the way back to it.
+    expect(page).to_have_url(f"{live_server.url}/checkout/")
+    page.get_by_test_id("checkout-sign-in").click()
     expect(page).to_have_url(f"{live_server.url}/accounts/login/?next=/checkout/")
     page.get_by_role("link", name="Create an account").click()
     expect(page).to_have_url(f"{live_server.url}/accounts/register/?next=/checkout/")

@@ -15,6 +15,7 @@ def test_checkout_says_why_to_sign_in_and_a_failed_attempt_focuses_the_password(
     page.get_by_role("button", name="Add to cart").click()
     page.goto(f"{live_server.url}/cart/")
     page.get_by_role("link", name="Check out").click()
+    page.get_by_test_id("checkout-sign-in").click()
 
     expect(page.get_by_role("heading", level=1)).to_have_text("Sign in to check out")
     expect(page.get_by_test_id("sign-in-reason")).to_contain_text("Your cart is kept")

@@ -169,6 +169,41 @@ def test_one_checkout_form_sent_in_parallel_places_one_order_and_all_see_it(serv
     assert product.stock == 49
 
 
+GUEST_AND_CUSTOMER_ROUNDS = 5
+
+
+def test_a_guest_and_a_customer_racing_for_the_last_unit_make_exactly_one_order(serve):
+    """The guest's checkout takes stock under the same guard as the customer's: one of them gets the unit."""
+    url = serve()
+    customer = signed_in_browser(url, server_user("carol").username)
+    winners = Counter()
+    for round_ in range(GUEST_AND_CUSTOMER_ROUNDS):
+        product = ProductFactory(name=f"Kiln Bowl {round_}", stock=1)
+        guest = _guest_with_cart(url, product.pk, 1)
+        _post(f"{url}/cart/add/", {"product": product.pk}, customer.cookies.get_dict(), customer.headers)
+        start = threading.Barrier(2)
+
+        def checkout(buyer):
+            start.wait(timeout=TIMEOUT)
+            if buyer == "guest":
+                return _post(f"{url}/checkout/", {"email": "gwen@example.com", "address": ""}, guest)
+            return _post(f"{url}/checkout/", {"address": ""}, customer.cookies.get_dict(), customer.headers)
+
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            answers = dict(zip(["guest", "customer"], pool.map(checkout, ["guest", "customer"])))
+
+        statuses = sorted(answer.status_code for answer in answers.values())
+        assert statuses == [302, 409], {buyer: answer.text for buyer, answer in answers.items()}
+        product.refresh_from_db()
+        assert product.stock == 0
+        (order,) = Order.objects.filter(lines__product=product)
+        winners["guest" if order.email else "customer"] += 1
+        assert order.lines.get().quantity == 1
+        # The customer's cart keeps the line the guest got first (and the other way round): remove it.
+        CartItem.objects.filter(product=product).delete()
+    assert sum(winners.values()) == GUEST_AND_CUSTOMER_ROUNDS
+
+
 def test_parallel_requests_straddling_a_rotation_are_all_served_as_the_user(serve):
     """With rotation due on every request, 20 tabs sending the same key at once all stay signed in."""
     url = serve(SESSION_ROTATE_INTERVAL="0")

@@ -9,7 +9,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from cart import copies, services
-from cart.models import Cart, CartItem
+from cart.models import Cart, CartItem, CartOwner
 from tests.conftest import selects_of, sign_in
 from tests.factories import CartFactory, CartItemFactory, ProductFactory, UserFactory
 
@@ -69,7 +69,7 @@ def test_a_changed_product_is_seen_in_the_cart_and_the_catalog(shopper, product)
 def test_an_order_empties_the_copied_cart_and_takes_the_stock(shopper, user, product):
     summary(shopper)
     shopper.get("/")
-    services.order_place(user=user)
+    services.order_place(owner=CartOwner(user=user))
     assert summary(shopper)["count"] == 0
     product.refresh_from_db()
     assert shopper.get("/").context["products"][0].stock == product.stock == 48

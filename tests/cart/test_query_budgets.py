@@ -63,3 +63,43 @@ def test_a_refused_add_reads_its_product_once_for_the_refusal_and_the_page(clien
         q["sql"] for q in captured.captured_queries if '"cart_product"' in q["sql"] and q["sql"].endswith("LIMIT 1")
     ]
     assert len(product_reads) == 1, product_reads
+
+
+def guest_with_lines(client, count):
+    for product in ProductFactory.create_batch(count):
+        client.post("/cart/add/", {"product": product.pk})
+
+
+def statements(queries) -> list[str]:
+    """The SQL that does work: savepoints (one per atomic block) left out."""
+    return [q["sql"] for q in queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE SAVEPOINT"))]
+
+
+@pytest.mark.parametrize("lines", [1, 20])
+def test_guest_checkout_page_costs_session_and_lines(client, lines):
+    guest_with_lines(client, lines)
+    assert len(queries_for(client, "/checkout/")) == 2
+
+
+@pytest.mark.parametrize("lines", [1, 20])
+def test_placing_a_guest_order_costs_a_fixed_budget_plus_one_stock_update_per_line(client, lines, mail_queue):
+    guest_with_lines(client, lines)
+    with CaptureQueriesContext(connection) as captured:
+        placed = client.post("/checkout/", {"email": "gwen@example.com", "address": ""})
+    assert placed.status_code == 302
+    sql = statements(captured.captured_queries)
+    # Session, the hour's guest orders from this address, the cart (locked), its lines, the order,
+    # its lines in one INSERT, the cart lines' DELETE, the audit row, the queued mail (one row for
+    # db_worker), the session's new order number;
+    # and the guarded stock decrement of each line.
+    stock_updates = [query for query in sql if query.startswith('UPDATE "cart_product"')]
+    assert len(stock_updates) == lines
+    assert len(sql) - lines == 10, sql
+
+
+@pytest.mark.parametrize("lines", [1, 20])
+def test_a_guest_order_page_costs_the_same_for_1_and_20_lines(client, lines):
+    guest_with_lines(client, lines)
+    page = client.post("/checkout/", {"email": "gwen@example.com", "address": ""})["Location"]
+    # Session, the order, its lines, the (now empty) cart's badge.
+    assert len(queries_for(client, page)) == 4

@@ -158,11 +158,21 @@ class TestBadInput:
 
 
 class TestCheckout:
-    def test_guest_is_sent_to_sign_in_and_back(self, client, user, product):
+    def test_without_guest_checkout_a_guest_is_sent_to_sign_in_and_back(self, client, user, product, settings):
+        settings.GUEST_CHECKOUT = False
         client.post("/cart/add/", {"product": product.pk, "quantity": 2})
         response = client.get("/checkout/")
         assert response.status_code == 302
         assert response["Location"] == "/accounts/login/?next=/checkout/"
+        response = sign_in(client, user.username, next_url="/checkout/")
+        assert response["Location"] == "/checkout/"
+        page = client.get("/checkout/").content.decode()
+        assert "Basalt Mug" in page and "Place order · €25.00" in page
+
+    def test_a_guest_may_sign_in_from_checkout_and_the_cart_comes_along(self, client, user, product):
+        client.post("/cart/add/", {"product": product.pk, "quantity": 2})
+        page = client.get("/checkout/").content.decode()
+        assert 'href="/accounts/login/?next=/checkout/"' in page and "Continue as guest" in page
         response = sign_in(client, user.username, next_url="/checkout/")
         assert response["Location"] == "/checkout/"
         page = client.get("/checkout/").content.decode()
