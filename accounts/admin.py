@@ -174,7 +174,9 @@ class SessionAdmin(admin.ModelAdmin):
         data = obj.get_decoded()
         if HASH_SESSION_KEY in data:
             data[HASH_SESSION_KEY] = "(hidden: derived from the password hash)"
-        return format_html("<pre>{}</pre>", json.dumps(data, indent=2, sort_keys=True))
+        # Focusable and named: a keyboard can scroll it, a screen reader says what it is.
+        decoded = json.dumps(data, indent=2, sort_keys=True)
+        return format_html('<pre tabindex="0" aria-label="Decoded session data">{}</pre>', decoded)
 
     @admin.display(description="events of this session")
     def events(self, obj):

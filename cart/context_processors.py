@@ -16,9 +16,11 @@ def visitor_cart_quantities(request) -> dict[int, int]:
 
 
 def storefront(request):
-    """Expose the cart badge (counted only if a template shows it), the line limit and the add forms' request id."""
+    """Expose the cart badge (counted only if shown), the line limit, shipping and the add forms' request id."""
     return {
         "cart_units": SimpleLazyObject(lambda: sum(visitor_cart_quantities(request).values())),
         "max_line_quantity": settings.MAX_LINE_QUANTITY,
+        "shipping_rate": settings.SHIPPING_FLAT_RATE,
+        "shipping_free_from": settings.SHIPPING_FREE_FROM,
         "request_id": SimpleLazyObject(lambda: secrets.token_urlsafe(16)),
     }

@@ -60,6 +60,11 @@ class Product(models.Model):
     price = models.DecimalField(max_digits=8, decimal_places=2)
     stock = models.PositiveIntegerField(default=0)
     is_active = models.BooleanField(default=True)
+    # A picture shipped under static/ (nothing is fetched at run time); without one the page draws a tile.
+    picture = models.CharField(
+        max_length=120, blank=True, help_text="Path under static/, e.g. img/products/aurora-desk-lamp.svg."
+    )
+    picture_alt = models.CharField(max_length=200, blank=True, help_text="What the picture shows, for screen readers.")
 
     class Meta:
         ordering = ["name"]
@@ -152,7 +157,9 @@ class Order(models.Model):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="orders"
     )
+    # What the buyer pays: the lines' subtotal plus shipping (cart.services.shipping_for).
     total = models.DecimalField(max_digits=10, decimal_places=2)
+    shipping = models.DecimalField(max_digits=8, decimal_places=2, default=Decimal("0.00"))
     # Where it goes; blank means collected in store.
     address = models.TextField(max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -162,6 +169,10 @@ class Order(models.Model):
 
     def __str__(self):
         return f"order {self.number}"
+
+    @property
+    def subtotal(self) -> Decimal:
+        return self.total - self.shipping
 
 
 class OrderLine(models.Model):

@@ -7,6 +7,7 @@ each other: the cart row first (_lock_cart), then its lines, then products.
 import functools
 import secrets
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import OperationalError, transaction
@@ -329,6 +330,13 @@ def cart_lines(*, user, session) -> list[CartItem]:
     return copies.lines(found[0], lambda: list(_open_cart_lines(user=user, session=session).select_related("product")))
 
 
+def shipping_for(*, subtotal: Decimal, delivered: bool = True) -> Decimal:
+    """What shipping costs on `subtotal`: the flat rate, nothing from SHIPPING_FREE_FROM on or when collected."""
+    if not delivered or not subtotal or subtotal >= settings.SHIPPING_FREE_FROM:
+        return Decimal("0.00")
+    return settings.SHIPPING_FLAT_RATE
+
+
 def _new_order_number() -> str:
     return "".join(secrets.choice(ORDER_NUMBER_ALPHABET) for _ in range(ORDER_NUMBER_LENGTH))
 
@@ -360,8 +368,10 @@ def order_place(*, user, address: str = "", site_url: str = "") -> Order:
             if not taken:
                 line.product.refresh_from_db(fields=["stock"])
                 raise CartError(MSG_OVER_STOCK.format(stock=line.product.stock, name=line.product.name))
+        subtotal = sum(line.line_total for line in lines)
+        shipping = shipping_for(subtotal=subtotal, delivered=bool(address))
         order = Order.objects.create(
-            number=_new_order_number(), user=user, address=address, total=sum(line.line_total for line in lines)
+            number=_new_order_number(), user=user, address=address, shipping=shipping, total=subtotal + shipping
         )
         OrderLine.objects.bulk_create(
             OrderLine(
@@ -383,6 +393,7 @@ def _order_mail(*, order: Order, site_url: str) -> None:
         to=[order.user.email],
         subject=f"Your order {order.number}",
         template="order_confirmation",
+        from_email=settings.SHOP_FROM_EMAIL,
         context={
             "order": order,
             "lines": order.lines.all(),

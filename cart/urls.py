@@ -15,4 +15,5 @@ urlpatterns = [
     path("checkout/", views.checkout, name="checkout"),
     path("orders/", views.order_list, name="orders"),
     path("orders/<str:number>/", views.order_detail, name="order_detail"),
+    path("help/<slug:name>/", views.shop_page, name="page"),
 ]

@@ -23,14 +23,20 @@ _after_response: ContextVar[list[Callable[[], None]] | None] = ContextVar("after
 _background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="after-response")
 
 
-def mail_send(*, to: list[str], subject: str, template: str, context: dict) -> bool:
-    """Send mail/<template>.txt and .html to `to`; return whether it went out (a failure is logged)."""
+def mail_send(*, to: list[str], subject: str, template: str, context: dict, from_email: str | None = None) -> bool:
+    """Send mail/<template>.txt and .html to `to`; return whether it went out (a failure is logged).
+
+    It comes from DEFAULT_FROM_EMAIL unless `from_email` names another sender.
+    """
     recipients = [address for address in to if address]
     if not recipients:
         return False
     context = {**context, "subject": subject}
     message = EmailMultiAlternatives(
-        settings.EMAIL_SUBJECT_PREFIX + subject, render_to_string(f"mail/{template}.txt", context), None, recipients
+        settings.EMAIL_SUBJECT_PREFIX + subject,
+        render_to_string(f"mail/{template}.txt", context),
+        from_email,
+        recipients,
     )
     message.attach_alternative(render_to_string(f"mail/{template}.html", context), "text/html")
     try:

@@ -2,6 +2,7 @@
 
 import os
 from datetime import timedelta
+from decimal import Decimal
 from email.utils import getaddresses
 from pathlib import Path
 
@@ -268,6 +269,10 @@ AXES_VERBOSE = False
 # SHOP
 # ------------------------------------------------------------------------------
 MAX_LINE_QUANTITY = env.int("MAX_LINE_QUANTITY", default=10)
+# Shipping (docs/shop.md): a flat rate per order, free from a subtotal on; prices include VAT.
+SHIPPING_FLAT_RATE = Decimal(env.str("SHIPPING_FLAT_RATE", default="4.90"))
+SHIPPING_FREE_FROM = Decimal(env.str("SHIPPING_FREE_FROM", default="50.00"))
+SHOP_FROM_EMAIL = env.str("SHOP_FROM_EMAIL", default="shopdemo <orders@shopdemo.localhost>")
 
 # ------------------------------------------------------------------------------
 # STATIC FILES, I18N
