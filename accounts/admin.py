@@ -7,12 +7,17 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.views.main import ChangeList
 from django.contrib.auth import HASH_SESSION_KEY, get_user_model
-from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.admin import GroupAdmin, UserAdmin
+from django.contrib.auth.models import Group
 from django.db.models import IntegerField, OuterRef, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
+from django_otp.plugins.otp_static.admin import StaticDeviceAdmin
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.admin import TOTPDeviceAdmin
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.devices import describe
 from accounts.flows.sessions import sessions_end
@@ -20,6 +25,7 @@ from accounts.models import AuditEvent, Session, live_condition
 from accounts.sessions import dbsc
 from accounts.sessions import policy as session_policy
 from cart.models import Cart, CartItem
+from shopdemo.admin_a11y import LABELLED_DATETIMES
 
 User = get_user_model()
 
@@ -217,8 +223,27 @@ admin.site.unregister(User)
 @admin.register(User)
 class ShopUserAdmin(UserAdmin):
     actions = ["end_all_sessions"]
+    # Django's two-box filter widget labels its icons with aria-label on a bare <span> (axe:
+    # aria-prohibited-attr); the plain multiple select is labelled and works by keyboard.
+    filter_horizontal = ()
+    formfield_overrides = LABELLED_DATETIMES
 
     @admin.action(description="End all sessions of this user")
     def end_all_sessions(self, request, queryset):
         ended = sessions_end(Session.objects.filter(user__in=queryset), reason="ended_by_staff", request=request)
         self.message_user(request, f"Ended {ended} session{pluralize(ended)}.", messages.SUCCESS)
+
+
+# Django's and django-otp's own admins, with the same fixes: the plain labelled multiple
+# select, labelled date-time inputs, and a search box without the help text that axe reads
+# as its only name (label-title-only).
+admin.site.unregister(Group)
+admin.site.register(Group, type("ShopGroupAdmin", (GroupAdmin,), {"filter_horizontal": ()}))
+for _model, _admin in [(TOTPDevice, TOTPDeviceAdmin), (StaticDevice, StaticDeviceAdmin)]:
+    admin.site.unregister(_model)
+    admin.site.register(
+        _model,
+        type(
+            f"Shop{_admin.__name__}", (_admin,), {"formfield_overrides": LABELLED_DATETIMES, "search_help_text": None}
+        ),
+    )
