@@ -17,7 +17,7 @@ class LabelledSplitDateTime(AdminSplitDateTime):
 
 
 class LabelledInlineFormSet(BaseInlineFormSet):
-    """An inline table's inputs say what they are for ("Quantity of 2 x Aurora Desk Lamp"): its rows have no <label>s."""
+    """An inline table's inputs say what they are for ("Quantity of 2 x Aurora Desk Lamp"): rows have no <label>s."""
 
     def add_fields(self, form, index):
         super().add_fields(form, index)
