@@ -269,7 +269,7 @@ AXES_VERBOSE = False
 # SHOP
 # ------------------------------------------------------------------------------
 MAX_LINE_QUANTITY = env.int("MAX_LINE_QUANTITY", default=10)
-# Shipping (docs/shop.md): a flat rate per order, free from a subtotal on; prices include VAT.
+# Shipping (docs/storefront.md): a flat rate per order, free from a subtotal on; prices include VAT.
 SHIPPING_FLAT_RATE = Decimal(env.str("SHIPPING_FLAT_RATE", default="4.90"))
 SHIPPING_FREE_FROM = Decimal(env.str("SHIPPING_FREE_FROM", default="50.00"))
 SHOP_FROM_EMAIL = env.str("SHOP_FROM_EMAIL", default="shopdemo <orders@shopdemo.localhost>")

@@ -5,6 +5,7 @@ Each test walks a list of pages (a guest's, a signed-in shopper's, the admin's) 
 and reports every failing node of every page at once, so one run shows all there is to fix.
 """
 
+import itertools
 from decimal import Decimal
 
 import pytest
@@ -71,6 +72,7 @@ def _guest_pages(page: Page, base: str, shop):
     yield "product, refused add"
     page.goto(f"{base}/products/{shop['bowl'].slug}/")
     page.get_by_role("button", name="Add to cart").click()
+    expect(page.get_by_test_id("cart-badge")).to_have_text("1")
     yield "product, added"
     page.goto(f"{base}/cart/")
     yield "cart"
@@ -137,7 +139,8 @@ def _every_admin_page(page: Page, base: str, shop):
     OrderLineFactory(order=order, product=shop["lamp"], product_name="Aurora Desk Lamp", quantity=2)
     UserFactory(username="operator", is_staff=True, is_superuser=True)
     _sign_in(page, base, "operator", next_path="/admin/")
-    yield from ["admin index"]
+    page.goto(f"{base}/admin/")
+    yield "admin index"
     page.goto(f"{base}/admin/dashboard/")
     yield "admin dashboard"
     for model, model_admin in admin.site._registry.items():
@@ -226,7 +229,8 @@ def test_no_shopper_page_scrolls_sideways_on_a_360px_phone(page: Page, live_serv
     page.set_viewport_size({"width": SMALL_PHONE, "height": HEIGHT[SMALL_PHONE]})
     base = live_server.url
     wide = []
-    for label in [*_guest_pages(page, base, shop), *_shopper_pages(page, base, shop)]:
+    # Chained, not listed: each page is measured while it is the one shown.
+    for label in itertools.chain(_guest_pages(page, base, shop), _shopper_pages(page, base, shop)):
         if overflow := horizontal_overflow(page):
             wide.append(f"{label} {page.url}: {overflow}px wider than the screen")
     assert wide == [], "\n".join(wide)

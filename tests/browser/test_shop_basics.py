@@ -132,3 +132,24 @@ def test_checkout_waits_for_a_typed_quantity_and_refuses_a_bad_one(page: Page, l
     expect(page.get_by_role("alert")).to_have_text(re.compile("Quantity must be a whole number from 1 to 10"))
     expect(page).to_have_url(f"{live_server.url}/cart/")
     assert _units("shelf-item-02") == 5
+
+
+@pytest.mark.parametrize("signed_in", [False, True])
+def test_the_header_is_one_row_on_a_360px_phone_and_stays_on_screen(page: Page, live_server, shelf, signed_in):
+    page.set_viewport_size({"width": SMALL_PHONE, "height": HEIGHT[SMALL_PHONE]})
+    if signed_in:
+        UserFactory(username="jane390")
+        _sign_in(page, live_server.url, "jane390")
+    page.goto(live_server.url)
+    header = page.get_by_role("banner")
+    assert header.bounding_box()["height"] <= 48  # one row of 44 px tap targets
+    expect(header.get_by_role("link", name=re.compile("^Cart"))).to_be_visible()
+    if signed_in:
+        expect(header.get_by_role("button", name="Sign out")).to_be_visible()  # on every signed-in page
+        expect(header.get_by_role("link", name="Devices")).to_have_count(0)  # in the account area now
+    else:
+        assert header.get_by_test_id("auth-state").bounding_box()["width"] <= 1  # no "Guest" pill; "Sign in" says it
+        expect(header.get_by_role("link", name="Sign in")).to_be_visible()
+    page.evaluate("window.scrollTo(0, 2000)")
+    assert page.evaluate("window.scrollY") > 1000
+    assert header.bounding_box()["y"] == 0
