@@ -146,6 +146,6 @@ def test_cart_survives_sign_in_and_sign_out_keeps_account_cart(page: Page, live_
         other_page.goto(f"{live_server.url}/cart/")
         expect(other_page.get_by_test_id(f"line-{mug.slug}")).to_contain_text("Basalt Mug")
         expect(other_page.get_by_label("Quantity of Basalt Mug")).to_have_value("1")
-        expect(other_page.get_by_test_id("cart-total")).to_have_text("€12.50")
+        expect(other_page.get_by_test_id("cart-total")).to_have_text("€17.40")
     finally:
         other.close()

@@ -175,7 +175,7 @@ def test_enrol_mfa_sign_out_sign_in_with_code_and_order_through_reauth(page: Pag
     orders = page.locator("ul.orders > li")
     expect(orders).to_have_count(1)
     expect(orders.first).to_contain_text(f"Order {number}")
-    expect(orders.first).to_contain_text("€12.50")
+    expect(orders.first).to_contain_text("€17.40")
 
     # The recovery code spent on the re-authentication is gone: 9 left.
     page.goto(f"{base}/accounts/mfa/")
