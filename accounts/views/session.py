@@ -73,15 +73,16 @@ def _as_signed_cookie(data: dict) -> dict:
     Built as that engine builds its cookie (signing.dumps, compressed, with the session
     serializer), but signed with a throwaway key: the lesson needs the format and the
     size, and a cookie signed with this server's key would be a real credential for a
-    server that used that engine.
+    server that used that engine. The password-derived hash is replaced by a placeholder
+    of its length, as the admin hides it: the page shows nothing it need not.
     """
-    serializer = import_string(settings.SESSION_SERIALIZER)
-    cookie = signing.dumps(
-        data, key=secrets.token_urlsafe(32), salt=SIGNED_COOKIES_SALT, compress=True, serializer=serializer
-    )
     shown = dict(data)
     if HASH_SESSION_KEY in shown:
-        shown[HASH_SESSION_KEY] = "(hidden here: derived from your password hash)"
+        shown[HASH_SESSION_KEY] = f"(hidden: {len(shown[HASH_SESSION_KEY])} characters derived from your password)"
+    serializer = import_string(settings.SESSION_SERIALIZER)
+    cookie = signing.dumps(
+        shown, key=secrets.token_urlsafe(32), salt=SIGNED_COOKIES_SALT, compress=True, serializer=serializer
+    )
     return {"value": cookie, "size": len(cookie), "readable": json.dumps(shown, indent=2, sort_keys=True)}
 
 
