@@ -153,3 +153,33 @@ def test_the_header_is_one_row_on_a_360px_phone_and_stays_on_screen(page: Page, 
     page.evaluate("window.scrollTo(0, 2000)")
     assert page.evaluate("window.scrollY") > 1000
     assert header.bounding_box()["y"] == 0
+
+
+def test_typing_the_checkout_address_tells_the_server_the_shopper_is_there(page: Page, live_server, shelf):
+    user = UserFactory(username="uma")
+    CartItemFactory(cart=CartFactory(user=user), product=shelf[0], quantity=1)
+    page.clock.install()  # the page's timers and Date, moved by the test instead of waited for
+    _sign_in(page, live_server.url, "uma", next_path="/checkout/")
+    extends = []
+    page.on("request", lambda r: extends.append(r) if r.method == "POST" and "/session/extend/" in r.url else None)
+    address = page.get_by_test_id("address")
+
+    address.press_sequentially("1 Quay")
+    assert extends == []  # the page load was activity a moment ago: nothing to tell yet
+
+    page.clock.fast_forward(61_000)
+    with page.expect_response(lambda r: "/session/extend/" in r.url) as extended:
+        address.press_sequentially(" Street")
+    assert extended.value.ok and extended.value.json()["authenticated"] is True
+    assert len(extends) == 1  # once a minute at most, not once a key
+
+
+LINES_OF_TEXT = """th => { const range = document.createRange(); range.selectNodeContents(th);
+    return new Set([...range.getClientRects()].map(rect => Math.round(rect.top))).size; }"""
+
+
+def test_the_devices_table_keeps_ip_address_on_one_line_on_a_desktop(page: Page, live_server):
+    UserFactory(username="vera")
+    page.set_viewport_size({"width": 1280, "height": 800})
+    _sign_in(page, live_server.url, "vera", next_path="/accounts/sessions/")
+    assert page.get_by_role("columnheader", name="IP address").evaluate(LINES_OF_TEXT) == 1
