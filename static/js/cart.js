@@ -35,12 +35,11 @@
   }
 
   function clearError() {
-    document.querySelectorAll("[data-script-error]").forEach((node) => node.remove());
+    document.querySelectorAll("[data-script-error], [data-testid=error]").forEach((node) => node.remove());
   }
 
   function showError(message) {
     clearError();
-    document.querySelectorAll("[data-testid=error]").forEach((node) => node.remove());
     const alert = document.createElement("p");
     alert.className = "message error";
     alert.setAttribute("role", "alert");
@@ -85,7 +84,7 @@
 
   document.addEventListener("submit", async (event) => {
     const form = event.target;
-    if (!form.matches("form[data-cart-add], form#add-to-cart")) return;
+    if (!form.matches("form[data-cart-add], form#add-to-cart") || form.dataset.plain) return;
     event.preventDefault();
     if (form.dataset.busy) return; // a double tap adds once
     form.dataset.busy = "1";
@@ -100,7 +99,9 @@
       }
       if ("room" in data) showRoom(form, data);
     } catch {
-      form.submit(); // let the server answer the plain way
+      // Let the server answer the plain way, with the same button (the catalog's names the product).
+      form.dataset.plain = "1";
+      form.requestSubmit(event.submitter);
     } finally {
       delete form.dataset.busy;
     }
