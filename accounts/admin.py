@@ -9,13 +9,18 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.views.main import ChangeList
 from django.contrib.auth import get_user_model
-from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.admin import GroupAdmin, UserAdmin
+from django.contrib.auth.models import Group
 from django.db.models import IntegerField, OuterRef, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django_otp.plugins.otp_static.admin import StaticDeviceAdmin
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.admin import TOTPDeviceAdmin
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from django_tasks_db.admin import DBTaskResultAdmin
 from django_tasks_db.models import DBTaskResult
 
@@ -26,6 +31,7 @@ from accounts.models import AuditEvent, Session, live_condition
 from accounts.sessions import dbsc
 from accounts.sessions import policy as session_policy
 from cart.models import Cart, CartItem
+from shopdemo.admin_a11y import LABELLED_DATETIMES
 
 User = get_user_model()
 
@@ -193,7 +199,9 @@ class SessionAdmin(ValidatedIPLookups, admin.ModelAdmin):
     @admin.display(description="decoded data")
     def data(self, obj):
         data = {key: value if key in SHOWN_SESSION_KEYS else HIDDEN for key, value in obj.get_decoded().items()}
-        return format_html("<pre>{}</pre>", json.dumps(data, indent=2, sort_keys=True))
+        # Focusable and named: a keyboard can scroll it, a screen reader says what it is.
+        decoded = json.dumps(data, indent=2, sort_keys=True)
+        return format_html('<pre tabindex="0" aria-label="Decoded session data">{}</pre>', decoded)
 
     @admin.display(description="events of this session")
     def events(self, obj):
@@ -234,6 +242,10 @@ admin.site.unregister(User)
 @admin.register(User)
 class ShopUserAdmin(UserAdmin):
     actions = ["end_all_sessions"]
+    # Django's two-box filter widget labels its icons with aria-label on a bare <span> (axe:
+    # aria-prohibited-attr); the plain multiple select is labelled and works by keyboard.
+    filter_horizontal = ()
+    formfield_overrides = LABELLED_DATETIMES
 
     @admin.action(description="End all sessions of this user", permissions=["change"])
     def end_all_sessions(self, request, queryset):
@@ -276,3 +288,18 @@ class MailTaskAdmin(DBTaskResultAdmin):
     def attempt(self, obj) -> int:
         """1 for the first try; each retry is a row of its own with the next number."""
         return obj.args_kwargs["kwargs"].get("attempt", 0) + 1
+
+
+# Django's and django-otp's own admins, with the same fixes: the plain labelled multiple
+# select, labelled date-time inputs, and a search box without the help text that axe reads
+# as its only name (label-title-only).
+admin.site.unregister(Group)
+admin.site.register(Group, type("ShopGroupAdmin", (GroupAdmin,), {"filter_horizontal": ()}))
+for _model, _admin in [(TOTPDevice, TOTPDeviceAdmin), (StaticDevice, StaticDeviceAdmin)]:
+    admin.site.unregister(_model)
+    admin.site.register(
+        _model,
+        type(
+            f"Shop{_admin.__name__}", (_admin,), {"formfield_overrides": LABELLED_DATETIMES, "search_help_text": None}
+        ),
+    )

@@ -59,6 +59,8 @@ class RegisterForm(UserCreationForm):
 
     class Meta(UserCreationForm.Meta):
         fields = ("username", "email")
+        # Django's own ("Required. 150 characters or fewer. …") speaks to developers.
+        help_texts = {"username": "The name you sign in with: letters, digits and . @ + - _ only."}
 
 
 class OTPForm(forms.Form):

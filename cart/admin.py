@@ -1,21 +1,37 @@
 """Staff view of the catalog, carts and orders."""
 
+from django import forms
 from django.contrib import admin
 from django.db import transaction
 
 from cart import copies
 from cart.models import Cart, CartItem, Category, Order, OrderLine, Product
+from shopdemo.admin_a11y import LabelledInlineFormSet
+
+
+class LabelledRowForm(forms.ModelForm):
+    """A change list row whose inputs say what they are for ("Price of Aurora Desk Lamp"): the table has no <label>s."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            field.widget.attrs["aria-label"] = f"{field.label} of {self.instance}"
+
+
+class EditableListAdmin(admin.ModelAdmin):
+    def get_changelist_form(self, request, **kwargs):
+        return super().get_changelist_form(request, form=LabelledRowForm, **kwargs)
 
 
 @admin.register(Category)
-class CategoryAdmin(admin.ModelAdmin):
+class CategoryAdmin(EditableListAdmin):
     list_display = ["name", "position"]
     list_editable = ["position"]
     prepopulated_fields = {"slug": ["name"]}
 
 
 @admin.register(Product)
-class ProductAdmin(admin.ModelAdmin):
+class ProductAdmin(EditableListAdmin):
     list_display = ["name", "category", "price", "stock", "is_active"]
     list_editable = ["price", "stock", "is_active"]
     list_filter = ["is_active", "category"]
@@ -26,6 +42,7 @@ class ProductAdmin(admin.ModelAdmin):
 
 class CartItemInline(admin.TabularInline):
     model = CartItem
+    formset = LabelledInlineFormSet
     extra = 0
     raw_id_fields = ["product"]
 
@@ -59,6 +76,7 @@ class CartAdmin(admin.ModelAdmin):
 
 class OrderLineInline(admin.TabularInline):
     model = OrderLine
+    formset = LabelledInlineFormSet
     extra = 0
     can_delete = False
     readonly_fields = ["product", "product_name", "unit_price", "quantity"]
@@ -88,7 +106,7 @@ class OrderAdmin(admin.ModelAdmin):
     list_filter = [GuestOrderFilter]
     search_fields = ["number", "user__username", "email"]
     list_select_related = ["user"]
-    readonly_fields = ["number", "user", "email", "claimed_at", "total", "created_at"]
+    readonly_fields = ["number", "user", "email", "claimed_at", "shipping", "total", "created_at"]
     inlines = [OrderLineInline]
 
     @admin.display(description="claimed by an account", boolean=True)

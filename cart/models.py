@@ -31,6 +31,11 @@ class Product(models.Model):
     price = models.DecimalField(max_digits=8, decimal_places=2)
     stock = models.PositiveIntegerField(default=0)
     is_active = models.BooleanField(default=True)
+    # A picture shipped under static/ (nothing is fetched at run time); without one the page draws a tile.
+    picture = models.CharField(
+        max_length=120, blank=True, help_text="Path under static/, e.g. img/products/aurora-desk-lamp.svg."
+    )
+    picture_alt = models.CharField(max_length=200, blank=True, help_text="What the picture shows, for screen readers.")
 
     class Meta:
         ordering = ["name"]
@@ -142,7 +147,9 @@ class Order(models.Model):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="orders"
     )
+    # What the buyer pays: the lines' subtotal plus shipping (cart.services.shipping_for).
     total = models.DecimalField(max_digits=10, decimal_places=2)
+    shipping = models.DecimalField(max_digits=8, decimal_places=2, default=Decimal("0.00"))
     # Where it goes; blank means collected in store.
     address = models.TextField(max_length=500, blank=True)
     # A guest order's address for its mail and signed link; blank for an account's order.
@@ -174,6 +181,10 @@ class Order(models.Model):
     def is_guest(self) -> bool:
         """Placed without an account (it may have been claimed since)."""
         return bool(self.email)
+
+    @property
+    def subtotal(self) -> Decimal:
+        return self.total - self.shipping
 
 
 class OrderLine(models.Model):

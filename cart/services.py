@@ -8,6 +8,7 @@ import functools
 import secrets
 from dataclasses import dataclass, field
 from datetime import timedelta
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import OperationalError, transaction
@@ -392,6 +393,13 @@ def cart_purge_abandoned(*, now, batch_size: int = DEFAULT_BATCH_SIZE, on_batch=
     return delete_in_batches(carts_abandoned(now=now), batch_size, on_batch, forget=copies.carts_purged)
 
 
+def shipping_for(*, subtotal: Decimal, delivered: bool = True) -> Decimal:
+    """What shipping costs on `subtotal`: the flat rate, nothing from SHIPPING_FREE_FROM on or when collected."""
+    if not delivered or not subtotal or subtotal >= settings.SHIPPING_FREE_FROM:
+        return Decimal("0.00")
+    return settings.SHIPPING_FLAT_RATE
+
+
 def _new_order_number() -> str:
     return "".join(secrets.choice(ORDER_NUMBER_ALPHABET) for _ in range(ORDER_NUMBER_LENGTH))
 
@@ -451,12 +459,15 @@ def order_place(
             if not taken:
                 line.product.refresh_from_db(fields=["stock"])
                 raise CartError(MSG_OVER_STOCK.format(stock=line.product.stock, name=line.product.name))
+        subtotal = sum(line.line_total for line in lines)
+        shipping = shipping_for(subtotal=subtotal, delivered=bool(address))
         order = Order.objects.create(
             number=_new_order_number(),
             user=owner.user,
             email=email if guest else "",
             address=address,
-            total=sum(line.line_total for line in lines),
+            shipping=shipping,
+            total=subtotal + shipping,
             request_id=request_id,
         )
         OrderLine.objects.bulk_create(
@@ -503,6 +514,7 @@ def mail_order_confirmation(*, order_id: int, site_url: str) -> None:
         to=[order.email or order.user.email],
         subject=f"Your order {order.number}",
         template="order_confirmation",
+        from_email=settings.SHOP_FROM_EMAIL,
         context={
             "order": order,
             "lines": order.lines.all(),

@@ -20,4 +20,5 @@ urlpatterns = [
     path("orders/<order_number:number>/", views.order_detail, name="order_detail"),
     # Token route: accounts.monitoring.redact keeps the token out of logs.
     path("orders/<order_number:number>/link/<str:token>/", views.order_link, name="order_link"),
+    path("help/<slug:name>/", views.shop_page, name="page"),
 ]

@@ -1,5 +1,6 @@
 """Storefront pages: catalog, cart, checkout and orders."""
 
+import secrets
 from decimal import Decimal
 from urllib.parse import urlencode
 
@@ -35,16 +36,43 @@ def _cart_context(request, **extra):
     for line in lines:
         line.max_quantity = services.line_room(product=line.product, in_cart=0)
     orderable = [line for line in lines if line.product.is_available]
+    subtotal = sum((line.line_total for line in orderable), Decimal("0.00"))
+    shipping = services.shipping_for(subtotal=subtotal)
     return {
         "lines": lines,
-        "total": sum((line.line_total for line in orderable), Decimal("0.00")),
+        "subtotal": subtotal,
+        "shipping": shipping,
+        "total": subtotal + shipping,
         "orderable": bool(orderable),
         **extra,
     }
 
 
+def _wants_json(request) -> bool:
+    """The page's script asked (Accept: application/json); a plain form post gets the redirect."""
+    return "application/json" in request.headers.get("Accept", "")
+
+
+def _cart_json(request, message: str, **extra) -> JsonResponse:
+    """What the script needs after a change: the message, the badge's count and the cart's sums."""
+    context = _cart_context(request)
+    return JsonResponse(
+        {
+            "message": message,
+            "count": sum(line.quantity for line in context["lines"]),
+            "lines": {str(line.product_id): str(line.line_total) for line in context["lines"]},
+            "subtotal": str(context["subtotal"]),
+            "shipping": str(context["shipping"]),
+            "total": str(context["total"]),
+            **extra,
+        }
+    )
+
+
 def _cart_error(request, message: str, status: int):
     """Show the cart, unchanged, with what was wrong with the request."""
+    if _wants_json(request):
+        return JsonResponse({"error": message}, status=status)
     return render(request, "cart/cart.html", _cart_context(request, error=message), status=status)
 
 
@@ -63,7 +91,10 @@ def _change_cart(request, change, *, default_quantity: int, success: str, not_fo
         return _cart_error(request, str(error), status=409)
     except services.CartError as error:
         return _cart_error(request, str(error), status=400)
-    messages.success(request, (MSG_REMOVED if quantity == 0 else success).format(quantity=quantity, name=product.name))
+    message = (MSG_REMOVED if quantity == 0 else success).format(quantity=quantity, name=product.name)
+    if _wants_json(request):
+        return _cart_json(request, message, product=product.pk, quantity=quantity)
+    messages.success(request, message)
     return HttpResponseRedirect(safe_next(request, default=reverse("cart:detail")))
 
 
@@ -74,6 +105,12 @@ def _with_room(request, products):
         product.in_cart = held.get(product.pk, 0)
         product.room = services.line_room(product=product, in_cart=product.in_cart)
     return products
+
+
+def _room(request, product) -> dict:
+    """How many units of `product` the cart holds and can still take, for the add form's hint and max."""
+    product = _with_room(request, [product])[0]
+    return {"product": product.pk, "in_cart": product.in_cart, "room": product.room}
 
 
 @require_GET
@@ -107,7 +144,9 @@ def catalog(request):
         "chips": chips,
         "products": (products := _with_room(request, found.products)),
         # What each card shows: its product's fields and, for a line the cart cannot grow, the units held.
-        "cards_key": [(p.pk, p.slug, p.name, p.price, p.stock, None if p.room else p.in_cart) for p in products],
+        "cards_key": [
+            (p.pk, p.slug, p.name, p.price, p.stock, p.picture, None if p.room else p.in_cart) for p in products
+        ],
         "current_category": current,
         "sorts": [(value, label) for value, (label, _) in selectors.SORTS.items()],
         "error": error,
@@ -164,8 +203,14 @@ def cart_add(request):
     except services.CartError as error:
         if error.product is None:
             return _cart_error(request, str(error), status=400)
+        if _wants_json(request):
+            return JsonResponse({"error": str(error), **_room(request, error.product)}, status=400)
         return _product_page(request, error.product, status=400, error=str(error))
-    messages.success(request, MSG_ADDED.format(quantity=quantity, name=product.name), extra_tags=ADDED_TAG)
+    message = MSG_ADDED.format(quantity=quantity, name=product.name)
+    if _wants_json(request):
+        # A fresh request id: the page stays, and its next add is a new add, not this one sent again.
+        return _cart_json(request, message, request_id=secrets.token_urlsafe(16), **_room(request, product))
+    messages.success(request, message, extra_tags=ADDED_TAG)
     return HttpResponseRedirect(safe_next(request, default=reverse("cart:detail")))
 
 
@@ -201,7 +246,7 @@ def cart_summary(request):
                 }
                 for line in context["lines"]
             ],
-            "total": str(context["total"]),
+            "total": str(context["subtotal"]),  # the lines' sum, as the contract says; shipping comes at checkout
         }
     )
 
@@ -256,6 +301,19 @@ def checkout(request):
         return _checkout_page(request, guest_form=form, status=400)
     data = form.cleaned_data
     return _place_order(request, email=data["email"], address=data["address"].strip(), request_id=data["request_id"])
+
+
+# The footer's pages: plain templates under cart/pages/.
+SHOP_PAGES = {"delivery": "Delivery and returns", "privacy": "Privacy", "contact": "Contact"}
+
+
+@require_GET
+def shop_page(request, name):
+    if name not in SHOP_PAGES:
+        raise Http404("There is no such page.")
+    return render(
+        request, f"cart/pages/{name}.html", {"title": SHOP_PAGES[name], "audit_days": settings.AUDIT_RETENTION_DAYS}
+    )
 
 
 @login_required

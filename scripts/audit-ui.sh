@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 
 PY=${PY:-.venv/bin/python}
 LIGHTHOUSE=node_modules/.bin/lighthouse
-PAGES=${AUDIT_PAGES:-"/ /products/cedar-notebook/"}
+PAGES=${AUDIT_PAGES:-"/ /products/cedar-notebook/ /cart/ /accounts/login/ /accounts/register/"}
 CATEGORIES=performance,accessibility,best-practices,seo
 # The flags of tests/browser/conftest.py (CHROMIUM_ARGS), read from there so they cannot drift.
 CHROME_FLAGS=$($PY -c 'import ast, pathlib

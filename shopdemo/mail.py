@@ -36,14 +36,20 @@ RETRY_DELAYS = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30
 undelivered = Signal()
 
 
-def mail_send(*, to: list[str], subject: str, template: str, context: dict) -> bool:
-    """Send mail/<template>.txt and .html to `to`; False when there is nobody to send to. Relay errors raise."""
+def mail_send(*, to: list[str], subject: str, template: str, context: dict, from_email: str | None = None) -> bool:
+    """Send mail/<template>.txt and .html to `to`; False when there is nobody to send to. Relay errors raise.
+
+    It comes from DEFAULT_FROM_EMAIL unless `from_email` names another sender.
+    """
     recipients = [address for address in to if address]
     if not recipients:
         return False
     context = {**context, "subject": subject}
     message = EmailMultiAlternatives(
-        settings.EMAIL_SUBJECT_PREFIX + subject, render_to_string(f"mail/{template}.txt", context), None, recipients
+        settings.EMAIL_SUBJECT_PREFIX + subject,
+        render_to_string(f"mail/{template}.txt", context),
+        from_email,
+        recipients,
     )
     message.attach_alternative(render_to_string(f"mail/{template}.html", context), "text/html")
     message.send()

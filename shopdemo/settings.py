@@ -2,6 +2,7 @@
 
 import os
 from datetime import timedelta
+from decimal import Decimal
 from email.utils import getaddresses
 from pathlib import Path
 
@@ -327,6 +328,10 @@ MAX_LINE_QUANTITY = env.int("MAX_LINE_QUANTITY", default=10)
 GUEST_CHECKOUT = env.bool("GUEST_CHECKOUT", default=True)
 GUEST_ORDER_LINK_AGE = env.int("GUEST_ORDER_LINK_AGE", default=30 * 24 * 3600)
 GUEST_ORDERS_PER_IP_PER_HOUR = env.int("GUEST_ORDERS_PER_IP_PER_HOUR", default=10)
+# Shipping (docs/storefront.md): a flat rate per order, free from a subtotal on; prices include VAT.
+SHIPPING_FLAT_RATE = Decimal(env.str("SHIPPING_FLAT_RATE", default="4.90"))
+SHIPPING_FREE_FROM = Decimal(env.str("SHIPPING_FREE_FROM", default="50.00"))
+SHOP_FROM_EMAIL = env.str("SHOP_FROM_EMAIL", default="shopdemo <orders@shopdemo.localhost>")
 
 # ------------------------------------------------------------------------------
 # STATIC FILES, I18N

@@ -153,6 +153,15 @@ def rotation_due(data, now: datetime) -> bool:
     return now.timestamp() - data.get(ROTATED_AT, 0) >= settings.SESSION_ROTATE_INTERVAL
 
 
+def until_text(seconds: int) -> str:
+    """Say how far off a deadline is, rounded down: 'in 14 days', 'in 3 hours', 'in under a minute'."""
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            count = seconds // size
+            return f"in {count} {unit}{pluralize(count)}"
+    return "in under a minute" if seconds > 0 else "now"
+
+
 def duration_text(seconds: int) -> str:
     """Say a limit the way people do: '30 minutes', '12 hours', '14 days'."""
     for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):

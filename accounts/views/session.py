@@ -1,11 +1,16 @@
 """The visitor's own session: its status and extension (the idle warning), and the inspector at /session/."""
 
+import json
+import secrets
 from datetime import UTC, datetime
 
 from django.conf import settings
+from django.contrib.auth import HASH_SESSION_KEY
+from django.core import signing
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.module_loading import import_string
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.decorators import not_activity
@@ -56,10 +61,33 @@ SESSION_KEY_MEANINGS = {
 
 
 def _at(timestamp) -> dict | None:
-    """A moment with its distance from now, for the inspector's countdowns."""
+    """A moment with its distance from now in words, for the inspector's deadlines."""
     if timestamp is None:
         return None
-    return {"at": timestamp, "in": int((timestamp - timezone.now()).total_seconds())}
+    return {"at": timestamp, "in": session_policy.until_text(int((timestamp - timezone.now()).total_seconds()))}
+
+
+# django.contrib.sessions.backends.signed_cookies signs its payload with this salt.
+SIGNED_COOKIES_SALT = "django.contrib.sessions.backends.signed_cookies"
+
+
+def _as_signed_cookie(data: dict) -> dict:
+    """This session's data as Django's signed_cookies engine would send it, and what its holder can read.
+
+    Built as that engine builds its cookie (signing.dumps, compressed, with the session
+    serializer), but signed with a throwaway key: the lesson needs the format and the
+    size, and a cookie signed with this server's key would be a real credential for a
+    server that used that engine. The password-derived hash is replaced by a placeholder
+    of its length, as the admin hides it: the page shows nothing it need not.
+    """
+    shown = dict(data)
+    if HASH_SESSION_KEY in shown:
+        shown[HASH_SESSION_KEY] = f"(hidden: {len(shown[HASH_SESSION_KEY])} characters derived from your password)"
+    serializer = import_string(settings.SESSION_SERIALIZER)
+    cookie = signing.dumps(
+        shown, key=secrets.token_urlsafe(32), salt=SIGNED_COOKIES_SALT, compress=True, serializer=serializer
+    )
+    return {"value": cookie, "size": len(cookie), "readable": json.dumps(shown, indent=2, sort_keys=True)}
 
 
 @require_GET
@@ -97,5 +125,7 @@ def session_inspector(request):
             "dbsc_thumbprint": dbsc.thumbprint(row.device_key) if row.device_bound else None,
             "dbsc_age": session_policy.duration_text(settings.DBSC_BOUND_COOKIE_AGE),
             "dbsc_cookie": settings.DBSC_COOKIE_NAME,
+            "signed_cookie": _as_signed_cookie(data),
+            "cookie_size": len(session.session_key),
         }
     return render(request, "accounts/inspector.html", context)

@@ -19,6 +19,7 @@
   let timer = null;
   let endsFor = "idle"; // the limit the current deadline belongs to
   let leaving = false;
+  const TYPING_TOLD_EVERY = 60000;
 
   const format = (ms) => {
     const seconds = Math.max(0, Math.ceil(ms / 1000));
@@ -90,6 +91,15 @@
   extendForm.addEventListener("submit", (event) => {
     event.preventDefault();
     ask(extendUrl, { method: "POST" }).then((state) => apply(state, { broadcast: true })).catch(() => extendForm.submit());
+  });
+
+  // Typing (an address at checkout, a quantity) is activity the server cannot see until
+  // the form is sent: tell it, at most once a minute, so an idle expiry never eats the text.
+  let lastTold = Date.now();
+  document.addEventListener("input", (event) => {
+    if (dialog.contains(event.target) || Date.now() - lastTold < TYPING_TOLD_EVERY) return;
+    lastTold = Date.now();
+    ask(extendUrl, { method: "POST" }).then((state) => apply(state, { broadcast: true })).catch(() => {});
   });
 
   if (channel) {

@@ -5,6 +5,7 @@ import re
 import pytest
 
 from tests.conftest import sign_in
+from tests.factories import CartFactory, CartItemFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -64,3 +65,25 @@ def test_every_page_has_its_own_title_a_description_and_the_favicon(client, path
     assert re.search(r'<meta name="description" content="[^"]{40,}">', html)
     assert '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">' in html
     assert "How your session works" in html  # the lessons live on /session/, linked from every footer
+
+
+DEVELOPER_WORDS = [
+    "critical action",
+    "no longer holds your session",
+    "the server ended it",
+    "session the server holds",
+    "DBSC",
+    "units in cart",
+    "150 characters or fewer",
+]
+
+
+def test_shopper_pages_speak_shoppers_words(client, user, product):
+    CartItemFactory(cart=CartFactory(user=user), product=product)
+    pages = {"register": client.get("/accounts/register/").content.decode()}
+    sign_in(client)
+    for path in ["/", "/cart/", "/checkout/", "/accounts/sessions/", "/accounts/"]:
+        pages[path] = client.get(path).content.decode()
+    pages["signed out"] = client.get(client.post("/accounts/logout/")["Location"]).content.decode()
+    found = [f"{page}: {words!r}" for page, html in pages.items() for words in DEVELOPER_WORDS if words in html]
+    assert found == []

@@ -48,7 +48,7 @@ def test_guest_adds_two_products_registers_and_checks_out(page: Page, live_serve
     expect(page).to_have_url(f"{live_server.url}/cart/")
     expect(page.get_by_test_id(f"line-{mug.slug}")).to_contain_text("Basalt Mug")
     expect(page.get_by_test_id(f"line-{apron.slug}")).to_contain_text("Linen Apron")
-    expect(page.get_by_test_id("cart-total")).to_have_text("€36.50")
+    expect(page.get_by_test_id("cart-total")).to_have_text("€41.40")  # €36.50 and €4.90 shipping
 
     page.get_by_role("link", name="Check out").click()
     # Signing in (or registering) from checkout keeps the way back to it.
@@ -74,14 +74,14 @@ def test_guest_adds_two_products_registers_and_checks_out(page: Page, live_serve
     expect(page.get_by_test_id(f"qty-{mug.slug}")).to_have_text("1")
     expect(page.get_by_test_id(f"line-{apron.slug}")).to_contain_text("Linen Apron")
     expect(page.get_by_test_id(f"qty-{apron.slug}")).to_have_text("1")
-    expect(page.get_by_test_id("place-order")).to_have_text("Place order · €36.50")
+    expect(page.get_by_test_id("cart-total")).to_have_text("€41.40")
 
     page.get_by_test_id("place-order").click()
     expect(page).to_have_url(re.compile(rf"^{re.escape(live_server.url)}/orders/[A-Z0-9]+/$"))
     number = page.url.rstrip("/").rsplit("/", 1)[1]
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Order {number}")
     expect(page.get_by_role("status")).to_contain_text(f"Thank you! Order {number} is placed.")
-    expect(page.get_by_test_id("order-total")).to_have_text("€36.50")
+    expect(page.get_by_test_id("order-total")).to_have_text("€36.50")  # no address: collected, no shipping
     expect(page.get_by_role("row", name=re.compile("Basalt Mug"))).to_contain_text("€12.50")
     expect(page.get_by_role("row", name=re.compile("Linen Apron"))).to_contain_text("€24.00")
     expect(page.get_by_test_id("cart-badge")).to_have_text("0")
@@ -126,7 +126,7 @@ def test_cart_survives_sign_in_and_sign_out_keeps_account_cart(page: Page, live_
     page.get_by_role("link", name=re.compile(r"^Cart")).click()
     expect(page.get_by_test_id(f"line-{mug.slug}")).to_contain_text("Basalt Mug")
     expect(page.get_by_label("Quantity of Basalt Mug")).to_have_value("1")
-    expect(page.get_by_test_id("cart-total")).to_have_text("€12.50")
+    expect(page.get_by_test_id("cart-total")).to_have_text("€17.40")
 
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_test_id("auth-state")).to_have_text("Guest")
@@ -148,6 +148,6 @@ def test_cart_survives_sign_in_and_sign_out_keeps_account_cart(page: Page, live_
         other_page.goto(f"{live_server.url}/cart/")
         expect(other_page.get_by_test_id(f"line-{mug.slug}")).to_contain_text("Basalt Mug")
         expect(other_page.get_by_label("Quantity of Basalt Mug")).to_have_value("1")
-        expect(other_page.get_by_test_id("cart-total")).to_have_text("€12.50")
+        expect(other_page.get_by_test_id("cart-total")).to_have_text("€17.40")
     finally:
         other.close()

@@ -131,7 +131,7 @@ def test_enrol_mfa_sign_out_sign_in_with_code_and_order_through_reauth(page: Pag
     expect(page.get_by_role("heading", level=1)).to_have_text("Confirm your order")
     address = "Erin Example\n12 Harbour Road\nGalway"
     page.get_by_test_id("address").fill(address)
-    expect(page.get_by_test_id("place-order")).to_have_text("Place order · €12.50")
+    expect(page.get_by_test_id("cart-total")).to_have_text("€17.40")  # €12.50 and €4.90 shipping
 
     settings.REAUTH_WINDOW = 1
     page.wait_for_timeout(1500)  # a server-side window: let it pass
@@ -162,9 +162,9 @@ def test_enrol_mfa_sign_out_sign_in_with_code_and_order_through_reauth(page: Pag
     number = page.url.rstrip("/").rsplit("/", 1)[1]
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Order {number}")
     expect(page.get_by_role("status")).to_contain_text(f"Thank you! Order {number} is placed.")
-    expect(page.get_by_text("Delivered to:")).to_contain_text("12 Harbour Road")
-    expect(page.get_by_text("Delivered to:")).to_contain_text("Galway")
-    expect(page.get_by_test_id("order-total")).to_have_text("€12.50")
+    expect(page.get_by_text("Delivering to:")).to_contain_text("12 Harbour Road")
+    expect(page.get_by_text("Delivering to:")).to_contain_text("Galway")
+    expect(page.get_by_test_id("order-total")).to_have_text("€17.40")
     expect(page.get_by_role("row", name=re.compile("Basalt Mug"))).to_contain_text("€12.50")
     expect(page.get_by_test_id("cart-badge")).to_have_text("0")
     order = user.orders.get()
@@ -175,7 +175,7 @@ def test_enrol_mfa_sign_out_sign_in_with_code_and_order_through_reauth(page: Pag
     orders = page.locator("ul.orders > li")
     expect(orders).to_have_count(1)
     expect(orders.first).to_contain_text(f"Order {number}")
-    expect(orders.first).to_contain_text("€12.50")
+    expect(orders.first).to_contain_text("€17.40")
 
     # The recovery code spent on the re-authentication is gone: 9 left.
     page.goto(f"{base}/accounts/mfa/")

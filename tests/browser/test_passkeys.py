@@ -180,6 +180,7 @@ def test_re_authenticate_with_the_passkey_before_placing_an_order(
 
     page.goto(f"{base}/products/{mug.slug}/")
     page.get_by_test_id(f"add-{mug.slug}").click()
+    expect(page.get_by_test_id("cart-badge")).to_have_text("1")
     page.goto(f"{base}/checkout/")
     page.get_by_test_id("address").fill("Rosa Example\n3 Quay Street")
     # By the time the order is placed, the sign-in is too old to cover it.
@@ -197,7 +198,7 @@ def test_re_authenticate_with_the_passkey_before_placing_an_order(
     assert not user.orders.exists()
     resume.click()
     expect(page).to_have_url(re.compile(rf"^{re.escape(base)}/orders/[A-Z0-9]+/$"))
-    expect(page.get_by_text("Delivered to:")).to_contain_text("3 Quay Street")
+    expect(page.get_by_text("Delivering to:")).to_contain_text("3 Quay Street")
     assert user.orders.count() == 1
     assert problems == []
 

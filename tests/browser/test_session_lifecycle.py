@@ -183,7 +183,8 @@ def test_devices_page_revokes_another_browser(browser: Browser, live_server):
     laptop = _signed_in_browser(browser, live_server.url, user.username, FIREFOX_ON_LINUX)
     phone = _signed_in_browser(browser, live_server.url, user.username, SAFARI_ON_IPHONE)
     try:
-        laptop.get_by_role("link", name="Devices").click()
+        laptop.get_by_role("banner").get_by_test_id("auth-state").click()  # the account area holds Devices
+        laptop.get_by_role("link", name="Devices", exact=True).click()
         expect(laptop).to_have_url(f"{live_server.url}/accounts/sessions/")
         devices = _devices(laptop)
         expect(devices).to_have_count(2)

@@ -13,6 +13,7 @@ def test_checkout_says_why_to_sign_in_and_a_failed_attempt_focuses_the_password(
     ProductFactory(name="Cedar Notebook", slug="cedar-notebook")
     page.goto(f"{live_server.url}/products/cedar-notebook/")
     page.get_by_role("button", name="Add to cart").click()
+    expect(page.get_by_test_id("cart-badge")).to_have_text("1")
     page.goto(f"{live_server.url}/cart/")
     page.get_by_role("link", name="Check out").click()
     page.get_by_test_id("checkout-sign-in").click()

@@ -2,8 +2,10 @@
 
 import contextlib
 import smtplib
+from decimal import Decimal
 
 import pytest
+from django.conf import settings
 from django.core.mail.backends.locmem import EmailBackend
 from django_tasks_db.models import DBTaskResult
 
@@ -34,10 +36,14 @@ def test_placing_an_order_mails_number_lines_total_and_link(
     order = Order.objects.get()
     (mail,) = mailoutbox
     assert mail.to == ["alice@example.com"]
+    assert mail.from_email == settings.SHOP_FROM_EMAIL  # a shop address, not the security notices' one
     assert mail.subject == f"[shopdemo] Your order {order.number}"
     assert "2 x Basalt Mug at €12.50: €25.00" in mail.body
     assert "1 x Linen Towel at €4.00: €4.00" in mail.body
-    assert "Total: €29.00" in mail.body
+    assert "Subtotal: €29.00" in mail.body
+    assert f"Shipping: €{settings.SHIPPING_FLAT_RATE}" in mail.body  # under SHIPPING_FREE_FROM
+    assert f"Total: €{Decimal('29.00') + settings.SHIPPING_FLAT_RATE}" in mail.body
+    assert "we'll mail you again when it ships" in mail.body
     assert f"http://testserver/orders/{order.number}/" in mail.body
     html, mimetype = mail.alternatives[0]
     assert mimetype == "text/html"

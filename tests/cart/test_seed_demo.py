@@ -1,6 +1,7 @@
 """seed_demo: the demo catalog and accounts, idempotent."""
 
 import pytest
+from django.conf import settings
 from django.contrib.auth import authenticate, get_user_model
 from django.core.management import CommandError, call_command
 
@@ -53,3 +54,21 @@ def test_users_sign_in_with_demo_password(monkeypatch, rf):
         assert authenticate(rf.post("/accounts/login/"), username=name, password="a-demo-passphrase")
     assert get_user_model().objects.get(username="demo").is_staff
     assert not get_user_model().objects.get(username="alice").is_staff
+
+
+def test_every_demo_product_gets_its_shipped_picture_and_alt_text_but_staff_choices_stay():
+    call_command("seed_demo")
+    for product in Product.objects.all():
+        assert product.picture == f"img/products/{product.slug}.svg"
+        assert (settings.BASE_DIR / "static" / product.picture).read_text().startswith("<svg")  # shipped, not fetched
+        assert product.picture_alt and product.picture_alt != product.name
+    Product.objects.filter(slug="ember-candle").update(picture="img/products/staff.svg", picture_alt="Staff's photo")
+    call_command("seed_demo")
+    assert Product.objects.get(slug="ember-candle").picture_alt == "Staff's photo"
+
+
+def test_the_product_page_shows_the_picture_with_its_alt_text(client):
+    call_command("seed_demo")
+    page = client.get("/products/cedar-notebook/").content.decode()
+    assert 'src="/static/img/products/cedar-notebook.svg"' in page
+    assert 'alt="A brown notebook with a cream label and a red ribbon"' in page

@@ -35,6 +35,25 @@ PRODUCTS = [
 ]
 INACTIVE = ("Relic Pocket Watch", "Desk & study", "120.00", 3, "No longer sold.")
 
+# Each product's picture (static/img/products/<slug>.svg, drawn for this project) and what it shows.
+PICTURES = {
+    "aurora-desk-lamp": "A blue desk lamp with a warm light, on a round oak base",
+    "basalt-coffee-mug": "A dark grey stoneware mug with steam rising",
+    "cedar-notebook": "A brown notebook with a cream label and a red ribbon",
+    "drift-wool-blanket": "A folded lilac wool blanket with fringes",
+    "ember-candle": "A lit cream candle with a caramel band, on a dark background",
+    "fjord-water-bottle": "A teal steel water bottle with a white wave band",
+    "granite-bookends": "Two grey granite bookends holding four coloured books",
+    "harbor-tote-bag": "A sand-coloured canvas tote bag with a navy pocket",
+    "indigo-linen-napkins": "A stack of folded napkins in three shades of indigo",
+    "juniper-tea-tin": "A green tea tin with a juniper berry label",
+    "kiln-serving-bowl": "A rust-brown hand-thrown serving bowl",
+    "lumen-reading-light": "A grey clip-on reading light casting a pale yellow beam",
+    "meadow-seed-kit": "A paper seed packet with three wildflowers",
+    "nimbus-cushion": "A soft light-blue square cushion",
+    "relic-pocket-watch": "A brass pocket watch with a white face",
+}
+
 
 class Command(BaseCommand):
     help = "Create the demo catalog (idempotent). --users also creates demo/alice/bob with $DEMO_PASSWORD."
@@ -64,6 +83,10 @@ class Command(BaseCommand):
             )
             if product.category_id is None:  # seeded before categories existed; never overrides staff's choice
                 Product.objects.filter(pk=product.pk).update(category=categories[category])
+            if not product.picture:  # seeded before pictures existed; never overrides staff's choice
+                Product.objects.filter(pk=product.pk).update(
+                    picture=f"img/products/{product.slug}.svg", picture_alt=PICTURES[product.slug]
+                )
             created += was_created
         self.stdout.write(f"Catalog: {created} products created, {Product.objects.count()} in all.")
         if users:
