@@ -8,9 +8,11 @@ import pytest
 from django.conf import settings
 from django.core.cache import cache, caches
 from django.db import connection
+from django.test.client import ClientMixin
 from django.utils import timezone
 from pythonjsonlogger.json import JsonFormatter
 
+from accounts.sessions import same_site
 from shopdemo import mail
 from tests.factories import PASSWORD, ProductFactory, UserFactory
 from tests.servers import start_gunicorn
@@ -63,6 +65,19 @@ def selects_of(table, queries) -> list[dict]:
 def is_signed_in(client) -> bool:
     """Whether the header of a page says the client is signed in."""
     return "Signed in as" in client.get("/cart/").content.decode()
+
+
+@pytest.fixture(autouse=True)
+def test_logins_set_the_same_site_cookie(monkeypatch):
+    """client.force_login() and login() leave the cookies a sign-in response leaves: with the companion."""
+    login = ClientMixin._login
+
+    def _login(self, user, backend=None):
+        login(self, user, backend)
+        key = self.cookies[settings.SESSION_COOKIE_NAME].value
+        self.cookies[settings.SESSION_SAME_SITE_COOKIE_NAME] = same_site.value_for(key)
+
+    monkeypatch.setattr(ClientMixin, "_login", _login)
 
 
 @pytest.fixture(autouse=True)
