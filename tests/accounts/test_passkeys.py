@@ -14,6 +14,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.test import Client, RequestFactory
 from django.utils import timezone
 from django_otp.middleware import OTPMiddleware
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp_webauthn.models import WebAuthnCredential
 
 from accounts.flows import passkeys
@@ -159,9 +160,35 @@ class TestNamingAndRemoving:
         assert "Passkey renamed to “Work laptop”." in signed_in.get("/accounts/mfa/").content.decode()
 
     def test_the_name_typed_when_adding_is_confirmed_as_added(self, signed_in):
+        add_passkey(signed_in)  # the first, whose codes were shown
         _, added = add_passkey(signed_in)
         signed_in.post(f"/accounts/mfa/passkeys/{added['id']}/rename/", {"name": "Phone", "added": "on"})
         assert "Passkey “Phone” added" in signed_in.get("/accounts/mfa/").content.decode()
+
+    def test_the_first_passkey_turns_two_step_sign_in_on_and_shows_its_recovery_codes_once(
+        self, signed_in, user, client_factory
+    ):
+        assert "Off: your password alone signs you in." in signed_in.get("/accounts/").content.decode()
+        authenticator, added = add_passkey(signed_in)
+        assert StaticToken.objects.filter(device__user=user).count() == 10  # made with the passkey
+        response = signed_in.post(f"/accounts/mfa/passkeys/{added['id']}/rename/", {"name": "Phone", "added": "on"})
+        page = response.content.decode()
+        assert response.status_code == 200 and "<h1>Two-step sign-in is on</h1>" in page
+        assert "signing in with your password also asks for your passkey" in page
+        assert "Passkey “Phone” added" in page
+        shown = re.findall(r"<li><code>([a-z0-9]+)</code></li>", page)
+        assert sorted(shown) == sorted(StaticToken.objects.filter(device__user=user).values_list("token", flat=True))
+        again = signed_in.post(f"/accounts/mfa/passkeys/{added['id']}/rename/", {"name": "Phone", "added": "on"})
+        assert again.status_code == 302  # shown once
+        account = signed_in.get("/accounts/").content.decode()
+        needs = "On: after your password, signing in needs your passkey, or one of your 10 unused recovery codes."
+        assert needs in account
+        # A password sign-in elsewhere now needs the passkey, or a recovery code typed with letters.
+        other = client_factory()
+        step = other.get(sign_in(other, user.username)["Location"]).content.decode()
+        assert "Use a passkey" in step and 'inputmode="text"' in step and 'autocomplete="one-time-code"' in step
+        other.post("/accounts/login/otp/", {"otp_token": shown[0].upper()})
+        assert is_signed_in(other)
 
     def test_an_empty_name_is_refused_with_a_message(self, signed_in):
         _, added = add_passkey(signed_in)
@@ -363,7 +390,7 @@ class TestSecondStep:
         response = sign_in(client, user.username, next_url="/orders/")
         assert response["Location"].startswith("/accounts/login/otp/")
         page = client.get(response["Location"]).content.decode()
-        assert "Use a passkey" in page and 'name="otp_token"' not in page  # no app, so no code to type
+        assert "Use a passkey" in page and "Enter one of your recovery codes." in page  # no app: codes back it up
         options = post_json(client, "/accounts/passkeys/second-step/begin/").json()
         # Only this account's passkeys are offered.
         assert [c["id"] for c in options["allowCredentials"]] == [b64url(enrolled.credential_id)]
@@ -399,7 +426,7 @@ class TestSecondStep:
     def test_recovery_codes_back_up_passkeys_and_go_with_the_last_one(self, client, user, enrolled, password):
         passkey_sign_in(client, enrolled)
         page = client.get("/accounts/mfa/").content.decode()
-        assert "If you lose your passkeys, recovery codes still let you sign in" in page
+        assert "You have 10 unused recovery codes" in page  # made with the first passkey
         codes = re.findall(
             r"<li><code>([a-z0-9]+)</code></li>", client.post("/accounts/mfa/recovery-codes/").content.decode()
         )
@@ -482,9 +509,10 @@ class TestReauth:
         passkey_sign_in(client, enrolled)
         clock.shift(settings.REAUTH_WINDOW + 1)
         page = client.get("/accounts/reauth/?next=/accounts/").content.decode()
-        assert "Confirm with a passkey" in page and 'name="password"' not in page
+        assert "Confirm with a passkey" in page
+        assert page.index("Confirm with a passkey") < page.index('name="password"')  # codes are the way back
         response = client.post("/accounts/reauth/", {"password": password, "next": "/accounts/"})
-        assert response.status_code == 200 and "confirm with your passkey" in response.content.decode()
+        assert response.status_code == 200 and "That code is not valid" in response.content.decode()
         assert not AuditEvent.objects.filter(event="authn_reauthenticated").exists()
 
 
@@ -493,6 +521,7 @@ class TestHowEachSessionWasSignedIn:
         passkey_sign_in(client, enrolled)
         by_password = client_factory()
         user.webauthncredential_set.all().delete()
+        StaticDevice.objects.filter(user=user).delete()  # as removing the last passkey does
         sign_in(by_password, user.username)
         devices = by_password.get("/accounts/sessions/").content.decode()
         assert "Signed in with passkey" in devices and "Signed in with password" in devices

@@ -67,7 +67,7 @@ def _wrong_code(totp: pyotp.TOTP) -> str:
 def _enrol(page: Page, base: str) -> tuple[str, list[str]]:
     """From the account page, turn MFA on; return the secret and the recovery codes."""
     page.goto(f"{base}/accounts/")
-    mfa_panel = page.locator("section", has=page.get_by_role("heading", name="Two-factor authentication"))
+    mfa_panel = page.locator("section", has=page.get_by_role("heading", name="Two-step sign-in"))
     expect(mfa_panel.get_by_test_id("mfa-state")).to_contain_text("Off")
     mfa_panel.get_by_role("link", name="Turn it on").click()
 
@@ -81,7 +81,9 @@ def _enrol(page: Page, base: str) -> tuple[str, list[str]]:
     page.get_by_label("Code").fill(pyotp.TOTP(secret).now())
     page.get_by_role("button", name="Turn on").click()
 
-    expect(page.get_by_role("heading", level=1)).to_have_text("Your recovery codes")
+    # The first second factor: two-step sign-in is on, and its recovery codes are shown at once.
+    expect(page.get_by_role("heading", level=1)).to_have_text("Two-step sign-in is on")
+    expect(page.get_by_test_id("two-step-on")).to_contain_text("a code from your authenticator app")
     code_items = page.get_by_test_id("recovery-codes").locator("li")
     expect(code_items).to_have_count(10)
     codes = [text.strip() for text in code_items.all_inner_texts()]

@@ -78,13 +78,20 @@ def sign_in_with_password(page: Page, base: str, username: str) -> None:
     expect(page.get_by_test_id("auth-state")).to_have_text(f"Signed in as {username}")
 
 
+def sign_in_with_password_only(page: Page, base: str, username: str) -> None:
+    page.goto(f"{base}/accounts/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+
+
 def sign_out(page: Page) -> None:
     page.get_by_role("banner").get_by_role("button", name="Sign out").click()
     expect(page.get_by_test_id("auth-state")).to_have_text("Guest")
 
 
-def add_passkey(page: Page, base: str, name: str) -> None:
-    """From the account page to a new passkey named `name`."""
+def add_passkey(page: Page, base: str, name: str) -> list[str]:
+    """From the account page to a new (first) passkey named `name`; return the recovery codes it came with."""
     page.goto(f"{base}/accounts/")
     page.get_by_role("link", name="Add a passkey").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Sign-in security")
@@ -92,7 +99,13 @@ def add_passkey(page: Page, base: str, name: str) -> None:
     page.get_by_label("Name for a new passkey").fill(name)
     page.get_by_role("button", name="Add a passkey").click()
     expect(page.get_by_role("status")).to_contain_text(f"Passkey “{name}” added")
+    # The first second factor turns two-step sign-in on, and its recovery codes are shown at once.
+    expect(page.get_by_role("heading", level=1)).to_have_text("Two-step sign-in is on")
+    codes = page.get_by_test_id("recovery-codes").locator("code").all_inner_texts()
+    assert len(codes) == 10
+    page.goto(f"{base}/accounts/mfa/")
     expect(page.get_by_test_id("passkey-name")).to_have_text([name])
+    return codes
 
 
 def passkey_sign_in(page: Page, base: str, *, next_path: str = "/") -> None:
@@ -103,13 +116,26 @@ def passkey_sign_in(page: Page, base: str, *, next_path: str = "/") -> None:
 def test_register_a_passkey_then_sign_in_with_it_and_no_password(page, base, authenticator, problems):
     user = UserFactory(username="pia")
     sign_in_with_password(page, base, user.username)
-    add_passkey(page, base, "Pia's laptop")
+    codes = add_passkey(page, base, "Pia's laptop")
     passkey = WebAuthnCredential.objects.get(user=user)
     assert passkey.name == "Pia's laptop" and passkey.discoverable
     expect(page.get_by_test_id("passkey")).to_contain_text("never used yet")
     # The credential lives in the authenticator, discoverable and tied to this RP ID.
     [held] = credentials(authenticator)
     assert held["isResidentCredential"] and held["rpId"] == "localhost"
+    page.goto(f"{base}/accounts/")
+    expect(page.get_by_test_id("mfa-state")).to_contain_text("On: after your password, signing in needs your passkey")
+    sign_out(page)
+
+    # A password sign-in now needs the passkey, or a recovery code typed with letters on a phone keyboard.
+    sign_in_with_password_only(page, base, user.username)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Use your passkey")
+    code = page.get_by_label("Code")
+    expect(code).to_have_attribute("inputmode", "text")
+    expect(code).to_have_attribute("autocomplete", "one-time-code")
+    code.fill(codes[0])
+    page.get_by_role("button", name="Verify and sign in").click()
+    expect(page.get_by_test_id("auth-state")).to_have_text("Signed in as pia")
     sign_out(page)
 
     passkey_sign_in(page, base, next_path="/orders/")
@@ -171,8 +197,8 @@ def test_re_authenticate_with_the_passkey_before_placing_an_order(
     page.get_by_test_id("place-order").click()
 
     expect(page).to_have_url(f"{base}/accounts/reauth/?next=%2Fcheckout%2F")
-    # The account's only second factor is the passkey: no password form to fall back on.
-    expect(page.get_by_label("Password")).to_have_count(0)
+    # The account's second factor is the passkey: it comes first; password and recovery code are the way back.
+    expect(page.get_by_role("button", name="Confirm with a passkey")).to_be_visible()
     assert axe_violations(page, "re-authentication with a passkey") == []
     page.get_by_role("button", name="Confirm with a passkey").click()
 
