@@ -15,7 +15,7 @@ from django.utils.cache import patch_cache_control
 
 from accounts.ip import client_ip
 from accounts.monitoring import audit, security
-from accounts.sessions import dbsc, same_site
+from accounts.sessions import dbsc, elsewhere, same_site
 from accounts.sessions import policy as session_policy
 from accounts.sessions.store import USER_AGENT_MAX_LENGTH
 
@@ -58,8 +58,13 @@ class SessionMiddleware(DjangoSessionMiddleware):
         if session.ended:
             return self._ended(request, session.ended)
         if session.unknown_key:
-            security.record_use_after_expire(request=request, known=False)
-            return None
+            # The next page (or the idle warning's poll) of a device signed out from elsewhere says so, once.
+            reason = elsewhere.take(session_key)
+            if reason is None:
+                security.record_use_after_expire(request=request, known=False)
+                return None
+            security.record_use_after_expire(request=request, known=True, reason=reason)
+            return self._signed_out(request, reason)
         request.session_key_at_start = session.session_key
         if not signed_in:
             return None
