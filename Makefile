@@ -1,6 +1,6 @@
 # shopdemo developer / CI entry points.  Recipes use tabs.
 #
-#   make run            dev server on http://127.0.0.1:8000 (DEBUG=true, demo users seeded)
+#   make run            dev server on http://localhost:8000 (DEBUG=true, demo users seeded)
 #   make test           pytest on SQLite (+ headless Chromium browser tests)
 #   make test-postgres  pytest on a throwaway PostgreSQL cluster (scripts/with-postgres.sh)
 #   make serve          collectstatic + migrate + gunicorn (DEBUG off)
@@ -68,8 +68,8 @@ run: $(RUNTIME_STAMP)
 	@echo ""
 	@echo "  ------------------------------------------------------------------"
 	@echo "  shopdemo is starting."
-	@echo "  Open http://127.0.0.1:8000 and sign in as demo / alice / bob"
-	@echo "  with password: $(DEMO_PASSWORD)   (demo is staff: http://127.0.0.1:8000/admin/)"
+	@echo "  Open http://localhost:8000 and sign in as demo / alice / bob"
+	@echo "  with password: $(DEMO_PASSWORD)   (demo is staff: http://localhost:8000/admin/)"
 	@echo "  (change it with: make run DEMO_PASSWORD=...)   Stop with Ctrl-C."
 	@echo "  ------------------------------------------------------------------"
 	@echo ""

@@ -35,7 +35,12 @@ def _security_page(request, *, form=None, name_error=None, status=200):
     context["codes_left"] = len(mfa.recovery_codes(user))
     if not context["enabled"]:
         device = mfa.mfa_pending_device(user=user)
-        context |= {"form": form or OTPForm(), "secret": mfa.mfa_secret(device), "qr": mfa.mfa_qr_svg(device)}
+        context |= {
+            "form": form or OTPForm(),
+            "secret": mfa.mfa_secret(device),
+            "qr": mfa.mfa_qr_svg(device),
+            "otpauth_url": device.config_url,  # a tap opens the app on the phone that cannot scan its own screen
+        }
     return render(request, "accounts/mfa.html", context, status=status)
 
 

@@ -77,6 +77,14 @@ def _enrol(page: Page, base: str) -> tuple[str, list[str]]:
     secret_box = page.locator("[data-otp-secret]")
     expect(secret_box).to_have_text(re.compile(r"^\s*[A-Z2-7]{16,}=*\s*$"))
     secret = secret_box.inner_text().strip()
+    # On a phone: a tap opens the key in the app; beside it, a copy button.
+    expect(page.get_by_test_id("otpauth-link")).to_have_attribute(
+        "href", re.compile(rf"^otpauth://totp/.*secret={secret}")
+    )
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=base)
+    page.get_by_role("button", name="Copy the key").click()
+    expect(page.locator("[data-copy-status]")).to_have_text("Copied.")
+    assert page.evaluate("navigator.clipboard.readText()") == secret
 
     page.get_by_label("Code").fill(pyotp.TOTP(secret).now())
     page.get_by_role("button", name="Turn on").click()

@@ -240,7 +240,14 @@ def test_a_removed_passkey_no_longer_signs_in(page, base, authenticator, problem
     # The authenticator still holds the credential; the site no longer knows it.
     assert len(credentials(authenticator)) == 1
     passkey_sign_in(page, base)
-    expect(page.get_by_test_id("passkey-status")).to_have_text(re.compile("not registered here"))
+    status = page.get_by_test_id("passkey-status")
+    expect(status).to_have_text(re.compile("not registered here"))
+    # Styled as an error, as a form's errors are, not as grey hint text.
+    error_color = page.evaluate(
+        "() => { const probe = document.body.appendChild(document.createElement('div'));"
+        " probe.className = 'field-error'; const color = getComputedStyle(probe).color; probe.remove(); return color; }"
+    )
+    expect(status).to_have_css("color", error_color)
     expect(page.get_by_test_id("auth-state")).to_have_text("Guest")
     check("sign-in, passkey refused")
     assert seen == []
