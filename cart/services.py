@@ -7,6 +7,7 @@ each other: the cart row first (_lock_cart), then its lines, then products.
 import functools
 import secrets
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import OperationalError, transaction
@@ -319,6 +320,11 @@ def cart_quantities(*, user, session) -> dict[int, int]:
     if settings.SESSION_CACHED:  # the lines' copy, which the summary and cart page read too
         return {line.product_id: line.quantity for line in cart_lines(user=user, session=session)}
     return dict(_open_cart_lines(user=user, session=session).values_list("product_id", "quantity"))
+
+
+def order_total(lines) -> Decimal:
+    """What the lines that can be ordered now cost together."""
+    return sum((line.line_total for line in lines if line.product.is_available), Decimal("0.00"))
 
 
 def cart_lines(*, user, session) -> list[CartItem]:

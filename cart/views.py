@@ -1,6 +1,5 @@
 """Storefront pages: catalog, cart, checkout and orders."""
 
-from decimal import Decimal
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -34,7 +33,7 @@ def _cart_context(request, **extra):
     orderable = [line for line in lines if line.product.is_available]
     return {
         "lines": lines,
-        "total": sum((line.line_total for line in orderable), Decimal("0.00")),
+        "total": services.order_total(lines),
         "orderable": bool(orderable),
         **extra,
     }

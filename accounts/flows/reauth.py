@@ -15,6 +15,7 @@ from django_otp import login as otp_login
 
 from accounts.monitoring import audit
 from accounts.sessions import policy as session_policy
+from cart import services
 
 # Never held in the session while the user re-authenticates.
 NOT_KEPT = ("csrfmiddlewaretoken", "password", "old_password", "new_password1", "new_password2", "otp_token")
@@ -40,6 +41,30 @@ RESUME_LABELS = {
     "session_revoke_others": "Sign out all other devices",
     "delete": "Delete the account",
 }
+
+
+# What the held POST does, as the one re-authentication screen says it: "Enter your password to …".
+ACTION_PHRASES = {
+    "checkout": "place this {amount} order",
+    "email_change": "change your email address",
+    "password_change": "change your password",
+    "mfa": "turn on two-step sign-in",
+    "mfa_disable": "turn off two-step sign-in",
+    "mfa_recovery_codes": "make new recovery codes",
+    "passkey_remove": "remove the passkey",
+    "session_revoke": "sign out that device",
+    "session_revoke_others": "sign out all your other devices",
+    "delete": "delete your account",
+}
+
+
+def action_phrase(request) -> str:
+    """What the critical POST of `request` does, with its amount: "place this €72.25 order"."""
+    phrase = ACTION_PHRASES.get(resolve(request.path).url_name, "continue")
+    if "{amount}" not in phrase:
+        return phrase
+    total = services.order_total(services.cart_lines(user=request.user, session=request.session))
+    return phrase.format(amount=f"€{total}")
 
 
 def recently_authenticated(request) -> bool:

@@ -230,7 +230,7 @@ class TestNamingAndRemoving:
         _, added = add_passkey(signed_in)
         clock.shift(settings.REAUTH_WINDOW + 1)
         response = signed_in.post(f"/accounts/mfa/passkeys/{added['id']}/remove/")
-        assert response.status_code == 302 and response["Location"].startswith("/accounts/reauth/")
+        assert response.status_code == 200 and "Use your passkey to remove the passkey" in response.content.decode()
         assert WebAuthnCredential.objects.filter(pk=added["id"]).exists()
 
 
@@ -476,9 +476,9 @@ class TestReauth:
         passkey_sign_in(client, enrolled)
         client.post("/cart/add/", {"product": product.pk})
         clock.shift(settings.REAUTH_WINDOW + 1)
-        held = client.post("/checkout/", {"address": "1 Main St"})
-        assert held["Location"] == "/accounts/reauth/?next=%2Fcheckout%2F"
-        assert "Confirm with a passkey" in client.get(held["Location"]).content.decode()
+        held = client.post("/checkout/", {"address": "1 Main St"}).content.decode()
+        assert "Confirm with a passkey" in held and f"Use your passkey to place this €{product.price} order" in held
+        assert 'name="next" value="/checkout/"' in held
 
         options = post_json(client, "/accounts/passkeys/reauth/begin/").json()
         assert options["userVerification"] == "required"

@@ -196,7 +196,9 @@ def test_re_authenticate_with_the_passkey_before_placing_an_order(
     time_machine.shift(settings.REAUTH_WINDOW + 1)
     page.get_by_test_id("place-order").click()
 
-    expect(page).to_have_url(f"{base}/accounts/reauth/?next=%2Fcheckout%2F")
+    # One screen, at the same address, naming the action and its amount.
+    expect(page).to_have_url(f"{base}/checkout/")
+    expect(page.get_by_test_id("reauth-passkey-phrase")).to_contain_text("Use your passkey to place this €12.50 order")
     # The account's second factor is the passkey: it comes first; password and recovery code are the way back.
     expect(page.get_by_role("button", name="Confirm with a passkey")).to_be_visible()
     assert axe_violations(page, "re-authentication with a passkey") == []
