@@ -43,12 +43,13 @@ $(DEV_STAMP): requirements-dev.txt $(RUNTIME_STAMP)
 	touch $@
 
 # Browser tooling from npm, pinned by package-lock.json: axe-core (the accessibility
-# checks in the browser tests) and Lighthouse (make audit-ui). --ignore-scripts: no
-# install step may download anything (Lighthouse drives the Debian Chromium).
+# checks in the browser tests), Lighthouse (make audit-ui) and puppeteer-core (the
+# Firefox journeys, over WebDriver BiDi). --ignore-scripts: no install step may download
+# anything (Lighthouse drives the Debian Chromium, puppeteer-core Debian's firefox-esr).
 NODE_STAMP := node_modules/.deps-npm
 
 $(NODE_STAMP): package.json package-lock.json
-	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	PUPPETEER_SKIP_DOWNLOAD=1 npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 	touch $@
 
 deps: $(RUNTIME_STAMP)
@@ -83,11 +84,13 @@ lint: $(DEV_STAMP)
 
 test: $(DEV_STAMP) $(NODE_STAMP) lint
 	bash scripts/ensure-chromium.sh
+	bash scripts/ensure-firefox.sh
 	bash scripts/ensure-redis.sh
 	$(TEST_ENV) $(PY) -m pytest $(PYTEST_ARGS)
 
 test-postgres: $(DEV_STAMP) $(NODE_STAMP)
 	bash scripts/ensure-chromium.sh
+	bash scripts/ensure-firefox.sh
 	bash scripts/ensure-redis.sh
 	bash scripts/ensure-haproxy.sh
 	$(TEST_ENV) bash scripts/with-postgres.sh $(PY) -m pytest $(PYTEST_ARGS)
