@@ -96,3 +96,10 @@ def test_with_a_strict_session_cookie_there_is_no_companion(settings, product):
     assert response.cookies[SESSION_COOKIE]["samesite"] == "Strict" and COMPANION not in response.cookies
     assert client.post("/cart/add/", {"product": product.pk, "quantity": 1}).status_code == 302
     assert units() == 2
+
+
+def test_under_https_the_same_site_cookie_is_secure(settings, product):
+    settings.SESSION_COOKIE_SECURE = True  # with HTTPS=true; its __Host- name: tests/test_headers.py
+    response = Client().post("/cart/add/", {"product": product.pk, "quantity": 1})
+    companion = response.cookies[COMPANION]
+    assert companion["secure"] is True and companion["path"] == "/" and not companion["domain"]
