@@ -82,6 +82,11 @@ def reauthenticate(*, request, device=None, method: str = session_policy.PASSWOR
     audit.record("authn_reauthenticated", request=request, mfa=device is not None, method=method)
 
 
+def held_on_the_page(request, path: str) -> bool:
+    """Whether a POST for `path` is held: the one screen that holds its fields sends it itself (and forgets it here)."""
+    return resume_for(request, path) is not None
+
+
 def resume_for(request, path: str) -> tuple[list, str] | None:
     """Return (and forget) the POST held for `path` as [key, values] pairs, with what it does."""
     held = request.session.pop(session_policy.RESUME, None)

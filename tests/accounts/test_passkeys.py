@@ -485,14 +485,25 @@ class TestReauth:
         key_before = client.cookies[SESSION_COOKIE].value
         response = post_json(client, "/accounts/passkeys/reauth/complete/?next=/checkout/", enrolled.get(options))
         assert response.status_code == 200
-        assert response.json()["redirect_url"] == "/accounts/reauth/resume/?next=%2Fcheckout%2F"
+        # No second screen: the page that holds the order's fields sends them itself.
+        assert response.json()["redirect_url"] == ""
+        assert '<form method="post" action="/checkout/" data-reauth-held hidden>' in held
         assert client.cookies[SESSION_COOKIE].value != key_before
         event = AuditEvent.objects.filter(event="authn_reauthenticated").get()
         assert event.details == {"mfa": True, "method": "passkey"}
-
-        resume = client.get(response.json()["redirect_url"]).content.decode()
-        assert "Place the order" in resume and 'value="1 Main St"' in resume
         assert not user.orders.exists()
+        placed = client.post("/checkout/", {"address": "1 Main St"})
+        assert placed["Location"] == f"/orders/{user.orders.get().number}/"
+
+    def test_a_passkey_from_the_prompt_of_a_guarded_page_goes_on_to_it(self, client, user, enrolled, clock, settings):
+        passkey_sign_in(client, enrolled)
+        clock.shift(settings.REAUTH_WINDOW + 1)
+        assert client.get("/accounts/password/")["Location"] == "/accounts/reauth/?next=%2Faccounts%2Fpassword%2F"
+        options = post_json(client, "/accounts/passkeys/reauth/begin/").json()
+        complete = "/accounts/passkeys/reauth/complete/?next=/accounts/password/"
+        response = post_json(client, complete, enrolled.get(options))
+        assert response.json()["redirect_url"] == "/accounts/reauth/resume/?next=%2Faccounts%2Fpassword%2F"
+        assert client.get(response.json()["redirect_url"])["Location"] == "/accounts/password/"
 
     def test_user_verification_is_required(self, client, user, enrolled, clock, settings):
         passkey_sign_in(client, enrolled)
