@@ -1,6 +1,6 @@
 # shopdemo developer / CI entry points.  Recipes use tabs.
 #
-#   make run            dev server on http://127.0.0.1:8000 and a db_worker for its mail (DEBUG=true, demo users seeded)
+#   make run            dev server on http://localhost:8000 and a db_worker for its mail (DEBUG=true, demo users seeded)
 #   make test           pytest on SQLite (+ headless Chromium browser tests)
 #   make test-postgres  pytest on a throwaway PostgreSQL cluster (scripts/with-postgres.sh)
 #   make serve          collectstatic + migrate + gunicorn (DEBUG off)
@@ -43,12 +43,13 @@ $(DEV_STAMP): requirements-dev.txt $(RUNTIME_STAMP)
 	touch $@
 
 # Browser tooling from npm, pinned by package-lock.json: axe-core (the accessibility
-# checks in the browser tests) and Lighthouse (make audit-ui). --ignore-scripts: no
-# install step may download anything (Lighthouse drives the Debian Chromium).
+# checks in the browser tests), Lighthouse (make audit-ui) and puppeteer-core (the
+# Firefox journeys, over WebDriver BiDi). --ignore-scripts: no install step may download
+# anything (Lighthouse drives the Debian Chromium, puppeteer-core Debian's firefox-esr).
 NODE_STAMP := node_modules/.deps-npm
 
 $(NODE_STAMP): package.json package-lock.json
-	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	PUPPETEER_SKIP_DOWNLOAD=1 npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 	touch $@
 
 deps: $(RUNTIME_STAMP)
@@ -68,8 +69,8 @@ run: $(RUNTIME_STAMP)
 	@echo ""
 	@echo "  ------------------------------------------------------------------"
 	@echo "  shopdemo is starting."
-	@echo "  Open http://127.0.0.1:8000 and sign in as demo / alice / bob"
-	@echo "  with password: $(DEMO_PASSWORD)   (demo is staff: http://127.0.0.1:8000/admin/)"
+	@echo "  Open http://localhost:8000 and sign in as demo / alice / bob"
+	@echo "  with password: $(DEMO_PASSWORD)   (demo is staff: http://localhost:8000/admin/)"
 	@echo "  (change it with: make run DEMO_PASSWORD=...)   Stop with Ctrl-C."
 	@echo "  Mail (printed below) is sent by the db_worker that runs beside the server."
 	@echo "  ------------------------------------------------------------------"
@@ -87,6 +88,7 @@ lint: $(DEV_STAMP)
 
 test: $(DEV_STAMP) $(NODE_STAMP) lint alert-rules
 	bash scripts/ensure-chromium.sh
+	bash scripts/ensure-firefox.sh
 	bash scripts/ensure-redis.sh
 	$(TEST_ENV) $(PY) -m pytest $(PYTEST_ARGS)
 
@@ -99,6 +101,7 @@ alert-rules:
 
 test-postgres: $(DEV_STAMP) $(NODE_STAMP)
 	bash scripts/ensure-chromium.sh
+	bash scripts/ensure-firefox.sh
 	bash scripts/ensure-redis.sh
 	bash scripts/ensure-haproxy.sh
 	bash scripts/ensure-prometheus.sh

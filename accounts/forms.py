@@ -69,7 +69,7 @@ class OTPForm(forms.Form):
     otp_token = forms.CharField(
         label="Code",
         max_length=16,
-        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "text", "autocapitalize": "none"}),
     )
 
 

@@ -332,6 +332,11 @@ def cart_quantities(*, owner: CartOwner) -> dict[int, int]:
     return {line.product_id: line.quantity for line in cart_lines(owner=owner)}
 
 
+def order_total(lines) -> Decimal:
+    """What the lines that can be ordered now cost together."""
+    return sum((line.line_total for line in lines if line.product.is_available), Decimal("0.00"))
+
+
 def cart_lines(*, owner: CartOwner) -> list[CartItem]:
     """Return the lines of the owner's open cart with their products, in one query (none without a cart)."""
     key = _copy_key(owner)

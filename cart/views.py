@@ -1,7 +1,6 @@
 """Storefront pages: catalog, cart, checkout and orders."""
 
 import secrets
-from decimal import Decimal
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -36,7 +35,7 @@ def _cart_context(request, **extra):
     for line in lines:
         line.max_quantity = services.line_room(product=line.product, in_cart=0)
     orderable = [line for line in lines if line.product.is_available]
-    subtotal = sum((line.line_total for line in orderable), Decimal("0.00"))
+    subtotal = services.order_total(lines)
     shipping = services.shipping_for(subtotal=subtotal)
     return {
         "lines": lines,

@@ -177,10 +177,12 @@ HTTPS = env.bool("HTTPS", default=False)
 SESSION_COOKIE_NAME = "__Host-sessionid" if HTTPS else "sessionid"
 SESSION_COOKIE_SECURE = HTTPS
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SAMESITE = env.str("SESSION_COOKIE_SAMESITE", default="Strict")
+SESSION_COOKIE_SAMESITE = env.str("SESSION_COOKIE_SAMESITE", default="Lax")
 if SESSION_COOKIE_SAMESITE not in ("Strict", "Lax"):
     # None would send the session cookie on cross-site requests (ASVS V3.3.2).
     raise ImproperlyConfigured("SESSION_COOKIE_SAMESITE must be Strict or Lax.")
+# With a Lax session cookie, state changes need this Strict companion (accounts/sessions/same_site.py).
+SESSION_SAME_SITE_COOKIE_NAME = "__Host-sessionid_same_site" if HTTPS else "sessionid_same_site"
 # Server-side limits, enforced from the timestamps in the session row (docs/sessions.md
 # explains each value). A guest's cart lives GUEST_SESSION_AGE.
 GUEST_SESSION_AGE = env.int("GUEST_SESSION_AGE", default=14 * 24 * 3600)

@@ -11,10 +11,12 @@ from django.conf import settings
 from django.core.cache import cache, caches
 from django.core.management import call_command
 from django.db import connection
+from django.test.client import ClientMixin
 from django.utils import timezone
 from django_tasks_db.management.commands import db_worker
 from pythonjsonlogger.json import JsonFormatter
 
+from accounts.sessions import same_site
 from tests.factories import PASSWORD, ProductFactory, UserFactory
 from tests.servers import free_port, start_gunicorn, start_redis, stop
 
@@ -65,6 +67,11 @@ def confirm_it_is_me(client, password=PASSWORD, **extra):
     return response
 
 
+def asks_for_the_factors(response) -> bool:
+    """A critical POST answered by the one re-authentication screen: nothing was done yet."""
+    return response.status_code == 200 and 'name="reauth-password"' in response.content.decode()
+
+
 def selects_of(table, queries) -> list[dict]:
     """The SELECTs among captured `queries` that read `table`."""
     return [q for q in queries if q["sql"].startswith("SELECT") and f'"{table}"' in q["sql"]]
@@ -73,6 +80,19 @@ def selects_of(table, queries) -> list[dict]:
 def is_signed_in(client) -> bool:
     """Whether the header of a page says the client is signed in."""
     return "Signed in as" in client.get("/cart/").content.decode()
+
+
+@pytest.fixture(autouse=True)
+def test_logins_set_the_same_site_cookie(monkeypatch):
+    """client.force_login() and login() leave the cookies a sign-in response leaves: with the companion."""
+    login = ClientMixin._login
+
+    def _login(self, user, backend=None):
+        login(self, user, backend)
+        key = self.cookies[settings.SESSION_COOKIE_NAME].value
+        self.cookies[settings.SESSION_SAME_SITE_COOKIE_NAME] = same_site.value_for(key)
+
+    monkeypatch.setattr(ClientMixin, "_login", _login)
 
 
 @pytest.fixture(autouse=True)

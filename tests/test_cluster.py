@@ -71,12 +71,12 @@ def form(browser, **fields):
 def signed_in(url, cookie=None, browser=None, user_agent=USER_AGENT) -> bool:
     """Whether server `url` takes the session as signed in, for a browser or for a bare session cookie."""
     status = f"{url}/accounts/session/status/"  # does not count as activity
+    as_the_script_asks = {"Accept": "application/json"}  # static/js/session-timeout.js
     if browser is not None:
-        answer = browser.get(status, timeout=WAIT_SECONDS)
+        answer = browser.get(status, headers=as_the_script_asks, timeout=WAIT_SECONDS)
     else:
-        answer = requests.get(
-            status, headers={"Cookie": f"sessionid={cookie}", "User-Agent": user_agent}, timeout=WAIT_SECONDS
-        )
+        headers = {"Cookie": f"sessionid={cookie}", "User-Agent": user_agent, **as_the_script_asks}
+        answer = requests.get(status, headers=headers, timeout=WAIT_SECONDS)
     return answer.json()["authenticated"]
 
 

@@ -77,9 +77,18 @@ class TestHttpsProfile:
             "0",
             "-c",
             "from django.conf import settings as s; print(s.SESSION_COOKIE_NAME, s.CSRF_COOKIE_NAME, "
-            "s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.SECURE_HSTS_SECONDS, s.SECURE_SSL_REDIRECT)",
+            "s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.SECURE_HSTS_SECONDS, s.SECURE_SSL_REDIRECT, "
+            "s.SESSION_SAME_SITE_COOKIE_NAME)",
         )
-        assert result.stdout.split() == ["__Host-sessionid", "__Host-csrftoken", "True", "True", "31536000", "True"]
+        assert result.stdout.split() == [
+            "__Host-sessionid",
+            "__Host-csrftoken",
+            "True",
+            "True",
+            "31536000",
+            "True",
+            "__Host-sessionid_same_site",
+        ]
 
     def test_the_messages_cookie_gets_the_host_prefix_too(self):
         result = self.run(

@@ -122,7 +122,8 @@ def recovery_codes(user) -> list[str]:
     return list(StaticToken.objects.filter(device__user=user).values_list("token", flat=True))
 
 
-def _new_recovery_codes(user) -> list[str]:
+def make_recovery_codes(user) -> list[str]:
+    """New recovery codes for `user`, the old ones deleted: made when a first second factor is turned on."""
     StaticDevice.objects.filter(user=user).delete()
     device = StaticDevice.objects.create(user=user, name=RECOVERY_NAME, confirmed=True)
     codes = [StaticToken.random_token() for _ in range(settings.RECOVERY_CODES_COUNT)]
@@ -158,7 +159,7 @@ def mfa_enable(*, request, token: str) -> list[str]:
             TOTPDevice.objects.filter(user=user, confirmed=True).delete()
             device.confirmed = True
             device.save(update_fields=["confirmed"])
-            codes = _new_recovery_codes(user)
+            codes = make_recovery_codes(user)
     if not accepted:
         raise CodeRejected(MSG_ENROL_CODE)
     _changed(request=request, device=device, enabled=True)
@@ -175,7 +176,7 @@ def mfa_disable(*, request) -> None:
 def mfa_new_recovery_codes(*, request) -> list[str]:
     """Replace the user's recovery codes; the old ones stop working. The new ones are shown once."""
     with transaction.atomic():
-        codes = _new_recovery_codes(request.user)
+        codes = make_recovery_codes(request.user)
     audit.record("authn_mfa_change", request=request, change="recovery_codes_regenerated")
     notify_user(
         user=request.user,

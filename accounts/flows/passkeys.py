@@ -24,7 +24,7 @@ from webauthn.helpers.exceptions import InvalidAuthenticationResponse, InvalidJS
 from accounts import backend_paths
 from accounts.devices import describe
 from accounts.flows import sign_in
-from accounts.flows.mfa import totp_enabled
+from accounts.flows.mfa import make_recovery_codes, mfa_enabled, totp_enabled
 from accounts.flows.reauth import reauthenticate, recently_authenticated
 from accounts.flows.sessions import sessions_end_others
 from accounts.monitoring import audit
@@ -43,6 +43,7 @@ USER_VERIFICATION = {SIGN_IN: True, SECOND_STEP: False, REAUTH: True}
 
 REGISTER_STATE = session_policy.PASSKEY_REGISTER
 AUTH_STATE = session_policy.PASSKEY_AUTHENTICATE
+CODES_DUE = "_passkey_codes_due"  # the first passkey just turned two-step sign-in on: show its codes once
 NAME_MAX_LENGTH = 64  # django-otp's Device.name
 # With the RP ID localhost, a page on any port of it (make run, make serve's BIND, make cluster's balancer).
 LOCAL_ORIGIN = re.compile(r"http://localhost(:[0-9]{1,5})?")
@@ -191,18 +192,30 @@ def passkey_add(*, request, data: dict) -> WebAuthnCredential:
     state = _take_state(request, REGISTER_STATE)
     if not recently_authenticated(request):
         raise Refused("reauth", 403)
+    # The first second factor, whatever it is, turns two-step sign-in on: a password
+    # then needs it, so recovery codes are made at once, or a lost phone locks the user out.
+    first = not mfa_enabled(request.user)
     try:
         with transaction.atomic():
             device = _verify(
                 lambda: PasskeyHelper(request).register_complete(user=request.user, state=state, data=data)
             )
+            if first:
+                make_recovery_codes(request.user)
     except IntegrityError as error:  # a credential id that is already stored (any account's)
         raise Refused("already_registered", 409) from error
+    if first:
+        request.session[CODES_DUE] = device.pk
     _changed(request=request, change="passkey_added", name=device.name)
     # The session is now as strong as a passkey sign-in, unless a code already proved more.
     if not request.user.is_verified():
         otp_login(request, device)
     return device
+
+
+def passkey_codes_due(*, request, device) -> bool:
+    """Whether `device` is the first passkey just added, whose recovery codes are still to be shown (once)."""
+    return request.session.pop(CODES_DUE, None) == device.pk
 
 
 def passkey_rename(*, user, pk: int, name: str) -> WebAuthnCredential | None:

@@ -18,6 +18,7 @@ from django_otp import login as otp_login
 
 from accounts.monitoring import audit
 from accounts.sessions import policy as session_policy
+from cart import services
 
 # Never held in the session while the user re-authenticates.
 NOT_KEPT = ("csrfmiddlewaretoken", "password", "old_password", "new_password1", "new_password2", "otp_token")
@@ -45,6 +46,31 @@ RESUME_LABELS = {
 }
 
 
+# What the held POST does, as the one re-authentication screen says it: "Enter your password to …".
+ACTION_PHRASES = {
+    "checkout": "place this {amount} order",
+    "email_change": "change your email address",
+    "password_change": "change your password",
+    "mfa": "turn on two-step sign-in",
+    "mfa_disable": "turn off two-step sign-in",
+    "mfa_recovery_codes": "make new recovery codes",
+    "passkey_remove": "remove the passkey",
+    "session_revoke": "sign out that device",
+    "session_revoke_others": "sign out all your other devices",
+    "delete": "delete your account",
+}
+
+
+def action_phrase(request) -> str:
+    """What the critical POST of `request` does, with its amount: "place this €72.25 order"."""
+    phrase = ACTION_PHRASES.get(resolve(request.path).url_name, "continue")
+    if "{amount}" not in phrase:
+        return phrase
+    subtotal = services.order_total(services.visitor_cart(request).lines)
+    delivered = bool(request.POST.get("address", "").strip())
+    return phrase.format(amount=f"€{subtotal + services.shipping_for(subtotal=subtotal, delivered=delivered)}")
+
+
 def recently_authenticated(request, *, fresh: bool = False) -> bool:
     """Whether the user re-authenticated (or, unless `fresh`, signed in) within REAUTH_WINDOW."""
     session = request.session
@@ -66,6 +92,11 @@ def reauthenticate(*, request, device=None, method: str = session_policy.PASSWOR
     if device is not None:
         otp_login(request, device)
     audit.record("authn_reauthenticated", request=request, mfa=device is not None, method=method)
+
+
+def held_on_the_page(request, path: str) -> bool:
+    """Whether a POST for `path` is held: the one screen that holds its fields sends it itself (and forgets it here)."""
+    return resume_for(request, path) is not None
 
 
 def resume_for(request, path: str) -> tuple[list, str] | None:

@@ -4,6 +4,7 @@ from django.contrib.auth import HASH_SESSION_KEY
 
 from accounts.flows.email import email_change_cancel
 from accounts.monitoring import audit
+from accounts.sessions import elsewhere
 from accounts.sessions.store import engine_store
 
 
@@ -16,8 +17,11 @@ def sessions_end(queryset, *, reason: str, request=None) -> int:
     request that presents it, e.g. a suspected hijack, is flushed by the
     session middleware instead.)
     """
-    owners = {row.public_id: row.user for row in queryset.select_related("user")}
+    rows = list(queryset.select_related("user"))
+    owners = {row.public_id: row.user for row in rows}
     ended = engine_store().end(queryset)
+    # The devices still holding these keys are told why on their next page.
+    elsewhere.remember([row.session_key for row in rows if row.public_id in ended], reason=reason)
     for public_id in ended:
         audit.record("session_expired", request=request, user=owners.get(public_id), public_id=public_id, reason=reason)
     return len(ended)

@@ -7,20 +7,38 @@ from django.contrib.auth import SESSION_KEY
 from django.contrib.sessions.middleware import (
     SessionMiddleware as DjangoSessionMiddleware,
 )
-from django.http import HttpResponseRedirect
+from django.http import HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_cache_control
 
 from accounts.ip import client_ip
 from accounts.monitoring import audit, security
-from accounts.sessions import dbsc
+from accounts.sessions import dbsc, elsewhere, same_site
 from accounts.sessions import policy as session_policy
 from accounts.sessions.store import USER_AGENT_MAX_LENGTH
+
+# A page that asks for itself again, showing nothing of the session.
+RELOAD_PAGE = (
+    '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+    '<meta http-equiv="refresh" content="0"><title>Opening…</title></head>'
+    "<body><p>Opening the page…</p></body></html>"
+)
 
 
 def wants_json(request) -> bool:
     return "application/json" in request.headers.get("Accept", "")
+
+
+def cross_site_navigation(request) -> bool:
+    """A top-level GET navigation that another site started (a link in a mail, a search result)."""
+    headers = request.headers
+    return (
+        request.method == "GET"
+        and headers.get("Sec-Fetch-Site") == "cross-site"
+        and headers.get("Sec-Fetch-Mode") == "navigate"
+    )
 
 
 class SessionMiddleware(DjangoSessionMiddleware):
@@ -40,8 +58,13 @@ class SessionMiddleware(DjangoSessionMiddleware):
         if session.ended:
             return self._ended(request, session.ended)
         if session.unknown_key:
-            security.record_use_after_expire(request=request, known=False)
-            return None
+            # The next page (or the idle warning's poll) of a device signed out from elsewhere says so, once.
+            reason = elsewhere.take(session_key)
+            if reason is None:
+                security.record_use_after_expire(request=request, known=False)
+                return None
+            security.record_use_after_expire(request=request, known=True, reason=reason)
+            return self._signed_out(request, reason)
         request.session_key_at_start = session.session_key
         if not signed_in:
             return None
@@ -50,6 +73,15 @@ class SessionMiddleware(DjangoSessionMiddleware):
         # when configured, from another address) is taken to be stolen.
         stolen_by = "browser" if settings.SESSION_BIND_USER_AGENT and row.user_agent != user_agent else None
         if stolen_by is None and dbsc.unproven(request, session):
+            if dbsc.in_scope(request) and cross_site_navigation(request):
+                # The browser refreshes its bound cookie before the requests it or this
+                # origin start, not before a link from another site: a same-origin
+                # reload gets that refresh first. Nothing of the session is shown.
+                request.session_activity = False
+                request.session_unproven = True
+                response = HttpResponse(RELOAD_PAGE)
+                patch_cache_control(response, no_store=True)
+                return response
             if dbsc.in_scope(request):
                 # Bound to a key on the user's device, and no valid proof of it came along.
                 stolen_by = dbsc.DEVICE_BINDING
@@ -72,6 +104,19 @@ class SessionMiddleware(DjangoSessionMiddleware):
                 request, session_policy.UNPROVEN if stolen_by == dbsc.DEVICE_BINDING else session_policy.HIJACK
             )
         return None
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        """Refuse a state change that presents a session without its same-site cookie, before the CSRF check.
+
+        The views the browser calls on its own (DBSC, csrf_exempt) prove themselves otherwise.
+        """
+        if getattr(view_func, "csrf_exempt", False):
+            return None
+        reason = same_site.refusal(request)
+        if reason is None:
+            return None
+        audit.record("malicious_csrf", request=request, reason=reason)
+        return render(request, "403_csrf.html", status=403)
 
     def _ended(self, request, ended):
         """Record a session presented after its server-side expiry; tell a signed-in user why."""
@@ -115,6 +160,7 @@ class SessionMiddleware(DjangoSessionMiddleware):
         response = super().process_response(request, response)
         if session.ended_meanwhile:
             response = self._stay_ended(request, response)
+        same_site.follow_session_cookie(request, response)
         dbsc.add_registration_offer(request, response)
         self._record_key_change(request)
         if settings.SESSION_COOKIE_NAME in response.cookies or (loaded and session_policy.is_authenticated(loaded)):

@@ -42,7 +42,9 @@ def account_page(request, *, email_form=None, delete_form=None, status=200):
         "delete_form": delete_form or DeleteAccountForm(user=request.user),
         "email_confirmed": email_flow.email_confirmed(request.user),
         "email_pending": email_flow.email_state(request.user).pending,
-        "mfa_enabled": mfa_flow.totp_enabled(request.user),
+        "mfa_enabled": mfa_flow.mfa_enabled(request.user),
+        "totp": mfa_flow.totp_enabled(request.user),
+        "codes_left": len(mfa_flow.recovery_codes(request.user)),
         "passkeys": passkeys_flow.passkeys_of(request.user).count(),
         "devices": request.user.sessions.live().count(),
     }

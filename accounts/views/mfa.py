@@ -16,6 +16,13 @@ MSG_MFA_LOST = (
 )
 
 
+def _codes_page(request, codes, *, turned_on=False):
+    """Recovery codes, shown once; `turned_on`: they came with the first second factor."""
+    user = request.user
+    context = {"codes": codes, "turned_on": turned_on, "totp": mfa.totp_enabled(user)}
+    return render(request, "accounts/recovery_codes.html", context | {"passkeys": passkeys.passkeys_of(user).exists()})
+
+
 def _security_page(request, *, form=None, name_error=None, status=200):
     """The sign-in security page: passkeys, then the authenticator app (on, or its enrolment)."""
     user = request.user
@@ -28,7 +35,12 @@ def _security_page(request, *, form=None, name_error=None, status=200):
     context["codes_left"] = len(mfa.recovery_codes(user))
     if not context["enabled"]:
         device = mfa.mfa_pending_device(user=user)
-        context |= {"form": form or OTPForm(), "secret": mfa.mfa_secret(device), "qr": mfa.mfa_qr_svg(device)}
+        context |= {
+            "form": form or OTPForm(),
+            "secret": mfa.mfa_secret(device),
+            "qr": mfa.mfa_qr_svg(device),
+            "otpauth_url": device.config_url,  # a tap opens the app on the phone that cannot scan its own screen
+        }
     return render(request, "accounts/mfa.html", context, status=status)
 
 
@@ -41,12 +53,13 @@ def mfa_settings(request):
         return _security_page(request)
     form = OTPForm(request.POST)
     if form.is_valid():
+        first = not mfa.mfa_enabled(request.user)
         try:
             codes = mfa.mfa_enable(request=request, token=form.cleaned_data["otp_token"])
         except mfa.CodeRejected as rejected:
             form.add_error("otp_token", str(rejected))
         else:
-            return render(request, "accounts/recovery_codes.html", {"codes": codes})
+            return _codes_page(request, codes, turned_on=first)
     return _security_page(request, form=form, status=400)
 
 
@@ -58,7 +71,7 @@ def mfa_recovery_codes(request):
     # Recovery codes back up a second factor: the authenticator app, or passkeys.
     if not mfa.mfa_enabled(request.user):
         return redirect("accounts:mfa")
-    return render(request, "accounts/recovery_codes.html", {"codes": mfa.mfa_new_recovery_codes(request=request)})
+    return _codes_page(request, mfa.mfa_new_recovery_codes(request=request))
 
 
 @login_required
@@ -97,6 +110,8 @@ def passkey_rename(request, pk):
         raise Http404("No such passkey.")
     if form.cleaned_data["added"]:
         messages.success(request, f"Passkey “{device.name}” added: you can now sign in with it, without a password.")
+        if passkeys.passkey_codes_due(request=request, device=device):
+            return _codes_page(request, mfa.recovery_codes(request.user), turned_on=True)
     else:
         messages.success(request, f"Passkey renamed to “{device.name}”.")
     return redirect("accounts:mfa")

@@ -17,7 +17,7 @@ from accounts.decorators import not_activity
 from accounts.devices import describe
 from accounts.flows.sessions import sessions_extend
 from accounts.models import AuditEvent
-from accounts.sessions import dbsc
+from accounts.sessions import dbsc, same_site
 from accounts.sessions import policy as session_policy
 from accounts.sessions.state import session_state
 
@@ -99,6 +99,7 @@ def session_inspector(request):
         "row": row,
         "cookie_name": settings.SESSION_COOKIE_NAME,
         "samesite": settings.SESSION_COOKIE_SAMESITE,
+        "same_site_cookie": settings.SESSION_SAME_SITE_COOKIE_NAME if same_site.required() else None,
         "secure": settings.SESSION_COOKIE_SECURE,
     }
     if row is not None:

@@ -20,6 +20,18 @@ from accounts.views import CLEAR_SITE_DATA, NextFormView, welcome
 MSG_MFA_EXPIRED = "Your sign-in was not completed in time. Please enter your password again."
 
 
+MSG_ELSEWHERE = "You were signed out from another tab or device. Please sign in again."
+# Sessions ended from elsewhere (accounts.sessions.elsewhere), by the reason they were ended with;
+# REVOKED also names a session ended while one of its own requests ran (accounts.sessions.middleware).
+ENDED_ELSEWHERE = {
+    session_policy.REVOKED: MSG_ELSEWHERE,
+    "mfa_change": MSG_ELSEWHERE,
+    "password_change": "You were signed out because your password was changed on another device. Please sign in again.",
+    "password_reset": "You were signed out because your password was reset. Please sign in with the new one.",
+    "ended_by_staff": "You were signed out by the shop's staff. Please sign in again.",
+}
+
+
 def ended_message(reason: str, *, remember: bool) -> str | None:
     """Say why the server ended the visitor's session, with the limits that applied to it."""
     lim = session_policy.limits({SESSION_KEY: True, session_policy.REMEMBER: remember})
@@ -28,6 +40,8 @@ def ended_message(reason: str, *, remember: bool) -> str | None:
     if reason == session_policy.ABSOLUTE:
         limit = session_policy.duration_text(lim.absolute)
         return f"You were signed out because your sign-in is more than {limit} old. Please sign in again."
+    if reason in ENDED_ELSEWHERE:
+        return ENDED_ELSEWHERE[reason]
     if reason == session_policy.HIJACK:
         return "Your session was ended because it was used from another browser. Please sign in again."
     if reason == session_policy.UNPROVEN:
@@ -35,8 +49,6 @@ def ended_message(reason: str, *, remember: bool) -> str | None:
             "Your session was ended because the request did not prove it came from the device you signed in on. "
             "Please sign in again."
         )
-    if reason == session_policy.REVOKED:
-        return "You were signed out: your session was ended from another tab or device. Please sign in again."
     return None
 
 

@@ -29,6 +29,10 @@
     });
   }
 
+  // The one re-authentication screen: once the passkey has confirmed, the held action goes through.
+  const held = document.querySelector("form[data-reauth-held]");
+  if (held) document.addEventListener("otp_webauthn.verification_complete", () => held.submit());
+
   // Sign-in security page: once the new passkey is saved, give it the name typed beside the button.
   const naming = document.querySelector("form[data-passkey-name]");
   if (naming) {

@@ -152,10 +152,10 @@ def test_registration_answers_the_session_instructions_and_sets_the_bound_cookie
         "scope_specification": [{"type": "exclude", "path": "/static"}],
     }
     assert instructions["credentials"] == [
-        {"type": "cookie", "name": COOKIE, "attributes": "Path=/; HttpOnly; SameSite=Strict"}
+        {"type": "cookie", "name": COOKIE, "attributes": "Path=/; HttpOnly; SameSite=Lax"}
     ]
     cookie = response.cookies[COOKIE]
-    assert (cookie["max-age"], cookie["path"], cookie["httponly"], cookie["samesite"]) == (AGE, "/", True, "Strict")
+    assert (cookie["max-age"], cookie["path"], cookie["httponly"], cookie["samesite"]) == (AGE, "/", True, "Lax")
     assert "no-store" in response["Cache-Control"]
 
 
@@ -166,7 +166,7 @@ def test_the_bound_cookie_is_host_prefixed_and_secure_under_https(client, user, 
     response = dbsc_browser.register(dbsc_browser.sign_in(user))
     cookie = response.cookies["__Host-dbsc"]
     assert cookie["secure"] is True and cookie["path"] == "/" and not cookie["domain"]
-    assert response.json()["credentials"][0]["attributes"] == "Path=/; HttpOnly; SameSite=Strict; Secure"
+    assert response.json()["credentials"][0]["attributes"] == "Path=/; HttpOnly; SameSite=Lax; Secure"
 
 
 def test_an_rs256_key_registers_and_refreshes(client, user, clock):

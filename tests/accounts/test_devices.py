@@ -3,6 +3,7 @@
 import pytest
 from django.test import Client
 
+from accounts.flows.sessions import sessions_end
 from accounts.models import Session, hash_key
 from tests.conftest import SESSION_COOKIE, confirm_it_is_me, is_signed_in, sign_in
 from tests.factories import PASSWORD, UserFactory
@@ -93,3 +94,53 @@ class TestDevices:
         user.save()
         assert not Session.objects.filter(user=user).exists()
         assert not is_signed_in(signed_in)
+
+
+class TestSignedOutElsewhereToldHere:
+    """The device signed out by another is told so on its next page, once."""
+
+    @pytest.mark.parametrize(
+        ("end_it", "words"),
+        [
+            ("revoke", "You were signed out from another tab or device."),
+            ("revoke-others", "You were signed out from another tab or device."),
+            ("password", "your password was changed on another device"),
+        ],
+    )
+    def test_the_next_page_says_so(self, signed_in, end_it, words):
+        phone = Client()
+        sign_in(phone)
+        phone_id = Session.objects.get(session_key=hash_key(phone.cookies[SESSION_COOKIE].value)).public_id
+        confirm_it_is_me(signed_in)  # ending sessions and changing the password ask for it every time
+        if end_it == "revoke":
+            signed_in.post(f"/accounts/sessions/{phone_id}/revoke/")
+        elif end_it == "revoke-others":
+            signed_in.post("/accounts/sessions/revoke-others/")
+        else:
+            new = "An0ther-l0ng-passphrase"
+            data = {"old_password": PASSWORD, "new_password1": new, "new_password2": new}
+            assert signed_in.post("/accounts/password/", data).status_code == 302
+        response = phone.get("/orders/")
+        assert response["Location"].startswith("/accounts/login/?ended=")
+        assert words in phone.get(response["Location"]).content.decode()
+        assert phone.get("/orders/")["Location"] == "/accounts/login/?next=/orders/"  # once
+
+    def test_the_staff_ending_it_says_so(self, user, signed_in):
+        sessions_end(user.sessions.all(), reason="ended_by_staff")
+        response = signed_in.get("/cart/", follow=True)
+        assert "You were signed out by the shop&#x27;s staff." in response.content.decode()
+
+    def test_the_idle_warnings_poll_is_told_too_and_its_page_says_it(self, signed_in):
+        other = Client()
+        sign_in(other)
+        confirm_it_is_me(other)
+        other.post("/accounts/sessions/revoke-others/")
+        poll = signed_in.get("/accounts/session/status/", headers={"Accept": "application/json"})
+        assert poll.json()["authenticated"] is False and poll.json()["ended"] == "revoked"
+        # static/js/session-timeout.js goes to the sign-in page with that reason
+        page = signed_in.get("/accounts/login/?ended=revoked").content.decode()
+        assert "You were signed out from another tab or device." in page
+
+    def test_a_key_never_ended_elsewhere_is_just_unknown(self, client):
+        client.cookies[SESSION_COOKIE] = "x" * 32
+        assert client.get("/cart/").status_code == 200

@@ -128,7 +128,7 @@ def test_the_sign_in_page_says_why(device_x, clock):
     response = device_x.get("/orders/")
     assert response["Location"] == f"/accounts/login/?ended={session_policy.REVOKED}&next=%2Forders%2F"
     page = device_x.get(response["Location"]).content.decode()
-    assert "your session was ended from another tab or device" in page
+    assert "You were signed out from another tab or device." in page
 
 
 def test_an_activity_stamp_does_not_bring_it_back(device_x, clock):

@@ -26,11 +26,12 @@ def secret(user):
 
 @pytest.fixture
 def planted(product):
-    """An attacker's guest session with a cart, its cookie set in the victim's browser."""
+    """An attacker's guest session with a cart, its session and same-site cookies set in the victim's browser."""
     attacker = Client(HTTP_USER_AGENT=ATTACKER_BROWSER)
     attacker.post("/cart/add/", {"product": product.pk, "quantity": 3})
     victim = Client(HTTP_USER_AGENT=VICTIM_BROWSER)
-    victim.cookies[SESSION_COOKIE] = attacker.cookies[SESSION_COOKIE].value
+    for name in (SESSION_COOKIE, "sessionid_same_site"):
+        victim.cookies[name] = attacker.cookies[name].value
     return attacker, victim
 
 

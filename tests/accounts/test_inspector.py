@@ -32,3 +32,12 @@ class TestInspector:
         client.post("/cart/add/", {"product": product.pk})
         page = client.get("/session/").content.decode()
         assert "Guest session." in page and "persistent cookie" in page and "cart_id" in page
+
+    def test_it_explains_the_two_cookies_against_the_classic_advice(self, client, product, settings):
+        client.post("/cart/add/", {"product": product.pk})
+        page = client.get("/session/").content.decode()
+        assert "SameSite=Lax" in page and "<code>sessionid_same_site</code>; HttpOnly; SameSite=Strict" in page
+        assert "Set-Cookie: sessionId=…; HttpOnly; Secure; SameSite=Strict" in page
+        settings.SESSION_COOKIE_SAMESITE = "Strict"
+        page = client.get("/session/").content.decode()
+        assert "SameSite=Strict (not sent on requests from other sites)" in page and "sessionid_same_site" not in page

@@ -1,5 +1,6 @@
 """MFA: enrolment, the sign-in OTP step, recovery codes, code guessing."""
 
+import html
 import re
 import time
 
@@ -50,7 +51,10 @@ class TestEnrolment:
         sign_in(client)
         page = client.get("/accounts/mfa/").content.decode()
         assert "<svg" in page and "data-otp-secret" in page
+        # On a phone that cannot scan its own screen: a tap-to-open link, with the same secret.
+        link = re.search(r'<a href="(otpauth://totp/[^"]+)" data-testid="otpauth-link">', page).group(1)
         secret, codes = enrol(client)
+        assert f"secret={secret.rstrip('=')}" in html.unescape(link)
         assert len(codes) == 10 and len(set(codes)) == 10
         assert "On. Signing in asks for a code" in client.get("/accounts/mfa/").content.decode()
         assert mailoutbox[-1].subject == "[shopdemo] Two-factor authentication switched on"

@@ -7,6 +7,7 @@ on purpose (another origin, a counter that goes backwards, a forged signature).
 
 import json
 import re
+from decimal import Decimal
 
 import pytest
 from axes.models import AccessAttempt, AccessLog
@@ -14,6 +15,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.test import Client, RequestFactory
 from django.utils import timezone
 from django_otp.middleware import OTPMiddleware
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp_webauthn.models import WebAuthnCredential
 
 from accounts.flows import passkeys
@@ -166,9 +168,35 @@ class TestNamingAndRemoving:
         assert "Passkey renamed to “Work laptop”." in signed_in.get("/accounts/mfa/").content.decode()
 
     def test_the_name_typed_when_adding_is_confirmed_as_added(self, signed_in):
+        add_passkey(signed_in)  # the first, whose codes were shown
         _, added = add_passkey(signed_in)
         signed_in.post(f"/accounts/mfa/passkeys/{added['id']}/rename/", {"name": "Phone", "added": "on"})
         assert "Passkey “Phone” added" in signed_in.get("/accounts/mfa/").content.decode()
+
+    def test_the_first_passkey_turns_two_step_sign_in_on_and_shows_its_recovery_codes_once(
+        self, signed_in, user, client_factory
+    ):
+        assert "Off: your password alone signs you in." in signed_in.get("/accounts/").content.decode()
+        authenticator, added = add_passkey(signed_in)
+        assert StaticToken.objects.filter(device__user=user).count() == 10  # made with the passkey
+        response = signed_in.post(f"/accounts/mfa/passkeys/{added['id']}/rename/", {"name": "Phone", "added": "on"})
+        page = response.content.decode()
+        assert response.status_code == 200 and "<h1>Two-step sign-in is on</h1>" in page
+        assert "signing in with your password also asks for your passkey" in page
+        assert "Passkey “Phone” added" in page
+        shown = re.findall(r"<li><code>([a-z0-9]+)</code></li>", page)
+        assert sorted(shown) == sorted(StaticToken.objects.filter(device__user=user).values_list("token", flat=True))
+        again = signed_in.post(f"/accounts/mfa/passkeys/{added['id']}/rename/", {"name": "Phone", "added": "on"})
+        assert again.status_code == 302  # shown once
+        account = signed_in.get("/accounts/").content.decode()
+        needs = "On: after your password, signing in needs your passkey, or one of your 10 unused recovery codes."
+        assert needs in account
+        # A password sign-in elsewhere now needs the passkey, or a recovery code typed with letters.
+        other = client_factory()
+        step = other.get(sign_in(other, user.username)["Location"]).content.decode()
+        assert "Use a passkey" in step and 'inputmode="text"' in step and 'autocomplete="one-time-code"' in step
+        other.post("/accounts/login/otp/", {"otp_token": shown[0].upper()})
+        assert is_signed_in(other)
 
     def test_an_empty_name_is_refused_with_a_message(self, signed_in):
         _, added = add_passkey(signed_in)
@@ -215,7 +243,7 @@ class TestNamingAndRemoving:
         _, added = add_passkey(signed_in)
         clock.shift(settings.REAUTH_WINDOW + 1)
         response = signed_in.post(f"/accounts/mfa/passkeys/{added['id']}/remove/")
-        assert response.status_code == 302 and response["Location"].startswith("/accounts/reauth/")
+        assert response.status_code == 200 and "Use your passkey to remove the passkey" in response.content.decode()
         assert WebAuthnCredential.objects.filter(pk=added["id"]).exists()
 
 
@@ -375,7 +403,7 @@ class TestSecondStep:
         response = sign_in(client, user.username, next_url="/orders/")
         assert response["Location"].startswith("/accounts/login/otp/")
         page = client.get(response["Location"]).content.decode()
-        assert "Use a passkey" in page and 'name="otp_token"' not in page  # no app, so no code to type
+        assert "Use a passkey" in page and "Enter one of your recovery codes." in page  # no app: codes back it up
         options = post_json(client, "/accounts/passkeys/second-step/begin/").json()
         # Only this account's passkeys are offered.
         assert [c["id"] for c in options["allowCredentials"]] == [b64url(enrolled.credential_id)]
@@ -411,7 +439,7 @@ class TestSecondStep:
     def test_recovery_codes_back_up_passkeys_and_go_with_the_last_one(self, client, user, enrolled, password):
         passkey_sign_in(client, enrolled)
         page = client.get("/accounts/mfa/").content.decode()
-        assert "If you lose your passkeys, recovery codes still let you sign in" in page
+        assert "You have 10 unused recovery codes" in page  # made with the first passkey
         passkey_reauth(client, enrolled)
         codes = re.findall(
             r"<li><code>([a-z0-9]+)</code></li>", client.post("/accounts/mfa/recovery-codes/").content.decode()
@@ -463,23 +491,35 @@ class TestReauth:
         passkey_sign_in(client, enrolled)
         client.post("/cart/add/", {"product": product.pk})
         clock.shift(settings.REAUTH_WINDOW + 1)
-        held = client.post("/checkout/", {"address": "1 Main St"})
-        assert held["Location"] == "/accounts/reauth/?next=%2Fcheckout%2F"
-        assert "Confirm with a passkey" in client.get(held["Location"]).content.decode()
+        held = client.post("/checkout/", {"address": "1 Main St"}).content.decode()
+        amount = Decimal(product.price) + settings.SHIPPING_FLAT_RATE  # delivered: the line and shipping
+        assert "Confirm with a passkey" in held and f"Use your passkey to place this €{amount} order" in held
+        assert 'name="next" value="/checkout/"' in held
 
         options = post_json(client, "/accounts/passkeys/reauth/begin/").json()
         assert options["userVerification"] == "required"
         key_before = client.cookies[SESSION_COOKIE].value
         response = post_json(client, "/accounts/passkeys/reauth/complete/?next=/checkout/", enrolled.get(options))
         assert response.status_code == 200
-        assert response.json()["redirect_url"] == "/accounts/reauth/resume/?next=%2Fcheckout%2F"
+        # No second screen: the page that holds the order's fields sends them itself.
+        assert response.json()["redirect_url"] == ""
+        assert '<form method="post" action="/checkout/" data-reauth-held hidden>' in held
         assert client.cookies[SESSION_COOKIE].value != key_before
         event = AuditEvent.objects.filter(event="authn_reauthenticated").get()
         assert event.details == {"mfa": True, "method": "passkey"}
-
-        resume = client.get(response.json()["redirect_url"]).content.decode()
-        assert "Place the order" in resume and 'value="1 Main St"' in resume
         assert not user.orders.exists()
+        placed = client.post("/checkout/", {"address": "1 Main St"})
+        assert placed["Location"] == f"/orders/{user.orders.get().number}/"
+
+    def test_a_passkey_from_the_prompt_of_a_guarded_page_goes_on_to_it(self, client, user, enrolled, clock, settings):
+        passkey_sign_in(client, enrolled)
+        clock.shift(settings.REAUTH_WINDOW + 1)
+        assert client.get("/accounts/password/")["Location"] == "/accounts/reauth/?next=%2Faccounts%2Fpassword%2F"
+        options = post_json(client, "/accounts/passkeys/reauth/begin/").json()
+        complete = "/accounts/passkeys/reauth/complete/?next=/accounts/password/"
+        response = post_json(client, complete, enrolled.get(options))
+        assert response.json()["redirect_url"] == "/accounts/reauth/resume/?next=%2Faccounts%2Fpassword%2F"
+        assert client.get(response.json()["redirect_url"])["Location"] == "/accounts/password/"
 
     def test_user_verification_is_required(self, client, user, enrolled, clock, settings):
         passkey_sign_in(client, enrolled)
@@ -496,9 +536,10 @@ class TestReauth:
         passkey_sign_in(client, enrolled)
         clock.shift(settings.REAUTH_WINDOW + 1)
         page = client.get("/accounts/reauth/?next=/accounts/").content.decode()
-        assert "Confirm with a passkey" in page and 'name="password"' not in page
+        assert "Confirm with a passkey" in page
+        assert page.index("Confirm with a passkey") < page.index('name="password"')  # codes are the way back
         response = client.post("/accounts/reauth/", {"password": password, "next": "/accounts/"})
-        assert response.status_code == 200 and "confirm with your passkey" in response.content.decode()
+        assert response.status_code == 200 and "That code is not valid" in response.content.decode()
         assert not AuditEvent.objects.filter(event="authn_reauthenticated").exists()
 
 
@@ -507,6 +548,7 @@ class TestHowEachSessionWasSignedIn:
         passkey_sign_in(client, enrolled)
         by_password = client_factory()
         user.webauthncredential_set.all().delete()
+        StaticDevice.objects.filter(user=user).delete()  # as removing the last passkey does
         sign_in(by_password, user.username)
         devices = by_password.get("/accounts/sessions/").content.decode()
         assert "Signed in with passkey" in devices and "Signed in with password" in devices

@@ -1,11 +1,13 @@
 """Re-authentication before critical actions, and the account page's actions."""
 
+from decimal import Decimal
+
 import pytest
 from django.test import Client
 
 from accounts.models import AuditEvent, Session, hash_key
 from cart.models import Order
-from tests.conftest import SESSION_COOKIE, confirm_it_is_me, sign_in
+from tests.conftest import SESSION_COOKIE, asks_for_the_factors, confirm_it_is_me, sign_in
 from tests.factories import (
     PASSWORD,
     CartFactory,
@@ -56,8 +58,11 @@ def test_every_critical_action_asks_to_reauthenticate_after_the_window(stale, us
     CartItemFactory(cart=CartFactory(user=user))
     path = path.replace("PUBLIC_ID", Session.objects.get(user=user).public_id)
     response = getattr(stale, method)(path, data)
-    assert response.status_code == 302
-    assert response["Location"].startswith("/accounts/reauth/?next=")
+    if method == "get":
+        assert response.status_code == 302 and response["Location"].startswith("/accounts/reauth/?next=")
+    else:  # one screen, the form posting back to the action itself
+        page = response.content.decode()
+        assert response.status_code == 200 and "Confirm it's you" in page and f'action="{path}"' in page
     user.refresh_from_db()
     assert user.email == "alice@example.com" and user.check_password(PASSWORD) and user.is_active
     assert not Order.objects.exists()
@@ -91,15 +96,35 @@ def test_reauth_rotates_the_key_and_opens_the_window(stale):
     assert AuditEvent.objects.filter(event="authn_reauthenticated").exists()
 
 
-def test_held_post_comes_back_filled_and_then_places_the_order(stale, user):
-    CartItemFactory(cart=CartFactory(user=user), quantity=2)
-    stale.post("/checkout/", {"address": "1 Main St\nSpringfield"})
-    page = reauth(stale, "/checkout/").content.decode()
+def test_one_screen_names_the_action_and_its_amount_then_places_the_order(stale, user):
+    CartItemFactory(cart=CartFactory(user=user), product__price=Decimal("72.25"), quantity=1)
+    response = stale.post(
+        "/checkout/", {"address": "1 Main St\nSpringfield"}, HTTP_REFERER="http://testserver/checkout/"
+    )
+    page = response.content.decode()
+    assert "Enter your password to place this €72.25 order." in page
     assert 'name="address" value="1 Main St\nSpringfield"' in page and 'action="/checkout/"' in page
-    assert ">Place the order</button>" in page
-    response = stale.post("/checkout/", {"address": "1 Main St\nSpringfield"})
+    assert ">Place this €72.25 order</button>" in page
+    assert '<a href="http://testserver/checkout/" data-testid="reauth-back">' in page  # a way back
+    assert not Order.objects.exists()
+    response = stale.post("/checkout/", {"address": "1 Main St\nSpringfield", "reauth-password": PASSWORD})
     order = Order.objects.get()
     assert response["Location"] == f"/orders/{order.number}/" and order.address == "1 Main St\nSpringfield"
+    assert AuditEvent.objects.filter(event="authn_reauthenticated").count() == 1
+
+
+def test_a_wrong_password_on_the_one_screen_does_nothing_and_says_so(stale, user):
+    CartItemFactory(cart=CartFactory(user=user))
+    response = stale.post("/checkout/", {"address": "1 Main St", "reauth-password": "wrong"})
+    assert response.status_code == 400 and "That is not your password." in response.content.decode()
+    assert not Order.objects.exists()
+    assert AuditEvent.objects.filter(event="authn_login_fail").exists()
+
+
+def test_the_way_back_never_leaves_the_site(stale, user):
+    CartItemFactory(cart=CartFactory(user=user))
+    page = stale.post("/checkout/", {"address": "x"}, HTTP_REFERER="https://evil.example/").content.decode()
+    assert '<a href="/accounts/" data-testid="reauth-back">' in page
 
 
 def test_passwords_are_never_held_while_reauthenticating(stale):
@@ -109,8 +134,11 @@ def test_passwords_are_never_held_while_reauthenticating(stale):
     )
     row = Session.objects.get(session_key=hash_key(stale.cookies[SESSION_COOKIE].value))
     assert "x-long-passphrase-1" not in str(row.get_decoded())
-    page = reauth(stale, "/accounts/password/").content.decode()
-    assert "x-long-passphrase-1" not in page
+    page = stale.post(
+        "/accounts/password/",
+        {"old_password": PASSWORD, "new_password1": "x-long-passphrase-1", "new_password2": "x-long-passphrase-1"},
+    ).content.decode()
+    assert "x-long-passphrase-1" not in page and PASSWORD not in page
 
 
 def test_wrong_password_is_refused_and_counted(stale):
@@ -191,11 +219,9 @@ def test_a_refused_form_does_not_spend_the_re_authentication(signed_in, user):
     confirm_it_is_me(signed_in)
     assert signed_in.post("/accounts/email/", {"email": "not-an-email"}).status_code == 400
     assert signed_in.post("/accounts/email/", {"email": "alice@new.example"})["Location"] == "/accounts/"
-    assert signed_in.post("/accounts/email/", {"email": "alice@newer.example"})["Location"].startswith(
-        "/accounts/reauth/"
-    )
+    assert asks_for_the_factors(signed_in.post("/accounts/email/", {"email": "alice@newer.example"}))
 
 
 def test_the_sign_in_does_not_count_for_factor_changes(signed_in, user):
     response = signed_in.post("/accounts/email/", {"email": "alice@new.example"})
-    assert response["Location"] == "/accounts/reauth/?next=%2Faccounts%2Femail%2F"
+    assert asks_for_the_factors(response) and "to change your email address" in response.content.decode()

@@ -58,7 +58,7 @@ class TestSignIn:
     def test_without_remember_me_the_cookie_is_a_browser_session_cookie(self, client, user):
         cookie = sign_in(client, user.username).cookies[SESSION_COOKIE]
         assert cookie["max-age"] == "" and cookie["expires"] == ""
-        assert cookie["httponly"] and cookie["samesite"] == "Strict"
+        assert cookie["httponly"] and cookie["samesite"] == "Lax"
 
     def test_with_remember_me_the_cookie_persists(self, client, user, settings):
         cookie = sign_in(client, user.username, remember=True).cookies[SESSION_COOKIE]

@@ -64,6 +64,39 @@ def test_a_thief_out_of_scope_neither_keeps_the_session_alive_nor_takes_its_next
     assert AuditEvent.objects.filter(event="session_hijack_suspected").count() == 1
 
 
+CROSS_SITE_NAVIGATION = {"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "navigate", "Sec-Fetch-Dest": "document"}
+
+
+def test_a_cross_site_link_after_the_cookie_lapsed_reloads_instead_of_signing_out(victim, client, clock, settings):
+    """The browser refreshes before the requests it or this origin start, not before another site's link."""
+    row = Session.objects.get(public_id=victim.session_id)
+    clock.shift(settings.SESSION_ROTATE_INTERVAL + 1)  # past the bound cookie's age, and a rotation is due
+    del client.cookies[COOKIE]
+    response = client.get("/orders/", headers=CROSS_SITE_NAVIGATION)
+    page = response.content.decode()
+    assert response.status_code == 200 and '<meta http-equiv="refresh" content="0">' in page
+    assert "alice" not in page and "Signed in" not in page  # nothing of the session is shown
+    assert "no-store" in response["Cache-Control"] and "sessionid" not in response.cookies  # no rotation
+    assert Session.objects.get(public_id=victim.session_id).last_activity == row.last_activity  # no activity
+    assert not AuditEvent.objects.filter(event="session_hijack_suspected").exists() and mail.outbox == []
+    # The reload is this origin's own request: the browser refreshes first, and the page is there.
+    assert victim.refresh().status_code == 200
+    same_origin = {**CROSS_SITE_NAVIGATION, "Sec-Fetch-Site": "same-origin"}
+    assert client.get("/orders/", headers=same_origin).status_code == 200
+
+
+def test_the_reload_page_is_all_a_thief_gets_and_any_other_request_ends_the_session(victim, client, clock):
+    clock.shift(AGE + 1)
+    thief = Client()
+    for name, morsel in client.cookies.items():
+        if name != COOKIE:
+            thief.cookies[name] = morsel.value
+    assert "Signed in" not in thief.get("/accounts/", headers=CROSS_SITE_NAVIGATION).content.decode()
+    assert Session.objects.filter(public_id=victim.session_id).exists()
+    assert ended(thief.get("/accounts/", headers={**CROSS_SITE_NAVIGATION, "Sec-Fetch-Mode": "cors"}))
+    assert AuditEvent.objects.filter(event="session_hijack_suspected").count() == 1
+
+
 def ended(response) -> bool:
     return response.status_code == 302 and "ended=device" in response["Location"]
 

@@ -67,7 +67,7 @@ def _wrong_code(totp: pyotp.TOTP) -> str:
 def _enrol(page: Page, base: str) -> tuple[str, list[str]]:
     """From the account page, turn MFA on; return the secret and the recovery codes."""
     page.goto(f"{base}/accounts/")
-    mfa_panel = page.locator("section", has=page.get_by_role("heading", name="Two-factor authentication"))
+    mfa_panel = page.locator("section", has=page.get_by_role("heading", name="Two-step sign-in"))
     expect(mfa_panel.get_by_test_id("mfa-state")).to_contain_text("Off")
     mfa_panel.get_by_role("link", name="Turn it on").click()
 
@@ -77,11 +77,21 @@ def _enrol(page: Page, base: str) -> tuple[str, list[str]]:
     secret_box = page.locator("[data-otp-secret]")
     expect(secret_box).to_have_text(re.compile(r"^\s*[A-Z2-7]{16,}=*\s*$"))
     secret = secret_box.inner_text().strip()
+    # On a phone: a tap opens the key in the app; beside it, a copy button.
+    expect(page.get_by_test_id("otpauth-link")).to_have_attribute(
+        "href", re.compile(rf"^otpauth://totp/.*secret={secret}")
+    )
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=base)
+    page.get_by_role("button", name="Copy the key").click()
+    expect(page.locator("[data-copy-status]")).to_have_text("Copied.")
+    assert page.evaluate("navigator.clipboard.readText()") == secret
 
     page.get_by_label("Code").fill(pyotp.TOTP(secret).now())
     page.get_by_role("button", name="Turn on").click()
 
-    expect(page.get_by_role("heading", level=1)).to_have_text("Your recovery codes")
+    # The first second factor: two-step sign-in is on, and its recovery codes are shown at once.
+    expect(page.get_by_role("heading", level=1)).to_have_text("Two-step sign-in is on")
+    expect(page.get_by_test_id("two-step-on")).to_contain_text("a code from your authenticator app")
     code_items = page.get_by_test_id("recovery-codes").locator("li")
     expect(code_items).to_have_count(10)
     codes = [text.strip() for text in code_items.all_inner_texts()]
@@ -137,30 +147,25 @@ def test_enrol_mfa_sign_out_sign_in_with_code_and_order_through_reauth(page: Pag
     page.wait_for_timeout(1500)  # a server-side window: let it pass
     page.get_by_test_id("place-order").click()
 
-    expect(page).to_have_url(f"{base}{REAUTH_PATH}?next=%2Fcheckout%2F")
+    # One screen, at the same address, naming the action and its amount, with a way back.
+    expect(page).to_have_url(f"{base}/checkout/")
     expect(page.get_by_role("heading", level=1)).to_have_text("Confirm it's you")
-    expect(page.get_by_text("Enter your password and a code from your authenticator app")).to_be_visible()
+    expect(page.get_by_test_id("reauth-phrase")).to_have_text(
+        "Enter your password and a code from your authenticator app (or one of your recovery codes)"
+        " to place this €12.50 order."
+    )
+    expect(page.get_by_test_id("reauth-back")).to_have_attribute("href", f"{base}/checkout/")
     # Nothing was ordered yet.
     assert not user.orders.exists()
-    # The user takes the time they need here: from now on the re-authentication must
-    # carry the held order through, so the window goes back to a human length.
-    settings.REAUTH_WINDOW = 300
     key_before = _session_cookie(page)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_label("Code").fill(recovery_codes[0])
-    page.get_by_role("button", name="Continue").click()
-
-    resume = page.get_by_test_id("resume")
-    expect(resume).to_have_text("Place the order")
-    expect(page.get_by_role("heading", level=1)).to_have_text("One more step: place the order")
-    # Re-authentication gives the session a new key.
-    assert _session_cookie(page) not in (None, key_before)
-    assert not user.orders.exists()
-    resume.click()
+    page.get_by_role("button", name="Place this €12.50 order").click()
 
     expect(page).to_have_url(re.compile(rf"^{re.escape(base)}/orders/[A-Z0-9]+/$"))
     number = page.url.rstrip("/").rsplit("/", 1)[1]
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Order {number}")
+    assert _session_cookie(page) not in (None, key_before)  # re-authentication gives the session a new key
     expect(page.get_by_role("status")).to_contain_text(f"Thank you! Order {number} is placed.")
     expect(page.get_by_text("Delivering to:")).to_contain_text("12 Harbour Road")
     expect(page.get_by_text("Delivering to:")).to_contain_text("Galway")

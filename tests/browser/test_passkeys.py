@@ -79,13 +79,20 @@ def sign_in_with_password(page: Page, base: str, username: str) -> None:
     expect(page.get_by_test_id("auth-state")).to_have_text(f"Signed in as {username}")
 
 
+def sign_in_with_password_only(page: Page, base: str, username: str) -> None:
+    page.goto(f"{base}/accounts/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+
+
 def sign_out(page: Page) -> None:
     page.get_by_role("banner").get_by_role("button", name="Sign out").click()
     expect(page.get_by_test_id("auth-state")).to_have_text("Guest")
 
 
-def add_passkey(page: Page, base: str, name: str) -> None:
-    """From the account page to a new passkey named `name`."""
+def add_passkey(page: Page, base: str, name: str) -> list[str]:
+    """From the account page to a new (first) passkey named `name`; return the recovery codes it came with."""
     page.goto(f"{base}/accounts/")
     page.get_by_role("link", name="Add a passkey").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Sign-in security")
@@ -93,7 +100,13 @@ def add_passkey(page: Page, base: str, name: str) -> None:
     page.get_by_label("Name for a new passkey").fill(name)
     page.get_by_role("button", name="Add a passkey").click()
     expect(page.get_by_role("status")).to_contain_text(f"Passkey “{name}” added")
+    # The first second factor turns two-step sign-in on, and its recovery codes are shown at once.
+    expect(page.get_by_role("heading", level=1)).to_have_text("Two-step sign-in is on")
+    codes = page.get_by_test_id("recovery-codes").locator("code").all_inner_texts()
+    assert len(codes) == 10
+    page.goto(f"{base}/accounts/mfa/")
     expect(page.get_by_test_id("passkey-name")).to_have_text([name])
+    return codes
 
 
 def passkey_sign_in(page: Page, base: str, *, next_path: str = "/") -> None:
@@ -104,13 +117,26 @@ def passkey_sign_in(page: Page, base: str, *, next_path: str = "/") -> None:
 def test_register_a_passkey_then_sign_in_with_it_and_no_password(page, base, authenticator, problems):
     user = UserFactory(username="pia")
     sign_in_with_password(page, base, user.username)
-    add_passkey(page, base, "Pia's laptop")
+    codes = add_passkey(page, base, "Pia's laptop")
     passkey = WebAuthnCredential.objects.get(user=user)
     assert passkey.name == "Pia's laptop" and passkey.discoverable
     expect(page.get_by_test_id("passkey")).to_contain_text("never used yet")
     # The credential lives in the authenticator, discoverable and tied to this RP ID.
     [held] = credentials(authenticator)
     assert held["isResidentCredential"] and held["rpId"] == "localhost"
+    page.goto(f"{base}/accounts/")
+    expect(page.get_by_test_id("mfa-state")).to_contain_text("On: after your password, signing in needs your passkey")
+    sign_out(page)
+
+    # A password sign-in now needs the passkey, or a recovery code typed with letters on a phone keyboard.
+    sign_in_with_password_only(page, base, user.username)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Use your passkey")
+    code = page.get_by_label("Code")
+    expect(code).to_have_attribute("inputmode", "text")
+    expect(code).to_have_attribute("autocomplete", "one-time-code")
+    code.fill(codes[0])
+    page.get_by_role("button", name="Verify and sign in").click()
+    expect(page.get_by_test_id("auth-state")).to_have_text("Signed in as pia")
     sign_out(page)
 
     passkey_sign_in(page, base, next_path="/orders/")
@@ -187,16 +213,15 @@ def test_re_authenticate_with_the_passkey_before_placing_an_order(
     time_machine.shift(settings.REAUTH_WINDOW + 1)
     page.get_by_test_id("place-order").click()
 
-    expect(page).to_have_url(f"{base}/accounts/reauth/?next=%2Fcheckout%2F")
-    # The account's only second factor is the passkey: no password form to fall back on.
-    expect(page.get_by_label("Password")).to_have_count(0)
+    # One screen, at the same address, naming the action and its amount.
+    expect(page).to_have_url(f"{base}/checkout/")
+    expect(page.get_by_test_id("reauth-passkey-phrase")).to_contain_text("Use your passkey to place this €12.50 order")
+    # The account's second factor is the passkey: it comes first; password and recovery code are the way back.
+    expect(page.get_by_role("button", name="Confirm with a passkey")).to_be_visible()
     assert axe_violations(page, "re-authentication with a passkey") == []
-    page.get_by_role("button", name="Confirm with a passkey").click()
-
-    resume = page.get_by_test_id("resume")
-    expect(resume).to_have_text("Place the order")
     assert not user.orders.exists()
-    resume.click()
+    # No second screen: once the passkey has confirmed, the order goes through.
+    page.get_by_role("button", name="Confirm with a passkey").click()
     expect(page).to_have_url(re.compile(rf"^{re.escape(base)}/orders/[A-Z0-9]+/$"))
     expect(page.get_by_text("Delivering to:")).to_contain_text("3 Quay Street")
     assert user.orders.count() == 1
@@ -231,7 +256,14 @@ def test_a_removed_passkey_no_longer_signs_in(page, base, authenticator, problem
     # The authenticator still holds the credential; the site no longer knows it.
     assert len(credentials(authenticator)) == 1
     passkey_sign_in(page, base)
-    expect(page.get_by_test_id("passkey-status")).to_have_text(re.compile("not registered here"))
+    status = page.get_by_test_id("passkey-status")
+    expect(status).to_have_text(re.compile("not registered here"))
+    # Styled as an error, as a form's errors are, not as grey hint text.
+    error_color = page.evaluate(
+        "() => { const probe = document.body.appendChild(document.createElement('div'));"
+        " probe.className = 'field-error'; const color = getComputedStyle(probe).color; probe.remove(); return color; }"
+    )
+    expect(status).to_have_css("color", error_color)
     expect(page.get_by_test_id("auth-state")).to_have_text("Guest")
     check("sign-in, passkey refused")
     assert seen == []

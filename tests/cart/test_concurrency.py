@@ -37,7 +37,7 @@ def _guest_with_cart(base_url: str, product_id: int, quantity: int) -> dict[str,
     )
     assert response.status_code == 302, response.text
     assert SESSION_COOKIE in browser.cookies, "the first add-to-cart must start a session"
-    return {SESSION_COOKIE: browser.cookies[SESSION_COOKIE], "csrftoken": browser.cookies["csrftoken"]}
+    return {name: browser.cookies[name] for name in (SESSION_COOKIE, "sessionid_same_site", "csrftoken")}
 
 
 def _post(url: str, data: dict, cookies: dict[str, str], headers=None) -> requests.Response:

@@ -52,7 +52,10 @@ class TestGuestCart:
         response = client.post("/cart/add/", {"product": product.pk, "quantity": 2})
         assert response.status_code == 302 and response["Location"] == "/cart/"
         cookie = response.cookies[SESSION_COOKIE]
-        assert cookie["httponly"] and cookie["samesite"] == "Strict"
+        assert cookie["httponly"] and cookie["samesite"] == "Lax"
+        companion = response.cookies["sessionid_same_site"]
+        assert companion["httponly"] and companion["samesite"] == "Strict"
+        assert companion["max-age"] == cookie["max-age"]
         # A guest cookie persists so the cart survives closing the browser.
         assert int(cookie["max-age"]) == settings.GUEST_SESSION_AGE
         row = Session.objects.get()
