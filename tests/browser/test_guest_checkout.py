@@ -55,7 +55,7 @@ def test_a_guest_orders_opens_the_mailed_link_elsewhere_and_makes_the_account(
     number = page.url.rstrip("/").rsplit("/", 1)[1]
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Order {number}")
     expect(page.get_by_role("status")).to_contain_text(f"Thank you! Order {number} is placed.")
-    expect(page.get_by_test_id("order-total")).to_have_text("€12.50")
+    expect(page.get_by_test_id("order-total")).to_have_text("€17.40")  # €12.50 and €4.90 shipping
     expect(page.get_by_test_id("order-email")).to_have_text("gwen@example.com")
     expect(page.get_by_test_id("cart-badge")).to_have_text("0")
     fits(page)

@@ -152,7 +152,7 @@ def test_enrol_mfa_sign_out_sign_in_with_code_and_order_through_reauth(page: Pag
     expect(page.get_by_role("heading", level=1)).to_have_text("Confirm it's you")
     expect(page.get_by_test_id("reauth-phrase")).to_have_text(
         "Enter your password and a code from your authenticator app (or one of your recovery codes)"
-        " to place this €12.50 order."
+        " to place this €17.40 order."
     )
     expect(page.get_by_test_id("reauth-back")).to_have_attribute("href", f"{base}/checkout/")
     # Nothing was ordered yet.
@@ -160,7 +160,7 @@ def test_enrol_mfa_sign_out_sign_in_with_code_and_order_through_reauth(page: Pag
     key_before = _session_cookie(page)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_label("Code").fill(recovery_codes[0])
-    page.get_by_role("button", name="Place this €12.50 order").click()
+    page.get_by_role("button", name="Place this €17.40 order").click()
 
     expect(page).to_have_url(re.compile(rf"^{re.escape(base)}/orders/[A-Z0-9]+/$"))
     number = page.url.rstrip("/").rsplit("/", 1)[1]

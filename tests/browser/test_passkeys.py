@@ -215,7 +215,7 @@ def test_re_authenticate_with_the_passkey_before_placing_an_order(
 
     # One screen, at the same address, naming the action and its amount.
     expect(page).to_have_url(f"{base}/checkout/")
-    expect(page.get_by_test_id("reauth-passkey-phrase")).to_contain_text("Use your passkey to place this €12.50 order")
+    expect(page.get_by_test_id("reauth-passkey-phrase")).to_contain_text("Use your passkey to place this €17.40 order")
     # The account's second factor is the passkey: it comes first; password and recovery code are the way back.
     expect(page.get_by_role("button", name="Confirm with a passkey")).to_be_visible()
     assert axe_violations(page, "re-authentication with a passkey") == []
@@ -245,6 +245,9 @@ def test_a_removed_passkey_no_longer_signs_in(page, base, authenticator, problem
     check("sign-in security with a passkey")
 
     page.get_by_role("link", name="Remove").click()
+    # Removing a factor asks for one every time: the passkey itself, here.
+    expect(page.get_by_role("heading", level=1)).to_have_text("Confirm it's you")
+    page.get_by_role("button", name="Confirm with a passkey").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Remove the passkey “Old phone”?")
     check("remove confirmation")
     page.get_by_test_id("confirm-remove").click()

@@ -195,6 +195,8 @@ def test_devices_page_revokes_another_browser(browser: Browser, live_server):
         expect(other).to_contain_text("Mobile Safari 17 on iOS")
 
         other.get_by_role("button", name="Sign out").click()
+        laptop.get_by_label("Password").fill(PASSWORD)  # asked every time, on one screen
+        laptop.get_by_role("button", name="Sign out that device").click()
         expect(laptop).to_have_url(f"{live_server.url}/accounts/sessions/")
         expect(laptop.get_by_role("status")).to_contain_text("That session is signed out.")
         expect(_devices(laptop)).to_have_count(1)
@@ -223,10 +225,9 @@ def test_devices_page_signs_out_all_other_browsers(browser: Browser, live_server
         expect(_devices(laptop).filter(has_text="this device")).to_contain_text("Firefox 128 on Linux")
 
         laptop.get_by_test_id("revoke-others").click()
-        # Ending other sessions asks for the password every time; the held request is then confirmed.
+        # Ending other sessions asks for the password every time, on one screen that names the action.
         laptop.get_by_label("Password").fill(PASSWORD)
-        laptop.get_by_role("button", name="Continue").click()
-        laptop.get_by_test_id("resume").click()
+        laptop.get_by_role("button", name="Sign out all your other devices").click()
         expect(laptop).to_have_url(f"{live_server.url}/accounts/sessions/")
         expect(laptop.get_by_role("status")).to_contain_text("Signed out 2 other sessions.")
         expect(_devices(laptop)).to_have_count(1)

@@ -57,7 +57,10 @@ const journeys = {
     await page.goto(`${env.BASE}/cart/`);
     await check(page, "cart");
     await go(page, () => page.click('main a[href="/checkout/"]'));
-    if (!page.url().endsWith("/accounts/login/?next=/checkout/")) throw new Error(`checkout went to ${page.url()}`);
+    if (!page.url().endsWith("/checkout/")) throw new Error(`checkout went to ${page.url()}`);
+    await check(page, "guest checkout");
+    await go(page, () => page.click("[data-testid=checkout-sign-in]"));
+    if (!page.url().endsWith("/accounts/login/?next=/checkout/")) throw new Error(`sign in went to ${page.url()}`);
     await go(page, () => page.click('main a[href^="/accounts/register/"]'));
     await check(page, "register");
     await page.type("input[name=username]", env.USERNAME);
