@@ -18,9 +18,12 @@ import os
 from datetime import timedelta
 
 from django.conf import settings
+from django.db.models import Count, Q
 from django.http import Http404, HttpResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
+from django_tasks import TaskResultStatus
+from django_tasks_db.models import DBTaskResult
 from prometheus_client import REGISTRY, CollectorRegistry
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import choose_encoder
@@ -40,7 +43,7 @@ def process_metrics():
 
 
 def database_metrics(now):
-    """The gauges read from the tables: one aggregate over the sessions, two index lookups in the audit trail."""
+    """The gauges read from the tables: aggregates over the sessions and the mail queue, two audit trail lookups."""
     sessions = dashboard.session_counts(now)
     active = GaugeMetricFamily("shopdemo_sessions_active", "Sessions the server accepts now, by kind.", labels=["kind"])
     active.add_metric(["guest"], sessions.guest)
@@ -83,9 +86,21 @@ def database_metrics(now):
         for target, count in purge.removed.items():
             rows.add_metric([target], count)
         yield rows
-    # The mail queue's depth and failed sends belong here, read from its table, once
-    # background work lands: shopdemo_mail_queue_depth (deploy/prometheus/alerts.yml
-    # already watches it) and shopdemo_mail_failed.
+    # The mail queue (shopdemo.mail, db_worker): every mail is a row of django-tasks-db's table.
+    tasks = DBTaskResult.objects.aggregate(
+        waiting=Count("pk", filter=Q(status__in=[TaskResultStatus.READY, TaskResultStatus.RUNNING])),
+        failed=Count("pk", filter=Q(status=TaskResultStatus.FAILED)),
+    )
+    yield GaugeMetricFamily(
+        "shopdemo_mail_queue_depth",
+        "Mail waiting for a db_worker (queued, due for a retry, or being sent).",
+        value=tasks["waiting"],
+    )
+    yield GaugeMetricFamily(
+        "shopdemo_mail_failed_attempts",
+        "Failed send attempts kept in the queue (each retry is a row of its own; TASK_RETENTION_DAYS).",
+        value=tasks["failed"],
+    )
 
 
 class Scrape:

@@ -17,6 +17,7 @@ from prometheus_client.registry import CollectorRegistry
 from accounts.models import Session
 from accounts.monitoring import audit
 from accounts.monitoring.dashboard import session_counts
+from accounts.monitoring.security import mail_notice
 from tests.conftest import SESSION_COOKIE, sign_in
 from tests.factories import SessionFactory, UserFactory
 from tests.servers import WAIT_SECONDS, wait_until
@@ -33,6 +34,8 @@ FAMILIES = [
     "shopdemo_sessions_device_bound",
     "shopdemo_sessions_expired",
     "shopdemo_login_failure_addresses",
+    "shopdemo_mail_queue_depth",
+    "shopdemo_mail_failed_attempts",
     "django_http_requests_latency_seconds_by_view_method",
     "django_http_responses_total_by_status",
     "django_db_execute",
@@ -154,6 +157,15 @@ class TestWhatMovesTheCounters:
         families = scrape()
         assert value(families, "shopdemo_purge_last_success_timestamp_seconds") == finished.timestamp() + 3600
         assert value(families, "shopdemo_purge_last_removed_rows", target="expired_sessions") == 0
+
+    def test_queued_mail_is_the_queues_depth_until_a_worker_sends_it(self, user, worker, mailoutbox):
+        assert value(scrape(), "shopdemo_mail_queue_depth") == 0
+        mail_notice.enqueue(to=[user.email], subject="Hello", body="A queued mail.")
+        mail_notice.enqueue(to=[user.email], subject="Again", body="A second one.")
+        assert value(scrape(), "shopdemo_mail_queue_depth") == 2
+        worker()
+        assert value(scrape(), "shopdemo_mail_queue_depth") == 0 and len(mailoutbox) == 2
+        assert value(scrape(), "shopdemo_mail_failed_attempts") == 0
 
     def test_the_dashboard_shows_the_same_last_purge(self, client, time_machine):
         staff = UserFactory(is_staff=True, is_superuser=True)
