@@ -6,7 +6,7 @@ accounts.sessions.policy, never left to the cookie). A rotated key's row points
 to its successor for a short grace, so requests already in flight still work.
 
 Deliberate differences from django.contrib.sessions.backends.db, which the
-contract tests (tests/accounts/test_session_contract.py) assert as such:
+contract tests (tests/accounts/sessions/test_session_contract.py) assert as such:
 - the table's primary key is hash_key(key), never the key; `exists()`,
   `delete()` and loading hash what they are given;
 - the server's deadline (`expire_date`) is the policy's; `set_expiry()` may

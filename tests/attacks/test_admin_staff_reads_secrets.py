@@ -18,7 +18,7 @@ from django.test import Client
 from accounts.models import Session
 from accounts.sessions import policy as session_policy
 from accounts.sessions.store import SEALED_KEYS, engine_store
-from tests.accounts.test_password_reset import NEW_PASSWORD, RESET, ask, link_in
+from tests.accounts.flows.test_password_reset import NEW_PASSWORD, RESET, ask, link_in
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db

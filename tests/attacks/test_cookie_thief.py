@@ -14,8 +14,8 @@ from django_otp_webauthn.models import WebAuthnCredential
 
 from accounts.flows.mfa import totp_enabled
 from accounts.models import EmailState, Session
-from tests.accounts.test_mfa import enrol, next_code
-from tests.accounts.test_passkeys import CHROME_LINUX, add_passkey
+from tests.accounts.flows.test_mfa import enrol, next_code
+from tests.accounts.flows.test_passkeys import CHROME_LINUX, add_passkey
 from tests.authenticator import ORIGIN
 from tests.conftest import asks_for_the_factors, confirm_it_is_me, is_signed_in, sign_in
 from tests.factories import PASSWORD, CartFactory, CartItemFactory

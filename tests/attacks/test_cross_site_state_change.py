@@ -12,7 +12,7 @@ from django.test import Client
 
 from accounts.models import AuditEvent
 from cart.models import CartItem
-from tests.accounts.test_dbsc import DBSCBrowser
+from tests.accounts.sessions.test_dbsc import DBSCBrowser
 from tests.conftest import SESSION_COOKIE, sign_in
 
 pytestmark = pytest.mark.django_db

@@ -19,7 +19,7 @@ from jwt.algorithms import ECAlgorithm
 
 from accounts.models import AuditEvent, Session
 from accounts.sessions import dbsc
-from tests.accounts.test_dbsc import AGE, COOKIE, REFRESH_URL, REGISTER_URL, DBSCBrowser, challenge_of, sf
+from tests.accounts.sessions.test_dbsc import AGE, COOKIE, REFRESH_URL, REGISTER_URL, DBSCBrowser, challenge_of, sf
 from tests.conftest import sign_in
 
 pytestmark = pytest.mark.django_db

@@ -14,8 +14,8 @@ from django.test import Client
 
 from accounts.flows.email import LINKS_PER_HOUR
 from accounts.models import EmailState
-from tests.accounts.test_password_reset import ask, reset
-from tests.accounts.test_password_reset import link_in as reset_link_in
+from tests.accounts.flows.test_password_reset import ask, reset
+from tests.accounts.flows.test_password_reset import link_in as reset_link_in
 from tests.conftest import confirm_it_is_me, sign_in
 from tests.factories import PASSWORD, UserFactory
 

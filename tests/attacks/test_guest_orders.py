@@ -14,7 +14,7 @@ from accounts.flows import email as email_flow
 from accounts.models import EmailState
 from cart import order_links
 from cart.models import Order
-from tests.accounts.test_email import CSRF_INPUT, mails_to, register
+from tests.accounts.flows.test_email import CSRF_INPUT, mails_to, register
 from tests.cart.test_guest_checkout import order_link_in
 from tests.conftest import confirm_it_is_me
 from tests.factories import GuestOrderFactory, UserFactory

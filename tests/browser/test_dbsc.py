@@ -7,7 +7,7 @@ header. The test waits for the registration, then checks what that browser's
 user gets either way: bound, a copy of the session cookie alone is refused; not
 bound, the session goes on under today's rules and nothing locks the user out.
 The protocol itself (proofs, refresh, challenges) is also spoken by the
-protocol-level client of tests/accounts/test_dbsc.py.
+protocol-level client of tests/accounts/sessions/test_dbsc.py.
 """
 
 import time

@@ -12,7 +12,7 @@ from accounts.monitoring.redact import redact
 from cart.models import Cart, Order
 from cart.order_links import MSG_BAD_LINK
 from cart.services import MSG_GUEST_THROTTLED
-from tests.accounts.test_email import NEW_PASSWORD, email_state_on_page, link_in, mails_to
+from tests.accounts.flows.test_email import NEW_PASSWORD, email_state_on_page, link_in, mails_to
 from tests.conftest import SESSION_COOKIE, sign_in
 
 pytestmark = pytest.mark.django_db

@@ -6,7 +6,7 @@ from django.test import Client
 
 from accounts.models import AuditEvent
 from cart.models import Order
-from tests.accounts.test_email import NEW_PASSWORD, link_in, mails_to, register
+from tests.accounts.flows.test_email import NEW_PASSWORD, link_in, mails_to, register
 from tests.conftest import confirm_it_is_me
 from tests.factories import GuestOrderFactory, OrderFactory, UserFactory
 

@@ -17,7 +17,7 @@ from jwt.algorithms import get_default_algorithms
 
 from accounts.models import AuditEvent, BindingChallenge, Session, hash_key
 from accounts.sessions import dbsc
-from tests.accounts.test_passkeys import add_passkey, passkey_sign_in
+from tests.accounts.flows.test_passkeys import add_passkey, passkey_sign_in
 from tests.authenticator import ORIGIN
 from tests.conftest import sign_in
 from tests.factories import PASSWORD, UserFactory

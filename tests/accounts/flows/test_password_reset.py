@@ -16,7 +16,7 @@ from django_tasks_db.models import DBTaskResult
 
 from accounts.models import AuditEvent, Session
 from accounts.views.password import MSG_BAD_LINK
-from tests.accounts.test_mfa import enrol
+from tests.accounts.flows.test_mfa import enrol
 from tests.conftest import SESSION_COOKIE, is_signed_in, sign_in
 from tests.factories import PASSWORD, UserFactory
 
@@ -322,7 +322,7 @@ class TestNoTokenInLogs:
         assert token not in rows and f"{uid}/set-password" not in rows
 
 
-def test_gunicorn_reads_the_redacting_logger_from_the_repository():
+def test_gunicorn_reads_the_redacting_logger_from_the_repository(monkeypatch, tmp_path):
     """gunicorn loads ./gunicorn.conf.py by default; its logger redacts the access log's request line and Referer."""
     import runpy
     from datetime import timedelta
@@ -330,6 +330,9 @@ def test_gunicorn_reads_the_redacting_logger_from_the_repository():
 
     from gunicorn.config import Config
 
+    # Loading the config sets PROMETHEUS_MULTIPROC_DIR when it is unset; given here, it
+    # is unset again afterwards, so this process's /metrics stays single-process.
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
     conf = runpy.run_path(str(settings.BASE_DIR / "gunicorn.conf.py"))
     config = Config()
     config.set("logger_class", conf["logger_class"])

@@ -6,7 +6,7 @@ from django.test import Client
 from accounts.models import Session, hash_key
 from cart.models import CartItem
 from cart.services import MSG_CART_LEFT_BEHIND
-from tests.accounts.test_mfa import enrol, next_code
+from tests.accounts.flows.test_mfa import enrol, next_code
 from tests.conftest import SESSION_COOKIE, sign_in
 
 pytestmark = pytest.mark.django_db

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from accounts.models import AuditEvent, BindingChallenge, Session
 from accounts.sessions import dbsc
-from tests.accounts.test_dbsc import AGE, COOKIE, REFRESH_URL, DBSCBrowser, challenge_of, proof, sf
+from tests.accounts.sessions.test_dbsc import AGE, COOKIE, REFRESH_URL, DBSCBrowser, challenge_of, proof, sf
 from tests.conftest import sign_in
 
 pytestmark = pytest.mark.django_db

@@ -23,7 +23,7 @@ from accounts.models import AuditEvent, Session, hash_key
 from accounts.sessions import policy as session_policy
 from accounts.sessions.store import engine_store
 from cart.models import CartItem
-from tests.accounts.test_mfa import enrol
+from tests.accounts.flows.test_mfa import enrol
 from tests.authenticator import ORIGIN, SoftAuthenticator, b64url
 from tests.conftest import SESSION_COOKIE, confirm_it_is_me, is_signed_in, sign_in
 from tests.factories import UserFactory
