@@ -160,7 +160,7 @@ bench: $(DEV_STAMP)
 		else \
 			echo "make bench needs wrk: sudo apt-get install wrk" >&2; exit 1; \
 		fi; }
-	DEMO_PASSWORD='$(DEMO_PASSWORD)' bash scripts/with-postgres.sh $(PY) bench/run.py
+	DEMO_PASSWORD='$(DEMO_PASSWORD)' bash scripts/with-postgres.sh $(PY) -m bench.run
 
 clean:
 	rm -f $(RUNTIME_STAMP) $(DEV_STAMP)

@@ -35,17 +35,21 @@ def port_in_use(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
-def wait_until(check, what: str):
-    """Poll `check` until it is true; connection errors (OSError, requests' too) count as not yet."""
+def wait_until(check, what: str, process: subprocess.Popen | None = None):
+    """Poll `check` until it is true; connection errors (OSError, requests' too) count as not yet.
+
+    With `process`, its exit ends the wait at once: it will not answer."""
     deadline = time.monotonic() + WAIT_SECONDS
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and (process is None or process.poll() is None):
         try:
             if check():
                 return
         except OSError:
             pass
         time.sleep(0.1)  # polling a server process we started, not timing the code under test
-    raise AssertionError(f"timed out waiting for {what}")
+    raise AssertionError(
+        f"{what} stopped" if process and process.poll() is not None else f"timed out waiting for {what}"
+    )
 
 
 def answers(url: str) -> bool:
@@ -72,7 +76,11 @@ def start_gunicorn(port: int, env: dict, output=QUIET, workers=2, threads=4) -> 
     # Its own process group, so that kill() can end the master and its workers at one stroke.
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=output, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
-    wait_until(lambda: answers(f"{url}/healthz"), "gunicorn")
+    try:
+        wait_until(lambda: answers(f"{url}/healthz"), "gunicorn", process)
+    except BaseException:
+        stop(process)
+        raise
     return process, url
 
 
