@@ -150,7 +150,7 @@ cluster: $(RUNTIME_STAMP)
 
 # --- benchmark -------------------------------------------------------------------
 # Needs wrk (Debian package `wrk`, installed here when missing and running as root).
-# BENCH_SECONDS per scenario (10), BENCH_PURGE_ROWS (1000000,3000000); see bench/run.py.
+# BENCH_SECONDS per scenario (10), BENCH_PURGE_ROWS (1000000,3000000); see bench/run.py (python -m bench.run).
 
 .PHONY: bench
 bench: $(DEV_STAMP)
