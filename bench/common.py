@@ -142,7 +142,7 @@ def sign_in(server, username):
     )
     if r.status_code != 302 or "sessionid" not in b.cookies:
         raise SystemExit(f"sign-in as {username} failed: {r.status_code}")
-    return {"csrftoken": b.cookies["csrftoken"], "sessionid": b.cookies["sessionid"]}
+    return b.cookies.get_dict()  # the session cookie, its Strict companion and the CSRF token
 
 
 def signed_in(server, cookies):

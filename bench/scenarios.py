@@ -68,7 +68,7 @@ def scenarios(shop, base, ids):
             allow_redirects=False,
         )
         assert r.status_code == 302 and "sessionid" in b.cookies, r.status_code
-        guests.append({"csrftoken": b.cookies["csrftoken"], "sessionid": b.cookies["sessionid"]})
+        guests.append(b.cookies.get_dict())
     adds = [post("/cart/add/", g, f"product={p}&quantity=1") for p in ids["bench_products"] for g in guests]
     rows["add"] = wrk(shop, adds, "guest add-to-cart")
 
@@ -78,8 +78,8 @@ def scenarios(shop, base, ids):
     log(f"creating {count} guest sessions with 1-line carts")
     token = guests[0]["csrftoken"]
     checkouts = [
-        post("/checkout/", {"csrftoken": token, "sessionid": key}, f"email=bench{n}%40example.com&address=")
-        for n, key in enumerate(helper("seed", "guests", count, 1))
+        post("/checkout/", {"csrftoken": token, **jar}, f"email=bench{n}%40example.com&address=")
+        for n, jar in enumerate(helper("seed", "guests", count, 1))
     ]
     rows["checkout"] = wrk(shop, checkouts, "guest checkout (1-line cart)", one_use=True)
     b = browser()
@@ -96,7 +96,7 @@ def scenarios(shop, base, ids):
         allow_redirects=False,
     )
     assert placed.status_code == 302, placed.status_code
-    guest = {"csrftoken": b.cookies["csrftoken"], "sessionid": b.cookies["sessionid"]}
+    guest = b.cookies.get_dict()
     rows["order_page"] = wrk(shop, [get(placed.headers["Location"], guest)], "guest's order page")
 
     cart_cookies = sign_in(shop, "bench_cart")
@@ -120,10 +120,7 @@ def merge_sign_ins(server, token, label):
     count = max(200, 30 * SECONDS)
     log(f"creating {count} guest sessions with 20-line carts")
     body = f"username=bench_merge&password={requests.utils.quote(PASSWORD)}"
-    merges = [
-        post("/accounts/login/", {"csrftoken": token, "sessionid": key}, body)
-        for key in helper("seed", "guests", count)
-    ]
+    merges = [post("/accounts/login/", {"csrftoken": token, **jar}, body) for jar in helper("seed", "guests", count)]
     return wrk(server, merges, label, one_use=True)
 
 
