@@ -130,7 +130,7 @@ screenshots: $(DEV_STAMP)
 
 # --- several app servers ---------------------------------------------------------
 # HAProxy on http://127.0.0.1:$(CLUSTER_PORT) in front of two gunicorns, throwaway
-# PostgreSQL and Redis, SESSION_CACHED=true; see scripts/cluster.sh and docs/scaling.md.
+# PostgreSQL and Redis, SESSION_CACHED=true; see scripts/cluster.py and docs/scaling.md.
 
 CLUSTER_PORT       ?= 8103
 APP_A_PORT         ?= 8104
@@ -146,11 +146,11 @@ cluster: $(RUNTIME_STAMP)
 	bash scripts/ensure-prometheus.sh
 	DEMO_PASSWORD='$(DEMO_PASSWORD)' CLUSTER_PORT=$(CLUSTER_PORT) APP_A_PORT=$(APP_A_PORT) APP_B_PORT=$(APP_B_PORT) \
 		CLUSTER_REDIS_PORT=$(CLUSTER_REDIS_PORT) CLUSTER_PROMETHEUS_PORT=$(CLUSTER_PROMETHEUS_PORT) \
-		PGPORT_TEST=$(CLUSTER_PG_PORT) bash scripts/with-postgres.sh bash scripts/cluster.sh
+		PGPORT_TEST=$(CLUSTER_PG_PORT) bash scripts/with-postgres.sh $(PY) -m scripts.cluster
 
 # --- benchmark -------------------------------------------------------------------
 # Needs wrk (Debian package `wrk`, installed here when missing and running as root).
-# BENCH_SECONDS per scenario (10), BENCH_PURGE_ROWS (1000000,3000000); see bench/run.py.
+# BENCH_SECONDS per scenario (10), BENCH_PURGE_ROWS (1000000,3000000); see bench/run.py (python -m bench.run).
 
 .PHONY: bench
 bench: $(DEV_STAMP)
@@ -160,7 +160,7 @@ bench: $(DEV_STAMP)
 		else \
 			echo "make bench needs wrk: sudo apt-get install wrk" >&2; exit 1; \
 		fi; }
-	DEMO_PASSWORD='$(DEMO_PASSWORD)' bash scripts/with-postgres.sh $(PY) bench/run.py
+	DEMO_PASSWORD='$(DEMO_PASSWORD)' bash scripts/with-postgres.sh $(PY) -m bench.run
 
 clean:
 	rm -f $(RUNTIME_STAMP) $(DEV_STAMP)

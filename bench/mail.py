@@ -31,7 +31,7 @@ from django_tasks_db.models import DBTaskResult  # noqa: E402
 
 from accounts.monitoring.security import mail_notice  # noqa: E402
 from cart import services  # noqa: E402
-from cart.models import Cart, CartItem, Product  # noqa: E402
+from cart.models import Cart, CartItem, CartOwner, Product  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 TRICKLE_PER_SECOND = 50
@@ -60,7 +60,7 @@ def enqueue(orders: int) -> dict:
             cart, _ = Cart.objects.get_or_create(user=user, status=Cart.Status.OPEN)
             CartItem.objects.create(cart=cart, product=product, quantity=1)
             started = time.perf_counter()
-            services.order_place(user=user, address="", site_url="http://bench")
+            services.order_place(owner=CartOwner(user=user), address="", site_url="http://bench")
             times[variant].append(time.perf_counter() - started)
     finally:
         services.mail_order_confirmation = real

@@ -2,7 +2,7 @@
 
     python bench/seed.py setup                 users, 20 bench products, a 20-line cart, a 3-line cart
     python bench/seed.py products on|off       show/hide the bench products in the catalog
-    python bench/seed.py guests N              N guest sessions, each with a 20-line cart
+    python bench/seed.py guests N              N guest sessions' cookies, each with a 20-line cart
     python bench/seed.py guests COUNT [LINES]  guest sessions with carts of LINES (20) lines
     python bench/seed.py stock-session USER    a session of Django's stock engine (baseline settings)
     python bench/seed.py rows expired|live N   N filler rows in accounts_session (INSERT ... SELECT)
@@ -82,21 +82,28 @@ def products(state):
     return Product.objects.filter(slug__startswith="bench-item-").update(is_active=state == "on")
 
 
-def new_guest_sessions(count: int, lines: int = 20) -> list[str]:
-    """Create `count` guest sessions of the project's engine, each holding a cart of `lines` lines (at most 20)."""
+def new_guest_sessions(count: int, lines: int = 20) -> list[dict]:
+    """Create `count` guest sessions of the project's engine, each holding a cart of `lines` lines (at most 20).
+
+    Returns each one's cookies: the session's and its Strict companion, which a state change needs."""
+    from django.conf import settings
+
+    from accounts.sessions import same_site
     from accounts.sessions.policy import CART_SESSION_KEY
     from accounts.sessions.store import SessionStore
 
     items = bench_products()[:lines]
     carts = Cart.objects.bulk_create(Cart() for _ in range(count))
     CartItem.objects.bulk_create(CartItem(cart=c, product=p, quantity=1) for c in carts for p in items)
-    keys = []
+    jars = []
     for cart in carts:
         session = SessionStore(ip="127.0.0.1", user_agent=USER_AGENT)
         session[CART_SESSION_KEY] = cart.pk
         session.create()
-        keys.append(session.session_key)
-    return keys
+        key = session.session_key
+        companion = same_site.value_for(key)
+        jars.append({settings.SESSION_COOKIE_NAME: key, settings.SESSION_SAME_SITE_COOKIE_NAME: companion})
+    return jars
 
 
 def stock_session(username: str) -> str:
