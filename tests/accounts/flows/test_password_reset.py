@@ -186,7 +186,7 @@ class TestTheLink:
         "mangle",
         [
             lambda uid, token: f"{uid}/{token[:-1]}{'a' if token[-1] != 'a' else 'b'}/",  # tampered token
-            lambda uid, token: f"{uid[:-1]}x/{token}/",  # another uid
+            lambda uid, token: f"{uid[:-1]}{'x' if uid[-1] != 'x' else 'y'}/{token}/",  # another uid
             lambda uid, token: f"OTk5OTk5/{token}/",  # an unknown user id
             lambda uid, token: f"OTk5OTk5OTk5OTk5OTk5OTk5OTk5OTk5/{token}/",  # beyond any integer column
             lambda uid, token: f"%C3%BF%FE/{token}/",  # garbage
