@@ -208,8 +208,8 @@ def email_confirm(*, request, token: str) -> tuple[str, object, int]:
         claimed = order_claim_for_address(user=user, address=address)
         if claimed:
             audit.record(ORDERS_CLAIMED, request=request, user=user, count=claimed, reason="address_confirmed")
-    if outcome == CHANGED and previous:
-        _mail_undo(request=request, user=user, previous=previous)
+        if outcome == CHANGED and previous:  # queued with the change: no change goes untold
+            _mail_undo(request=request, user=user, previous=previous)
     return outcome, user, claimed
 
 
