@@ -23,6 +23,7 @@ class CheckoutForm(FirstErrorMixin, forms.Form):
     address = forms.CharField(
         required=False,
         max_length=Order._meta.get_field("address").max_length,
+        widget=forms.Textarea(attrs={"rows": 3}),
         error_messages={"max_length": "The address can be at most %(limit_value)d characters long."},
     )
     # Unique per rendered checkout page: the same order sent twice (a retry after an error page) is placed once.
@@ -91,16 +92,10 @@ class GuestCheckoutForm(CheckoutForm):
     """A guest's order: the address its mail and link go to, and where it is delivered (blank: collect in store)."""
 
     email = forms.EmailField(
-        max_length=254,
+        max_length=Order._meta.get_field("email").max_length,
         error_messages={
             "required": "Enter the email address your order confirmation should go to.",
             "invalid": "Enter a valid email address, like name@example.com.",
-            "max_length": "An email address has at most 254 characters.",
+            "max_length": "An email address has at most %(limit_value)d characters.",
         },
-    )
-    address = forms.CharField(
-        required=False,
-        max_length=500,
-        widget=forms.Textarea(attrs={"rows": 3}),
-        error_messages={"max_length": "A delivery address has at most 500 characters."},
     )
