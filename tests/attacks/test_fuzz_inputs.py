@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from accounts.models import Session
+from cart.models import Order
 from tests.conftest import sign_in
 from tests.factories import ProductFactory, UserFactory
 
@@ -74,6 +75,17 @@ def test_the_sign_in_form_answers_random_input_without_a_5xx_or_a_sign_in(
     assert client.get("/cart/summary/").json() == before
 
 
+@FUZZ
+@given(email=st.one_of(st.emails().map(str), st.text(max_size=400)), address=st.text(max_size=700))
+def test_the_guest_checkout_answers_random_input_without_a_5xx_and_a_refusal_orders_nothing(shopper, email, address):
+    client, _ = shopper
+    before = (client.get("/cart/summary/").json(), Order.objects.count())
+    response = client.post("/checkout/", {"email": email, "address": address})
+    assert response.status_code < 500
+    if response.status_code >= 400:
+        assert (client.get("/cart/summary/").json(), Order.objects.count()) == before
+
+
 # -- every form of the contract, signed in (so re-auth and ownership are in the way, not absent) --
 
 SIGNED_IN_FORMS = {
@@ -120,6 +132,8 @@ def test_every_guest_form_answers_random_input_without_a_5xx(client, path, value
 PATHS = [
     "/products/{}/",
     "/orders/{}/",
+    "/orders/{}/link/{}/",
+    "/accounts/email/undo/{}/",
     "/accounts/email/verify/{}/",
     "/accounts/password/reset/{}/set-password/",
     "/accounts/password/reset/{}/{}/",
