@@ -126,9 +126,28 @@
     }
   }
 
-  async function save(form) {
+  // One save at a time per line, in order; Enter after a typed quantity fires both "change" and
+  // "submit", and the same quantity is sent once (a second remove would only find the line gone).
+  const inFlight = new WeakMap();
+  let leaving = false;
+
+  function save(form) {
+    const quantity = form.querySelector("input[name=quantity]").value;
+    const last = inFlight.get(form);
+    if (last && last.quantity === quantity) return last.saving;
+    const saving = (last ? last.saving : Promise.resolve()).then(() => saveNow(form));
+    inFlight.set(form, { quantity, saving });
+    pending.add(saving);
+    saving.finally(() => {
+      pending.delete(saving);
+      if (inFlight.get(form)?.saving === saving) inFlight.delete(form);
+    });
+    return saving;
+  }
+
+  async function saveNow(form) {
     form.dataset.saving = "1";
-    const saving = (async () => {
+    try {
       const { ok, data } = await send(form);
       if (!ok) {
         showError(data.error);
@@ -138,6 +157,7 @@
       if (data.quantity === 0) {
         const row = form.closest("tr");
         if (row.parentElement.rows.length === 1) {
+          leaving = true;
           window.location.reload(); // the empty cart's page says what to do next
           return true;
         }
@@ -146,15 +166,10 @@
       showSums(data);
       say(data.message);
       return true;
-    })();
-    pending.add(saving);
-    try {
-      return await saving;
     } catch {
-      form.submit();
+      if (!leaving) form.submit(); // the plain way, unless the page is already reloading
       return false;
     } finally {
-      pending.delete(saving);
       delete form.dataset.saving;
     }
   }

@@ -108,10 +108,15 @@ def test_cart_steppers_save_as_they_change_and_update_the_sums(page: Page, live_
 
     page.get_by_role("button", name="One fewer Shelf Item 01").click()
     expect(page.get_by_test_id("cart-badge")).to_have_text("6")
+    saves = []
+    page.on(
+        "request", lambda request: saves.append(request.post_data) if request.url.endswith("/cart/update/") else None
+    )
     page.get_by_label("Quantity of Shelf Item 01").fill("0")
-    page.get_by_label("Quantity of Shelf Item 01").press("Enter")
+    page.get_by_label("Quantity of Shelf Item 01").press("Enter")  # "change" and "submit" both fire
     expect(page.get_by_role("heading", name="Your cart is empty.")).to_be_visible()
     assert _units("shelf-item-01") == 0
+    assert len(saves) == 1  # sent once: a second remove would race the first and find the line gone
 
 
 def test_checkout_waits_for_a_typed_quantity_and_refuses_a_bad_one(page: Page, live_server, shelf):
