@@ -7,6 +7,7 @@ from axes.models import AccessAttempt
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.admin.utils import quote
 from django.contrib.admin.views.main import ChangeList
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
@@ -85,9 +86,15 @@ class KindFilter(admin.SimpleListFilter):
         return queryset
 
 
+def admin_session_url(public_id: str) -> str:
+    """The admin page of a session, by public id, quoted as the admin quotes every id in its URLs
+    (a raw "_3B" in an id would come back from the admin's unquote() as ";")."""
+    return reverse("admin:accounts_session_change", args=[quote(public_id)])
+
+
 class PublicIdChangeList(ChangeList):
     def url_for_result(self, result):
-        return reverse("admin:accounts_session_change", args=[result.public_id])
+        return admin_session_url(result.public_id)
 
 
 class DeviceBindingFilter(admin.SimpleListFilter):

@@ -15,6 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from jwt.algorithms import get_default_algorithms
 
+from accounts.admin import admin_session_url
 from accounts.models import AuditEvent, BindingChallenge, Session, hash_key
 from accounts.sessions import dbsc
 from tests.accounts.flows.test_passkeys import add_passkey, passkey_sign_in
@@ -533,7 +534,7 @@ def test_the_admin_session_list_says_which_sessions_are_bound_and_filters_on_it(
     only_bound = staff.get("/admin/accounts/session/?bound=yes").content.decode()
     assert bound.session_id in only_bound and only_bound.count('class="field-device_bound"') == 1
     row = Session.objects.get(public_id=bound.session_id)
-    detail = staff.get(f"/admin/accounts/session/{row.public_id}/change/").content.decode()
+    detail = staff.get(admin_session_url(row.public_id)).content.decode()
     assert dbsc.thumbprint(row.device_key) in detail
 
 

@@ -11,6 +11,7 @@ from django.db.migrations.executor import MigrationExecutor
 from django.test import Client
 from django.utils import timezone
 
+from accounts.admin import admin_session_url
 from accounts.models import Session
 from accounts.sessions.store import SessionStore
 from tests.factories import PASSWORD, UserFactory
@@ -116,11 +117,11 @@ class TestAdminGoesByPublicId:
         row = Session.objects.get(user__username="alice")
         key = shopper.cookies[COOKIE].value
         listing = viewer.get("/admin/accounts/session/")
-        detail = viewer.get(f"/admin/accounts/session/{row.public_id}/change/")
+        detail = viewer.get(admin_session_url(row.public_id))
         assert listing.status_code == detail.status_code == 200
         for page in (listing.content.decode(), detail.content.decode()):
             assert key not in page and row.session_key not in page
-        assert f"/admin/accounts/session/{row.public_id}/change/" in listing.content.decode()
+        assert admin_session_url(row.public_id) in listing.content.decode()
 
     def test_ending_a_session_from_the_admin_goes_by_public_id(self, client, shopper):
         client.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))

@@ -3,6 +3,7 @@
 import pytest
 from django.test import Client
 
+from accounts.admin import admin_session_url
 from accounts.models import AuditEvent, Session
 from tests.conftest import sign_in
 from tests.factories import CartItemFactory, OrderLineFactory, UserFactory
@@ -22,7 +23,7 @@ def test_sessions_list_shows_who_and_from_where(staff_client, user, password):
     row = Session.objects.get(user=user)
     page = staff_client.get("/admin/accounts/session/").content.decode()
     assert "alice" in page and "ShopperBrowser/1.0" in page and "signed in" in page and row.public_id in page
-    detail = staff_client.get(f"/admin/accounts/session/{row.public_id}/change/").content.decode()
+    detail = staff_client.get(admin_session_url(row.public_id)).content.decode()
     assert "_auth_user_hash" in detail and "[hidden]" in detail and "_auth_at" in detail
     assert row.session_key not in detail
 
@@ -30,7 +31,7 @@ def test_sessions_list_shows_who_and_from_where(staff_client, user, password):
 def test_session_data_cannot_be_edited(staff_client, user, password):
     sign_in(Client())
     row = Session.objects.get(user=user)
-    staff_client.post(f"/admin/accounts/session/{row.public_id}/change/", {"ip": "6.6.6.6"})
+    staff_client.post(admin_session_url(row.public_id), {"ip": "6.6.6.6"})
     row.refresh_from_db()
     assert row.ip == "127.0.0.1"
 
@@ -115,10 +116,19 @@ class TestSessionConsole:
         assert "Ended 2 sessions." in response.content.decode()
         assert not Session.objects.filter(user=user).exists()
 
+    def test_a_session_whose_id_looks_quoted_opens_from_its_link(self, staff_client, user, password):
+        sign_in(Client())
+        odd = "a_3Bb_5Fc_2Fd-1234567890abcd"  # "_3B" etc. are what the admin's unquote() turns back into ";"
+        Session.objects.filter(user=user).update(public_id=odd)
+        listing = staff_client.get("/admin/accounts/session/").content.decode()
+        assert admin_session_url(odd) in listing
+        detail = staff_client.get(admin_session_url(odd))
+        assert detail.status_code == 200 and odd in detail.content.decode()
+
     def test_session_detail_lists_its_events(self, staff_client, user, password):
         sign_in(Client())
         row = Session.objects.get(user=user)
-        page = staff_client.get(f"/admin/accounts/session/{row.public_id}/change/").content.decode()
+        page = staff_client.get(admin_session_url(row.public_id)).content.decode()
         assert "authn_login_success" in page and "session_created" in page
 
     def test_audit_events_are_listed_read_only(self, staff_client, user, password):
