@@ -15,7 +15,9 @@ a throwaway PostgreSQL database: the run fills and empties its session table). S
    while a writer updates live sessions;
 6. the session table's churn for $BENCH_CHURN_SECONDS s with PostgreSQL's autovacuum thresholds,
    then with the project's (bench/churn.py);
-7. print the tables and write them to bench/results.md.
+7. ended to refused on every server, two cached servers on one Redis, answering and frozen
+   (bench/revocation.py);
+8. print the tables and write them to bench/results.md.
 
 Environment: BENCH_SECONDS (10), BENCH_PURGE_ROWS (1000000,3000000), BENCH_LIVE_ROWS (1000000),
 BENCH_CHURN_SECONDS (30), BENCH_ROUNDS (2: ABAB), WEB_CONCURRENCY (2 workers), GUNICORN_THREADS (1: sync workers).
@@ -44,7 +46,8 @@ from bench.common import (
 )
 from bench.purge import purge
 from bench.report import machine, report
-from bench.report_scaling import churn_report, mail_report, scaling_report
+from bench.report_scaling import churn_report, mail_report, revocation_report, scaling_report
+from bench.revocation import revocation
 from bench.scenarios import live_rows, scaling, scenarios
 
 
@@ -84,6 +87,8 @@ def main():
     finally:
         shop.stop()
         base.stop()
+    log("ended to refused everywhere, Redis answering and frozen")
+    revoked = revocation()
     purged = purge()
     log(f"session-table churn, {CHURN_SECONDS} s per autovacuum variant")
     churned = [helper("churn", variant, CHURN_SECONDS) for variant in ("default", "project")]
@@ -91,7 +96,7 @@ def main():
     queued = {"enqueue": helper("mail", "enqueue", MAIL_ORDERS), "worker": helper("mail", "worker", MAIL_BURST)}
 
     text = report(info, rows, probe, live, purged, started) + scaling_report(scaled) + churn_report(churned)
-    text += mail_report(queued)
+    text += revocation_report(revoked) + mail_report(queued, rows["checkout"])
     (ROOT / "bench" / "results.md").write_text(text)
     print(text)
     log(f"written to bench/results.md; logs and Lua scripts in {TMP}")
