@@ -3,7 +3,6 @@
 import pytest
 from asgiref.sync import async_to_sync
 from django.core.cache import cache, caches
-from django.core.cache.backends.base import BaseCache
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -128,27 +127,3 @@ def test_the_copies_live_in_the_copies_alias(settings, client, user):
     key = f"shopdemo.user.{user.pk}"
     assert caches["copies"].get(key) is not None
     assert cache.get(key) is None
-
-
-class BrokenCache(BaseCache):
-    """A cache backend whose every call fails, as an unreachable memcached does."""
-
-    def __init__(self, location, params):
-        super().__init__(params)
-
-    def _fail(self, *args, **kwargs):
-        raise ConnectionError("cache unreachable")
-
-    get = set = add = delete = get_many = set_many = delete_many = clear = touch = has_key = _fail
-
-
-def test_a_failing_default_cache_costs_speed_not_availability(settings, client, user):
-    broken = {"BACKEND": f"{__name__}.BrokenCache"}
-    settings.CACHES = {**settings.CACHES, "default": broken, "copies": broken}
-    sign_in(client)
-    assert SIGNED_IN in client.get("/").content.decode()
-    key = client.cookies[SESSION_COOKIE].value
-    client.post("/accounts/logout/")
-    replay = Client()
-    replay.cookies[SESSION_COOKIE] = key
-    assert SIGNED_IN not in replay.get("/").content.decode()
