@@ -29,19 +29,6 @@ class TestSignIn:
         assert "We carried your cart over: 2 × Basalt Mug." in messages
         assert Cart.objects.get(user=user, status="open").items.get().quantity == 2
 
-    def test_pre_login_session_key_no_longer_works(self, client, user, product):
-        client.post("/cart/add/", {"product": product.pk})
-        guest_key = client.cookies[SESSION_COOKIE].value
-        sign_in(client, user.username)
-        new_key = client.cookies[SESSION_COOKIE].value
-        assert new_key != guest_key
-        assert not Session.objects.filter(session_key=hash_key(guest_key)).exists()
-        replay = Client()
-        replay.cookies[SESSION_COOKIE] = guest_key
-        page = replay.get("/").content.decode()
-        assert 'data-testid="auth-state">Guest' in page
-        assert cart_units(replay) == 0
-
     def test_session_row_records_user_and_device(self, client, user):
         sign_in(client, user.username, HTTP_USER_AGENT="Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0")
         row = Session.objects.get()

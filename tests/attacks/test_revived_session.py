@@ -1,10 +1,13 @@
-"""A session ended while one of its requests runs stays ended (accounts/sessions/store.py, middleware.py).
+"""A session ended while one of its requests runs, coming back under a new key.
 
-Each test holds a request of device X after its session has loaded and before its
-view runs (the innermost middleware below), ends the session from another client,
-and lets the request finish: it must answer signed out, with only the deletion cookie,
-and leave no row behind. Rotation is due in most of them, since that is where Django
-would save the session as a brand-new one.
+The attacker is a thief whose copied cookie has a request in flight when the owner
+ends the session: sign-out in another tab, "sign out other devices", staff's "End
+sessions", a password change. Django would save such a session as a brand-new one
+(a fresh key, fresh timeouts), most likely when the request is due to rotate. Each
+test holds the thief's request after its session has loaded and before its view runs
+(the innermost middleware below), ends the session from another client, and lets the
+request finish: it must answer signed out, with only the deletion cookie, and leave
+no row behind, on both engines (the cached one on a real Redis).
 """
 
 import pytest
