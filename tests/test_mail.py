@@ -147,20 +147,3 @@ class TestRetries:
         staff = DBTaskResult.objects.filter(task_path="shopdemo.mail.mail_staff")
         assert staff.count() == 4 and not staff.exclude(status="FAILED").exists()
         assert not DBTaskResult.objects.filter(status="READY").exists()
-
-    def test_the_alert_is_queued_and_retried_like_any_mail(
-        self, user, admins, mail_queue, worker, relay, clock, mailoutbox
-    ):
-        relay.down()
-        mail_notice.enqueue(to=[user.email], subject="Hello", body="text")
-        for wait in (0, 60, 300, 1800):
-            clock.shift(wait)
-            worker()  # the last run gives up and queues the alert, which fails at once too
-        assert rows(mail_notice, status="FAILED").count() == 4
-        relay.up()
-        clock.shift(60)
-        worker()
-        (alert,) = mailoutbox
-        assert alert.to == ["security@shop.example"]
-        assert alert.subject == "[shopdemo] A mail could not be delivered"
-        assert "mail_notice" in alert.body and "Task results" in alert.body
