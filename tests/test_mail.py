@@ -43,7 +43,8 @@ def admins(settings):
 
 
 def rows(task, **filters):
-    return DBTaskResult.objects.filter(task_path=task.module_path, **filters).order_by("enqueued_at")
+    # In the order they ran: under the stopped clock a first retry is enqueued in the same instant as its mail.
+    return DBTaskResult.objects.filter(task_path=task.module_path, **filters).order_by("enqueued_at", "started_at")
 
 
 def test_security_notices_to_users_are_text_and_html(client, user, mailoutbox):
