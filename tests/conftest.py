@@ -114,7 +114,7 @@ def mail_at_once(settings):
 
 @pytest.fixture
 def mail_queue(settings):
-    """The production queue: tasks wait as rows for a db_worker (tests/test_mail_queue.py runs real ones)."""
+    """The production queue: tasks wait as rows for a db_worker (`worker` runs one here, `db_workers` real ones)."""
     settings.TASKS = DATABASE_TASKS
 
 

@@ -10,8 +10,6 @@ from tests.factories import CartFactory, CartItemFactory
 
 pytestmark = pytest.mark.django_db
 
-SAME_WORDS = "Please enter a correct username and password."
-
 
 def cart_units(client):
     return client.get("/cart/summary/").json()["count"]
