@@ -18,7 +18,7 @@ from pythonjsonlogger.json import JsonFormatter
 
 from accounts.sessions import same_site
 from tests.factories import PASSWORD, ProductFactory, UserFactory
-from tests.servers import free_port, start_gunicorn, start_redis, stop
+from tests.servers import SmtpSink, free_port, start_gunicorn, start_redis, start_worker, stop
 
 # The session cookie's name with HTTPS=false, as the tests run (the contract's `sessionid`).
 SESSION_COOKIE = "sessionid"
@@ -114,7 +114,7 @@ def mail_at_once(settings):
 
 @pytest.fixture
 def mail_queue(settings):
-    """The production queue: tasks wait as rows for a db_worker (tests/test_mail_queue.py runs real ones)."""
+    """The production queue: tasks wait as rows for a db_worker (`worker` runs one here, `db_workers` real ones)."""
     settings.TASKS = DATABASE_TASKS
 
 
@@ -124,7 +124,7 @@ def worker(mail_queue, monkeypatch):
 
     As Django's test client does for requests, the worker must not close the
     test's connection (on PostgreSQL that would end the test's transaction).
-    For a worker in a process of its own, see tests/test_mail_queue.py.
+    For workers in processes of their own, see `db_workers`.
     """
     monkeypatch.setattr(db_worker, "close_old_connections", lambda: None)
     handlers = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM, signal.SIGQUIT)}
@@ -137,6 +137,27 @@ def worker(mail_queue, monkeypatch):
                 signal.signal(number, handler)
 
     return run
+
+
+@pytest.fixture
+def smtp_relay():
+    """A real SMTP relay (tests/servers.py SmtpSink), not yet up: start() it when the test wants it."""
+    sink = SmtpSink()
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture
+def db_workers():
+    """Start real `manage.py db_worker` processes on the test database; they are stopped after the test."""
+    started = []
+
+    def start(**env):
+        started.append(start_worker(**env))
+
+    yield start
+    for process in started:
+        stop(process)
 
 
 @pytest.fixture(autouse=True)

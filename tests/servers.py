@@ -102,6 +102,13 @@ class SmtpSink:
             self._controller = None
 
 
+def queue_idle() -> bool:
+    """No mail waiting or being sent."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM django_tasks_database_dbtaskresult WHERE status IN ('READY', 'RUNNING')")
+        return cursor.fetchone()[0] == 0
+
+
 def server_user(username: str):
     """A user whose password is hashed the way the server (production hashers) can check it."""
     user = UserFactory(username=username)

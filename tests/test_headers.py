@@ -1,4 +1,4 @@
-"""Caching, CSP and the HTTPS profile (shopdemo/middleware.py, shopdemo/settings.py)."""
+"""Caching and the HTTPS profile (shopdemo/settings.py); CSP and framing: tests/attacks/."""
 
 import os
 import subprocess
@@ -6,7 +6,6 @@ import sys
 
 import pytest
 from django.conf import settings as django_settings
-from django.test import Client
 
 from tests.conftest import SESSION_COOKIE
 
@@ -23,30 +22,6 @@ class TestHeaders:
     def test_response_setting_the_session_cookie_is_not_stored(self, client, product):
         response = client.post("/cart/add/", {"product": product.pk})
         assert SESSION_COOKIE in response.cookies and "no-store" in response.headers["Cache-Control"]
-
-    def test_content_security_policy(self, client):
-        policy = client.get("/").headers["Content-Security-Policy"]
-        for directive in ["object-src 'none'", "base-uri 'none'", "frame-ancestors 'none'", "default-src 'self'"]:
-            assert directive in policy
-        assert "unsafe-inline" not in policy
-
-
-class TestHeadersEverywhere:
-    """Permissions-Policy on every page, and static files get the pages' headers."""
-
-    def test_pages_deny_powerful_features_but_passkeys(self, client):
-        policy = client.get("/").headers["Permissions-Policy"]
-        for feature in ["camera=()", "microphone=()", "geolocation=()", "payment=()"]:
-            assert feature in policy
-        assert "publickey-credentials-get=(self)" in policy
-
-    def test_static_files_get_the_same_csp_framing_and_permissions_headers(self, settings):
-        settings.WHITENOISE_USE_FINDERS = True  # serve from static/ without collectstatic
-        response = Client().get("/static/css/shop.css")
-        assert response.status_code == 200 and type(response).__name__ == "WhiteNoiseFileResponse"
-        assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
-        assert response.headers["X-Frame-Options"] == "DENY"
-        assert "camera=()" in response.headers["Permissions-Policy"]
 
 
 class TestHttpsProfile:
