@@ -39,10 +39,12 @@ class CartLineForm(FirstErrorMixin, forms.Form):
 
     product = forms.IntegerField(
         min_value=1,
+        max_value=2**63 - 1,  # the largest id a BigAutoField holds: past it, SQLite raises instead of finding none
         error_messages={
             "required": "Choose a product.",
             "invalid": "Unknown product.",
             "min_value": "Unknown product.",
+            "max_value": "Unknown product.",
         },
     )
     quantity = forms.IntegerField(required=False, min_value=0)

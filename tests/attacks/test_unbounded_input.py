@@ -12,7 +12,7 @@ from accounts.forms import EmailChangeForm
 from accounts.models import AuditEvent, EmailState, Session
 from cart.models import Order
 from shopdemo.middleware import MSG_NUL
-from tests.conftest import sign_in
+from tests.conftest import confirm_it_is_me, sign_in
 from tests.factories import ProductFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -115,3 +115,21 @@ def test_an_admin_filter_on_an_address_that_is_no_address_is_refused(staff_clien
 def test_an_admin_filter_on_a_real_address_still_works(staff_client, query):
     sign_in(Client())
     assert staff_client.get(f"/admin/accounts/auditevent/?{query}").status_code == 200
+
+
+BEYOND_BIGINT = str(2**63)  # one past the largest id a BigAutoField (and SQLite's INTEGER) holds
+
+
+@pytest.mark.parametrize("path", ["/cart/add/", "/cart/update/", "/cart/remove/"])
+def test_a_product_id_past_the_largest_id_is_an_unknown_product(buyer, path):
+    before = list(buyer.get("/cart/summary/").json()["lines"])
+    response = buyer.post(path, {"product": BEYOND_BIGINT, "quantity": 0}, HTTP_ACCEPT="application/json")
+    assert response.status_code == 400 and response.json() == {"error": "Unknown product."}
+    assert buyer.get("/cart/summary/").json()["lines"] == before
+
+
+@pytest.mark.parametrize("action", ["rename", "remove"])
+def test_a_passkey_id_past_the_largest_id_is_a_404(signed_in, action):
+    confirm_it_is_me(signed_in)
+    assert signed_in.get(f"/accounts/mfa/passkeys/{BEYOND_BIGINT}/{action}/").status_code in {404, 405}
+    assert signed_in.post(f"/accounts/mfa/passkeys/{BEYOND_BIGINT}/{action}/", {"name": "x"}).status_code == 404
