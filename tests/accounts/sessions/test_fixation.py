@@ -1,11 +1,9 @@
-"""A key planted in the victim's browser never reaches the code step, and brings no cart."""
+"""A key planted in the victim's browser never reaches the code step (its cart: tests/attacks/test_planted_cart.py)."""
 
 import pytest
 from django.test import Client
 
 from accounts.models import Session, hash_key
-from cart.models import CartItem
-from cart.services import MSG_CART_LEFT_BEHIND
 from tests.accounts.flows.test_mfa import enrol, next_code
 from tests.conftest import SESSION_COOKIE, sign_in
 
@@ -46,29 +44,3 @@ def test_the_password_step_gives_a_new_key_and_the_planted_one_reaches_no_code_s
     victim.post("/accounts/login/otp/", {"otp_token": next_code(secret)})
     assert "Signed in as" in victim.get("/").content.decode()
     assert "Signed in as" not in attacker.get("/").content.decode()
-
-
-def test_a_planted_guest_cart_is_not_carried_and_the_user_is_told(user, planted, clock):
-    _, victim = planted
-    victim.get("/")
-    clock.shift(61)
-    victim.get("/")  # activity saved by the victim's browser does not make the planted session its own
-    page = sign_in(victim, follow=True).content.decode()
-    assert not CartItem.objects.filter(cart__user=user).exists()
-    assert MSG_CART_LEFT_BEHIND in page
-
-
-def test_a_planted_guest_cart_is_not_carried_through_the_code_step_either(user, secret, planted):
-    _, victim = planted
-    sign_in(victim)
-    page = victim.post("/accounts/login/otp/", {"otp_token": next_code(secret)}, follow=True).content.decode()
-    assert not CartItem.objects.filter(cart__user=user).exists()
-    assert MSG_CART_LEFT_BEHIND in page
-
-
-def test_the_browsers_own_guest_cart_is_still_carried_and_shown(user, product):
-    shopper = Client(HTTP_USER_AGENT=VICTIM_BROWSER)
-    shopper.post("/cart/add/", {"product": product.pk, "quantity": 2})
-    page = sign_in(shopper, follow=True).content.decode()
-    assert CartItem.objects.get(cart__user=user).quantity == 2
-    assert "We carried your cart over: 2 × Basalt Mug." in page
