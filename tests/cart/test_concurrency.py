@@ -147,28 +147,6 @@ def test_parallel_checkouts_for_the_last_unit_make_exactly_one_order(serve):
     assert Order.objects.count() == 1 and Order.objects.get().lines.get().quantity == 1
 
 
-def test_one_checkout_form_sent_in_parallel_places_one_order_and_all_see_it(serve):
-    """A retry racing the first send (a balancer's, a double click): the cart's lock, then the form's id."""
-    url = serve()
-    product = ProductFactory(name="Kiln Bowl", stock=50)
-    browser = signed_in_browser(url, server_user("twice").username)
-    _post(f"{url}/cart/add/", {"product": product.pk}, browser.cookies.get_dict(), browser.headers)
-    start = threading.Barrier(CHECKOUT_RACERS)
-
-    def checkout(_):
-        start.wait(timeout=TIMEOUT)
-        form = {"address": "", "request_id": "one-checkout-form-0001"}
-        return _post(f"{url}/checkout/", form, browser.cookies.get_dict(), browser.headers)
-
-    with ThreadPoolExecutor(max_workers=CHECKOUT_RACERS) as pool:
-        responses = list(pool.map(checkout, range(CHECKOUT_RACERS)))
-
-    order = Order.objects.get()
-    assert {(r.status_code, r.headers.get("Location")) for r in responses} == {(302, f"/orders/{order.number}/")}
-    product.refresh_from_db()
-    assert product.stock == 49
-
-
 GUEST_AND_CUSTOMER_ROUNDS = 5
 
 

@@ -1,7 +1,5 @@
 """The storefront as a browser-less client sees it."""
 
-import re
-
 import pytest
 from django.conf import settings
 from django.test import Client
@@ -212,42 +210,6 @@ class TestCheckout:
         client.force_login(user)
         assert client.get(f"/orders/{number}/").status_code == 404
         assert number not in client.get("/orders/").content.decode()
-
-
-class TestAnOrderSentTwice:
-    """The checkout page's form carries a request_id: the same order sent again is placed once."""
-
-    def test_the_same_form_sent_again_answers_with_the_first_order(self, client, user, product):
-        CartItemFactory(cart=CartFactory(user=user), product=product, quantity=2)
-        client.force_login(user)
-        page = client.get("/checkout/").content.decode()
-        request_id = re.search(r'name="request_id" value="([^"]+)"', page).group(1)
-        first = client.post("/checkout/", {"address": "1 Quay Street", "request_id": request_id})
-        # The buyer saw an error page instead (a server died after the commit) and sends it again,
-        # after putting the mug back in the cart.
-        CartItemFactory(cart=user.carts.get(), product=product, quantity=2)
-        again = client.post("/checkout/", {"address": "1 Quay Street", "request_id": request_id})
-        order = Order.objects.get()
-        assert first["Location"] == again["Location"] == f"/orders/{order.number}/"
-        assert order.total == 25 + settings.SHIPPING_FLAT_RATE and units(client) == 2  # the new line stays in the cart
-
-    def test_a_new_checkout_page_places_a_new_order(self, client, user, product):
-        client.force_login(user)
-        cart = CartFactory(user=user)
-        for _ in range(2):
-            CartItemFactory(cart=cart, product=product)
-            page = client.get("/checkout/").content.decode()
-            request_id = re.search(r'name="request_id" value="([^"]+)"', page).group(1)
-            assert client.post("/checkout/", {"request_id": request_id}).status_code == 302
-        assert Order.objects.count() == 2
-
-    def test_a_damaged_form_id_is_refused_with_a_message(self, client, user, product):
-        CartItemFactory(cart=CartFactory(user=user), product=product)
-        client.force_login(user)
-        response = client.post("/checkout/", {"request_id": "not an id!"})
-        assert response.status_code == 400
-        assert "This form was damaged on the way" in response.content.decode()
-        assert not Order.objects.exists()
 
 
 class TestAnAddSentTwice:
