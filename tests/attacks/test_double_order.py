@@ -16,14 +16,11 @@ from django.conf import settings
 
 from cart.models import Order
 from tests.cart.test_concurrency import CHECKOUT_RACERS, TIMEOUT, _post
+from tests.cart.test_views import units
 from tests.factories import CartFactory, CartItemFactory, ProductFactory
 from tests.servers import server_user, signed_in_browser
 
 REQUEST_ID = re.compile(r'name="request_id" value="([^"]+)"')
-
-
-def units(client):
-    return client.get("/cart/summary/").json()["count"]
 
 
 def form_id(client) -> str:
