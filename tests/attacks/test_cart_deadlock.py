@@ -5,7 +5,8 @@ Threat-model row: "Parallel cart requests deadlocking". What the sender has is a
 one lock order in every cart service (the cart row first: cart.services._lock_cart), a lost
 race run once more and then a 409 with the reason (retry_once), never the "database down"
 page (shopdemo.views). Real gunicorn workers on PostgreSQL, real threads; nothing is mocked.
-How a lost race is answered is in tests/cart/test_conflicts.py.
+The deadlocks themselves are real too: a second connection takes the locks an add needs
+in the opposite order, and PostgreSQL ends the add's transaction.
 """
 
 from collections import Counter
@@ -13,12 +14,14 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
+from django.db import connection, transaction
 from django.db.models import Sum
 
 from cart.models import Cart, CartItem, OrderLine
+from cart.services import MSG_CONFLICT
 from tests.cart.test_concurrency import CLIENT_THREADS, TIMEOUT, _guest_with_cart, _post
 from tests.factories import PASSWORD, ProductFactory
-from tests.servers import server_user, signed_in_browser
+from tests.servers import server_user, signed_in_browser, wait_until
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -117,3 +120,46 @@ def test_a_sign_in_merge_and_checkouts_amid_parallel_changes_of_one_accounts_car
         assert product.stock == 1000 - ordered.get(product.pk, 0)
     summary = requests.get(f"{url}/cart/summary/", cookies=cookies, headers=headers, timeout=TIMEOUT).json()
     assert {line["product"]: line["quantity"] for line in summary["lines"]} == in_cart
+
+
+def _the_add_waits_for_the_product(cursor) -> bool:
+    """Whether the add's transaction, holding the cart, waits at its commit (the new line's deferred key check)."""
+    cursor.execute("SELECT pg_stat_clear_snapshot()")  # pg_stat_activity is read once per transaction otherwise
+    cursor.execute(
+        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query = 'COMMIT'"
+        " AND datname = current_database()"
+    )
+    return cursor.fetchone()[0] == 1
+
+
+@pytest.mark.parametrize("deadlocks, status, vases", [(1, 302, 1), (2, 409, 0)])
+def test_an_add_caught_in_a_real_deadlock_is_run_again_once_then_answered_409_with_the_reason(
+    serve, deadlocks, status, vases
+):
+    """The add holds the cart and waits for the product's row; this connection holds that row and asks for the cart."""
+    url = serve()
+    mug, vase = ProductFactory.create_batch(2, stock=10)
+    cookies = _guest_with_cart(url, mug.pk, 1)
+    cart = Cart.objects.get()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        with transaction.atomic(), connection.cursor() as cursor:
+            # This side waits longest, so PostgreSQL picks the add's transaction to end each time.
+            cursor.execute("SET LOCAL deadlock_timeout = '60s'")
+            # The add's new line is checked against the product's row at its commit: this transaction holds it.
+            cursor.execute("SELECT id FROM cart_product WHERE id = %s FOR UPDATE", [vase.pk])
+            answer = pool.submit(_post, f"{url}/cart/add/", {"product": vase.pk}, cookies)
+            for _ in range(deadlocks):  # the add, then its one retry
+                wait_until(lambda: _the_add_waits_for_the_product(cursor), "the add waiting for the product")
+                point = transaction.savepoint()
+                cursor.execute("UPDATE cart_cart SET updated_at = now() WHERE id = %s", [cart.pk])
+                transaction.savepoint_rollback(point)  # the cart is free again, the product still held
+        response = answer.result(timeout=TIMEOUT)
+    assert response.status_code == status
+    if status == 409:
+        assert MSG_CONFLICT in response.text
+    assert dict(CartItem.objects.filter(cart=cart).values_list("product_id", "quantity")) == {
+        mug.pk: 1,
+        **({vase.pk: 1} if vases else {}),
+    }
+    summary = requests.get(f"{url}/cart/summary/", cookies=cookies, timeout=TIMEOUT).json()
+    assert summary["count"] == 1 + vases
