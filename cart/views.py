@@ -199,6 +199,8 @@ def cart_add(request):
         )
     except services.NotFound:
         return _cart_error(request, MSG_UNKNOWN_PRODUCT, status=404)
+    except services.CartConflict as error:
+        return _cart_error(request, str(error), status=409)
     except services.CartError as error:
         if error.product is None:
             return _cart_error(request, str(error), status=400)

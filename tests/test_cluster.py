@@ -203,6 +203,49 @@ def test_a_changed_price_is_seen_in_the_catalog_and_the_cart_by_both_servers_at_
     assert [shown("a"), shown("b")] == [(0, 1, "25.00")] * 2
 
 
+def test_a_cart_change_and_an_order_on_a_are_seen_by_b_at_the_next_request(cluster):
+    """Neither b's copy of the catalog (its own memory) nor the cart's (Redis) outlives a change made on a."""
+    server_user("iris")
+    product = ProductFactory(name="Cluster Jug", price="8.00", stock=6)
+    shopper = signed_in_browser(cluster.app_url("a"), "iris")
+    a, b = cluster.app_url("a"), cluster.app_url("b")
+    shopper.post(f"{a}/cart/add/", form(shopper, product=product.pk), timeout=WAIT_SECONDS)
+
+    def seen_on_b():
+        page = shopper.get(f"{b}/", timeout=WAIT_SECONDS).text
+        card = page.split(f'data-testid="product-{product.slug}"')[1].split("</li>")[0]
+        summary = shopper.get(f"{b}/cart/summary/", timeout=WAIT_SECONDS).json()
+        return "in stock" in card, "only 4 left" in card, summary["count"]
+
+    assert [seen_on_b(), seen_on_b()] == [(True, False, 1)] * 2  # b now serves copies
+    shopper.post(f"{a}/cart/add/", form(shopper, product=product.pk), timeout=WAIT_SECONDS)
+    assert seen_on_b() == (True, False, 2)
+    placed = shopper.post(f"{a}/checkout/", form(shopper, address=""), allow_redirects=False, timeout=WAIT_SECONDS)
+    assert placed.status_code == 302
+    assert seen_on_b() == (False, True, 0)
+
+
+def test_one_form_sent_to_a_then_resent_to_b_is_applied_once(cluster):
+    """A resend that the balancer (or the buyer's retry) takes to the other server: the add and the order count once."""
+    server_user("jack")
+    product = ProductFactory(name="Cluster Cup", price="3.00", stock=20)
+    buyer = signed_in_browser(cluster.app_url("a"), "jack")
+    for name in ("a", "b"):
+        add = form(buyer, product=product.pk, quantity=2, request_id="one-add-form-on-a-and-b")
+        buyer.post(f"{cluster.app_url(name)}/cart/add/", add, allow_redirects=False, timeout=WAIT_SECONDS)
+    summary = buyer.get(f"{cluster.app_url('b')}/cart/summary/", timeout=WAIT_SECONDS).json()
+    assert summary["count"] == 2
+    answers = {}
+    for name in ("a", "b"):
+        checkout = form(buyer, address="", request_id="one-checkout-form-on-a-and-b")
+        answer = buyer.post(f"{cluster.app_url(name)}/checkout/", checkout, allow_redirects=False, timeout=WAIT_SECONDS)
+        answers[name] = (answer.status_code, answer.headers.get("Location"))
+    order = Order.objects.get(user__username="jack")
+    assert answers == {name: (302, f"/orders/{order.number}/") for name in ("a", "b")}
+    product.refresh_from_db()
+    assert product.stock == 18 and order.lines.get().quantity == 2
+
+
 def test_alerts_for_the_same_rule_and_account_mail_once_whichever_server_sees_them(cluster):
     server_user("frank")
     keys = {name: signed_in_browser(cluster.app_url(name), "frank").cookies["sessionid"] for name in ("a", "b")}

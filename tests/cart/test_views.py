@@ -1,7 +1,5 @@
 """The storefront as a browser-less client sees it."""
 
-import re
-
 import pytest
 from django.conf import settings
 from django.test import Client
@@ -212,90 +210,3 @@ class TestCheckout:
         client.force_login(user)
         assert client.get(f"/orders/{number}/").status_code == 404
         assert number not in client.get("/orders/").content.decode()
-
-
-class TestAnOrderSentTwice:
-    """The checkout page's form carries a request_id: the same order sent again is placed once."""
-
-    def test_the_same_form_sent_again_answers_with_the_first_order(self, client, user, product):
-        CartItemFactory(cart=CartFactory(user=user), product=product, quantity=2)
-        client.force_login(user)
-        page = client.get("/checkout/").content.decode()
-        request_id = re.search(r'name="request_id" value="([^"]+)"', page).group(1)
-        first = client.post("/checkout/", {"address": "1 Quay Street", "request_id": request_id})
-        # The buyer saw an error page instead (a server died after the commit) and sends it again,
-        # after putting the mug back in the cart.
-        CartItemFactory(cart=user.carts.get(), product=product, quantity=2)
-        again = client.post("/checkout/", {"address": "1 Quay Street", "request_id": request_id})
-        order = Order.objects.get()
-        assert first["Location"] == again["Location"] == f"/orders/{order.number}/"
-        assert order.total == 25 + settings.SHIPPING_FLAT_RATE and units(client) == 2  # the new line stays in the cart
-
-    def test_a_new_checkout_page_places_a_new_order(self, client, user, product):
-        client.force_login(user)
-        cart = CartFactory(user=user)
-        for _ in range(2):
-            CartItemFactory(cart=cart, product=product)
-            page = client.get("/checkout/").content.decode()
-            request_id = re.search(r'name="request_id" value="([^"]+)"', page).group(1)
-            assert client.post("/checkout/", {"request_id": request_id}).status_code == 302
-        assert Order.objects.count() == 2
-
-    def test_a_damaged_form_id_is_refused_with_a_message(self, client, user, product):
-        CartItemFactory(cart=CartFactory(user=user), product=product)
-        client.force_login(user)
-        response = client.post("/checkout/", {"request_id": "not an id!"})
-        assert response.status_code == 400
-        assert "This form was damaged on the way" in response.content.decode()
-        assert not Order.objects.exists()
-
-
-class TestAnAddSentTwice:
-    """Each rendered add form carries a request_id: the same add sent again counts once."""
-
-    def add(self, client, product, **fields):
-        return client.post("/cart/add/", {"product": product.pk, "quantity": 2, **fields})
-
-    def test_a_form_sent_twice_adds_once_and_answers_the_same(self, client, product):
-        page = client.get(f"/products/{product.slug}/").content.decode()
-        request_id = page.split('name="request_id" value="')[1].split('"')[0]
-        first, again = (self.add(client, product, request_id=request_id) for _ in range(2))
-        assert units(client) == 2
-        assert first.status_code == again.status_code == 302 and first["Location"] == again["Location"]
-        assert client.get(again["Location"]).content.decode().count("Added 2 × Basalt Mug.") == 2
-        self.add(client, product, request_id="another-rendered-form")
-        assert units(client) == 4
-
-    def test_each_card_of_one_catalog_page_adds_once_with_the_pages_one_request_id(self, client, product):
-        # The catalog's single add form carries one request_id for every card's button.
-        other = ProductFactory(stock=5)
-        page = client.get("/").content.decode()
-        request_id = page.split('name="request_id" value="')[1].split('"')[0]
-        for card in (product, other, product, other):  # each button, then each again (a double click)
-            assert self.add(client, card, request_id=request_id, quantity=1).status_code == 302
-        lines = {line["product"]: line["quantity"] for line in client.get("/cart/summary/").json()["lines"]}
-        assert lines == {product.pk: 1, other.pk: 1}
-
-    def test_each_page_renders_a_new_request_id(self, client, product):
-        ids = {client.get("/").content.decode().split('name="request_id" value="')[1][:22] for _ in range(3)}
-        assert len(ids) == 3
-
-    def test_adds_without_one_each_count(self, client, product):
-        self.add(client, product)
-        self.add(client, product)
-        assert units(client) == 4
-
-    def test_a_damaged_request_id_is_refused_with_a_message(self, client, product):
-        response = self.add(client, product, request_id="not valid!")
-        assert response.status_code == 400
-        assert "This form was damaged on the way" in response.content.decode()
-        assert not Cart.objects.exists()
-
-    def test_only_the_last_adds_are_remembered(self, client, product, settings):
-        settings.MAX_LINE_QUANTITY = 100
-        for n in range(40):
-            self.add(client, product, request_id=f"request-number-{n:04d}", quantity=1)
-        cart = Cart.objects.get()
-        assert len(cart.recent_requests.split()) == 32
-        assert self.add(client, product, request_id="request-number-0000", quantity=1).status_code == 302
-        assert units(client) == 41  # the oldest is forgotten: counted as new
