@@ -125,8 +125,14 @@ def passkey_remove(request, pk):
     device = passkeys.passkeys_of(request.user).filter(pk=pk).first()
     if device is None:
         raise Http404("No such passkey.")
-    if request.method == "POST":
-        passkeys.passkey_remove(request=request, pk=pk)
-        messages.success(request, f"Passkey “{device.name}” removed: it no longer signs you in.")
-        return redirect("accounts:mfa")
+    try:
+        if request.method == "POST":
+            passkeys.passkey_remove(request=request, pk=pk)
+            messages.success(request, f"Passkey “{device.name}” removed: it no longer signs you in.")
+            return redirect("accounts:mfa")
+        if not passkeys.passkey_removable(request.user):
+            raise passkeys.LastWayIn(passkeys.MSG_LAST_WAY_IN)
+    except passkeys.LastWayIn as refused:
+        messages.error(request, str(refused))
+        return _security_page(request, status=409)
     return render(request, "accounts/passkey_remove.html", {"passkey": device})
