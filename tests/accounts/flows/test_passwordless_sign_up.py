@@ -16,6 +16,7 @@ from accounts.sessions import policy as session_policy
 from accounts.views.account import MSG_REGISTER_THROTTLED
 from cart.models import Order
 from tests.accounts.flows.test_email import NEW_PASSWORD, email_state_on_page, mails_to
+from tests.accounts.flows.test_mfa import enrol
 from tests.accounts.flows.test_passkeys import CHROME_LINUX, passkey_reauth, passkey_sign_in, post_json
 from tests.accounts.flows.test_password_reset import RESET, ask
 from tests.accounts.flows.test_password_reset import link_in as reset_link_in
@@ -219,3 +220,20 @@ def test_the_password_path_is_unchanged(client):
     user = get_user_model().objects.get(username="gwen")
     assert user.check_password(NEW_PASSWORD) and not WebAuthnCredential.objects.exists()
     assert "Change your password" in client.get("/accounts/").content.decode()
+
+
+def test_the_sign_in_security_pages_never_speak_of_a_password_it_does_not_have(client):
+    authenticator, _ = sign_up_with_passkey(client)
+    passkey_reauth(client, authenticator)
+    codes_page = client.post("/accounts/mfa/recovery-codes/").content.decode()
+    assert "<li><code>" in codes_page and "after your password" not in codes_page
+    assert "after a password (set one on the password page" in codes_page
+    _, codes = enrol(client)  # the authenticator app too: it applies to a password set later
+    assert len(codes) == 10
+    security = client.get("/accounts/mfa/").content.decode()
+    assert "Once you set a password, signing in with it asks for a code" in security
+    passkey_reauth(client, authenticator)
+    off = client.get("/accounts/mfa/disable/").content.decode()
+    assert "Your passkeys keep signing you in" in off and "anyone who learns your password" not in off
+    for page in (codes_page, security, off):
+        assert "your password" not in page.replace("Forgot your password", "")
