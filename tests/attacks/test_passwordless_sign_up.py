@@ -6,7 +6,11 @@ takes the username meanwhile, answers another visitor's ceremony, or reads
 what waits from the session row and the admin as staff with view_session.
 """
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
+import requests
 from django.contrib.auth import get_user_model
 from django.test import Client
 from django_otp_webauthn.models import WebAuthnCredential, WebAuthnUserHandle
@@ -15,6 +19,7 @@ from accounts.flows.passkeys import REFUSALS
 from accounts.models import AuditEvent, Session
 from tests.accounts.flows.test_passkeys import CHROME_LINUX, post_json
 from tests.accounts.flows.test_passwordless_sign_up import (
+    BEGIN,
     COMPLETE,
     GUEST,
     PASSKEY_STEP,
@@ -24,6 +29,7 @@ from tests.accounts.flows.test_passwordless_sign_up import (
 from tests.attacks.test_admin_staff_reads_secrets import read_without_secret, viewer_client
 from tests.authenticator import ORIGIN, SoftAuthenticator, unb64url
 from tests.factories import UserFactory
+from tests.servers import free_port
 
 pytestmark = pytest.mark.django_db
 
@@ -150,3 +156,45 @@ def test_the_pending_registration_is_not_readable_from_the_session_row_or_the_ad
     # The visitor's own session still reads it back whole and finishes the registration.
     done = post_json(client, COMPLETE, SoftAuthenticator().create(options))
     assert done.status_code == 200 and get_user_model().objects.filter(username="gwen-secret-name").exists()
+
+
+RACERS = 4  # browsers completing the same username at once
+TIMEOUT = 30  # seconds per request: a lock that never clears fails the test, not the run
+
+
+def _held_ceremony(url: str) -> tuple[requests.Session, dict]:
+    """A browser that submitted the passkey form for "gwen" and began the ceremony; return it and the options."""
+    browser = requests.Session()
+    browser.headers["User-Agent"] = CHROME_LINUX
+    browser.get(f"{url}/accounts/register/", timeout=TIMEOUT).raise_for_status()
+    csrf = browser.cookies["csrftoken"]
+    data = {"username": "gwen", "email": GUEST, "passkey": "on", "csrfmiddlewaretoken": csrf}
+    held = browser.post(f"{url}/accounts/register/", data=data, allow_redirects=False, timeout=TIMEOUT)
+    assert held.status_code == 302, held.text
+    browser.headers["X-CSRFToken"] = csrf
+    options = browser.post(f"{url}{BEGIN}", json={}, timeout=TIMEOUT)
+    assert options.status_code == 200, options.text
+    return browser, options.json()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_browsers_completing_the_same_username_at_once_make_one_account_and_no_error(serve):
+    port = free_port()
+    origin = f"http://127.0.0.1:{port}"
+    url = serve(port=port, WEBAUTHN_ORIGINS=origin)
+    racers = [_held_ceremony(url) for _ in range(RACERS)]
+    start = threading.Barrier(RACERS)
+
+    def complete(racer):
+        browser, options = racer
+        answer = SoftAuthenticator().create(options, origin=origin)
+        start.wait()
+        return browser.post(f"{url}{COMPLETE}", json=answer, timeout=TIMEOUT)
+
+    with ThreadPoolExecutor(max_workers=RACERS) as pool:
+        answers = list(pool.map(complete, racers))
+    codes = sorted((answer.status_code, answer.json().get("code", "")) for answer in answers)
+    assert codes[0][0] == 200 and codes[1:] == [(409, "username_taken")] * (RACERS - 1), codes
+    assert get_user_model().objects.filter(username__iexact="gwen").count() == 1
+    assert WebAuthnCredential.objects.count() == WebAuthnUserHandle.objects.count() == 1
