@@ -4,6 +4,7 @@ from django import forms
 from django.contrib.auth import authenticate, get_user_model
 from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
 from django.contrib.auth.forms import PasswordChangeForm as DjangoPasswordChangeForm
+from django.contrib.auth.forms import SetPasswordForm as DjangoSetPasswordForm
 from django.contrib.auth.signals import user_login_failed
 
 from accounts.flows.mfa import CodeRejected, has_codes, mfa_check_code, mfa_enabled
@@ -11,6 +12,7 @@ from accounts.flows.passkeys import passkeys_of
 from accounts.models import EmailState
 
 MSG_USE_PASSKEY = "Your account signs in with a passkey as its second step: confirm with your passkey."
+MSG_NO_PASSWORD = "Your account has no password: it signs in with a passkey. Confirm with your passkey."
 MSG_REAUTH_FAILED = "That is not your password. Please type it again."
 USERNAME_MAX_LENGTH = get_user_model()._meta.get_field("username").max_length
 EMAIL_MAX_LENGTH = get_user_model()._meta.get_field("email").max_length  # 254; a form EmailField allows 320
@@ -63,6 +65,18 @@ class RegisterForm(UserCreationForm):
         help_texts = {"username": "The name you sign in with: letters, digits and . @ + - _ only."}
 
 
+class PasskeyRegisterForm(RegisterForm):
+    """The same form for an account whose first factor is a passkey: no password, Django's unusable one."""
+
+    password1 = password2 = None
+
+    def set_password_and_save(self, user, password_field_name="password1", commit=True):
+        user.set_unusable_password()  # a password can be set later (the password page, or a reset link)
+        if commit:
+            user.save()
+        return user
+
+
 class OTPForm(forms.Form):
     """A six-digit code from the authenticator app, or one recovery code."""
 
@@ -95,12 +109,15 @@ class ReauthForm(forms.Form):
         # A code is asked for when the account has a second factor; one whose only
         # second factor is a passkey has no code to type, and confirms with the passkey.
         self.mfa = has_codes(request.user)
-        self.password_allowed = self.mfa or not mfa_enabled(request.user)
+        # An account without a password (its first factor is a passkey) is never asked for one.
+        self.password_allowed = request.user.has_usable_password() and (self.mfa or not mfa_enabled(request.user))
         self.device = None
         if not self.mfa:
             del self.fields["otp_token"]
 
     def clean(self):
+        if not self.request.user.has_usable_password():
+            raise forms.ValidationError(MSG_NO_PASSWORD)
         if not self.password_allowed:
             raise forms.ValidationError(MSG_USE_PASSKEY)
         user, password = self.request.user, self.cleaned_data.get("password") or ""
@@ -114,8 +131,8 @@ class ReauthForm(forms.Form):
         return self.cleaned_data
 
 
-class PasswordChangeForm(DjangoPasswordChangeForm):
-    """Django's form (the current password is required, V6.2.3) plus the choice of V7.4.3.
+class SetPasswordForm(DjangoSetPasswordForm):
+    """Django's form for an account without a password (its first factor is a passkey), plus the choice of V7.4.3.
 
     Ending the other sessions is the default: a form posted without the box
     (a script, an older page) ends them too.
@@ -128,6 +145,10 @@ class PasswordChangeForm(DjangoPasswordChangeForm):
     def __init__(self, user, *args, request, **kwargs):
         super().__init__(user, *args, **kwargs)
         self.request = request
+
+
+class PasswordChangeForm(SetPasswordForm, DjangoPasswordChangeForm):
+    """Django's form: the current password is required (V6.2.3); the choice of V7.4.3 as when setting one."""
 
     def clean_old_password(self):
         # Every password check counts toward the lockout: a stolen session

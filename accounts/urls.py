@@ -30,6 +30,8 @@ urlpatterns = [
     path("mfa/passkeys/<int:pk>/remove/", mfa.passkey_remove, name="passkey_remove"),
     path("passkeys/register/begin/", passkeys.RegisterBegin.as_view(), name="passkey_register_begin"),
     path("passkeys/register/complete/", passkeys.RegisterComplete.as_view(), name="passkey_register_complete"),
+    path("passkeys/sign-up/begin/", passkeys.SignUpBegin.as_view(), name="passkey_sign_up_begin"),
+    path("passkeys/sign-up/complete/", passkeys.SignUpComplete.as_view(), name="passkey_sign_up_complete"),
     path("passkeys/sign-in/begin/", passkeys.SignInBegin.as_view(), name="passkey_sign_in_begin"),
     path("passkeys/sign-in/complete/", passkeys.SignInComplete.as_view(), name="passkey_sign_in_complete"),
     path("passkeys/second-step/begin/", passkeys.SecondStepBegin.as_view(), name="passkey_second_step_begin"),
@@ -46,6 +48,7 @@ urlpatterns = [
     # Where sign-out lands: its own page says so (Clear-Site-Data would wipe a message cookie).
     path("signed-out/", TemplateView.as_view(template_name="accounts/signed_out.html"), name="signed_out"),
     path("register/", account.RegisterView.as_view(), name="register"),
+    path("register/passkey/", account.register_passkey, name="register_passkey"),
     path("password/", password.PasswordChangeView.as_view(), name="password_change"),
     path("password/reset/", password.PasswordResetView.as_view(), name="password_reset"),
     path("password/reset/done/", password.PasswordResetDoneView.as_view(), name="password_reset_done"),

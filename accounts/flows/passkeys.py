@@ -10,6 +10,7 @@ import json
 import re
 
 from axes.handlers.proxy import AxesProxyHandler
+from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_login_failed
 from django.db import IntegrityError, transaction
 from django_otp import login as otp_login
@@ -17,9 +18,15 @@ from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp_webauthn import exceptions
 from django_otp_webauthn.helpers import WebAuthnHelper
 from django_otp_webauthn.models import WebAuthnCredential
+from django_otp_webauthn.settings import app_settings
 from django_otp_webauthn.utils import rewrite_exceptions
 from webauthn.helpers import base64url_to_bytes, parse_authentication_credential_json
 from webauthn.helpers.exceptions import InvalidAuthenticationResponse, InvalidJSONStructure
+from webauthn.helpers.structs import (
+    AuthenticatorSelectionCriteria,
+    PublicKeyCredentialUserEntity,
+    UserVerificationRequirement,
+)
 
 from accounts import backend_paths
 from accounts.devices import describe
@@ -71,6 +78,9 @@ REFUSALS = {
     "invalid": "The passkey's answer could not be verified, so nobody was signed in. Please try again.",
     "malformed": "The browser's message could not be read (it was not a small JSON object). Reload and try again.",
     "already_registered": "This passkey is already registered here: sign in with it, or try another one.",
+    "username_taken": (
+        "That username was taken while your passkey was being made, so no account was created. Choose another username."
+    ),
 }
 LIBRARY_REASONS = {
     exceptions.InvalidState: "expired",
@@ -124,6 +134,47 @@ class PasskeyHelper(WebAuthnHelper):
         device = super().create_credential(user, response, parsed_credential, original_data)
         device.name = default_name(self.request)
         return device
+
+
+class SignUpHelper(PasskeyHelper):
+    """The ceremony for an account that does not exist yet: its user handle is drawn before the account."""
+
+    def __init__(self, request, handle: bytes):
+        super().__init__(request)
+        self.handle = handle
+
+    def get_user_entity(self, user) -> PublicKeyCredentialUserEntity:
+        # The library keeps handles in a row per user; this user has no row yet (it is stored with the account).
+        return PublicKeyCredentialUserEntity(
+            id=self.handle, name=self.get_credential_name(user), display_name=self.get_credential_display_name(user)
+        )
+
+    def get_generate_registration_options_kwargs(self, *, user) -> dict:
+        """The library's options, but nothing to exclude and user verification required.
+
+        The library lists the account's passkeys for the authenticator to skip, a
+        query Django refuses for an unsaved user (a new account has none), and it
+        only prefers user verification: this passkey is the account's only factor.
+        """
+        entity, rp = self.get_user_entity(user), self.get_relying_party()
+        options = {
+            "attestation": self.get_attestation_conveyance_preference(),
+            "authenticator_selection": AuthenticatorSelectionCriteria(
+                user_verification=UserVerificationRequirement.REQUIRED,
+                resident_key=self.get_discoverable_credentials_preference(),
+            ),
+            "challenge": self.generate_challenge(),
+            "exclude_credentials": [],
+            "rp_id": rp.id,
+            "rp_name": rp.name,
+            "user_display_name": entity.display_name,
+            "user_id": entity.id,
+            "user_name": entity.name,
+            "timeout": app_settings.OTP_WEBAUTHN_TIMEOUT_SECONDS * 1000,
+        }
+        if algorithms := self.get_supported_key_algorithms():
+            options["supported_pub_key_algs"] = algorithms
+        return options
 
 
 def _client_origin(data) -> str:
@@ -195,15 +246,10 @@ def passkey_add(*, request, data: dict) -> WebAuthnCredential:
     # The first second factor, whatever it is, turns two-step sign-in on: a password
     # then needs it, so recovery codes are made at once, or a lost phone locks the user out.
     first = not mfa_enabled(request.user)
-    try:
-        with transaction.atomic():
-            device = _verify(
-                lambda: PasskeyHelper(request).register_complete(user=request.user, state=state, data=data)
-            )
-            if first:
-                make_recovery_codes(request.user)
-    except IntegrityError as error:  # a credential id that is already stored (any account's)
-        raise Refused("already_registered", 409) from error
+    with transaction.atomic():
+        device = passkey_created(helper=PasskeyHelper(request), user=request.user, state=state, data=data)
+        if first:
+            make_recovery_codes(request.user)
     if first:
         request.session[CODES_DUE] = device.pk
     _changed(request=request, change="passkey_added", name=device.name)
@@ -211,6 +257,15 @@ def passkey_add(*, request, data: dict) -> WebAuthnCredential:
     if not request.user.is_verified():
         otp_login(request, device)
     return device
+
+
+def passkey_created(*, helper: PasskeyHelper, user, state: dict, data: dict) -> WebAuthnCredential:
+    """Verify a registration answer and store its passkey for `user`; Refused if it proves nothing."""
+    try:
+        with transaction.atomic():
+            return _verify(lambda: helper.register_complete(user=user, state=state, data=data))
+    except IntegrityError as error:  # a credential id that is already stored (any account's)
+        raise Refused("already_registered", 409) from error
 
 
 def passkey_codes_due(*, request, device) -> bool:
@@ -227,19 +282,39 @@ def passkey_rename(*, user, pk: int, name: str) -> WebAuthnCredential | None:
     return device
 
 
+class LastWayIn(Exception):
+    """The passkey is the only way into an account that has no password: removing it would lock the owner out."""
+
+
+MSG_LAST_WAY_IN = (
+    "This passkey is the only way into your account, which has no password: set a password or add "
+    "another passkey first, then remove this one."
+)
+
+
+def passkey_removable(user) -> bool:
+    """Whether the user keeps a way in without one of their passkeys: a password, or another passkey."""
+    return user.has_usable_password() or passkeys_of(user).count() > 1
+
+
 def passkey_remove(*, request, pk: int) -> WebAuthnCredential | None:
     """Delete one of the user's passkeys; it signs nobody in from now on. None if there is no such passkey."""
     user = request.user
-    device = passkeys_of(user).filter(pk=pk).first()
-    if device is not None:
+    with transaction.atomic():
+        # The account locked and read afresh: two removals at once cannot each leave the other's passkey as
+        # the last way in and then both go, nor can a password removed meanwhile go unseen.
+        locked = get_user_model().objects.select_for_update().get(pk=user.pk)
+        device = passkeys_of(user).filter(pk=pk).first()
+        if device is None:
+            return None
+        if not passkey_removable(locked):
+            raise LastWayIn(MSG_LAST_WAY_IN)
         device.delete()
         last = not passkeys_of(user).exists() and not totp_enabled(user)
         if last:
             # The recovery codes backed up passkeys that are gone: two-factor sign-in is off.
             StaticDevice.objects.filter(user=user).delete()
-        _changed(
-            request=request, change="passkey_removed", name=device.name, consequence=MSG_LAST_FACTOR if last else ""
-        )
+    _changed(request=request, change="passkey_removed", name=device.name, consequence=MSG_LAST_FACTOR if last else "")
     return device
 
 

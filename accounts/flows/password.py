@@ -11,6 +11,7 @@ last sign-in, so a reset (or a sign-in) voids it, and PASSWORD_RESET_TIMEOUT
 ends it.
 """
 
+import unicodedata
 from datetime import timedelta
 
 from axes.handlers.proxy import AxesProxyHandler
@@ -23,6 +24,7 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
+from django_otp_webauthn.models import WebAuthnCredential
 
 from accounts import throttle
 from accounts.flows.email import email_change_cancel
@@ -54,10 +56,29 @@ def _throttled(*, request, address: str) -> bool:
     return mailed >= settings.PASSWORD_RESET_PER_HOUR
 
 
+def reset_users(email: str) -> list:
+    """Who may reset with `email`: Django's rule (active, the same address, a usable password), and more.
+
+    An account whose first factor is a passkey has no password yet (Django's
+    rule leaves such accounts out, as they may sign in elsewhere): here the link
+    is how it gets one, the way back in when the passkey is lost.
+    """
+    users = list(PasswordResetForm().get_users(email))
+    passkey_first = get_user_model()._default_manager.filter(
+        email__iexact=email, is_active=True, pk__in=WebAuthnCredential.objects.values("user")
+    )
+    # Compared as Django does (NFKC, casefold): an address that only looks alike in iexact gets no link.
+    folded = unicodedata.normalize("NFKC", email).casefold()
+    return users + [
+        user
+        for user in passkey_first
+        if not user.has_usable_password() and unicodedata.normalize("NFKC", user.email).casefold() == folded
+    ]
+
+
 def password_reset_request(*, request, email: str) -> None:
     """Mail a reset link to each active account with `email`, unless throttled; record the request."""
-    # Django's own rule for who may reset: active, a usable password, the same address.
-    users = list(PasswordResetForm().get_users(email))
+    users = reset_users(email)
     address = _address_digest(email)
     if _throttled(request=request, address=address):
         audit.record(THROTTLED, request=request, user=users[0] if users else None, address=address)
@@ -74,8 +95,8 @@ def password_reset_request(*, request, email: str) -> None:
 
 @mail_task
 def mail_reset_link(*, email: str, origin: str) -> None:
-    """Mail each account that may reset with `email` (PasswordResetForm's rule) a link under `origin`."""
-    for user in PasswordResetForm().get_users(email):
+    """Mail each account that may reset with `email` (reset_users) a link under `origin`."""
+    for user in reset_users(email):
         path = reverse(
             "accounts:password_reset_confirm",
             kwargs={

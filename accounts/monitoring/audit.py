@@ -46,6 +46,7 @@ EVENTS = {
     "authn_reset_request": "INFO",
     "authn_register_attempt": "INFO",  # tallied per address and hour (accounts.flows.account)
     "authn_register_throttled": "WARNING",
+    "authn_register_fail": "WARNING",  # a passwordless registration whose passkey was refused: no account
     "authn_reset_throttled": "WARNING",
     "authn_password_reset": "INFO",
     "account_deleted": "INFO",

@@ -21,6 +21,8 @@ MFA_PENDING = "_mfa_pending"  # password checked, OTP step outstanding: not sign
 RESUME = "_resume"  # a critical POST held while the user re-authenticates
 PASSKEY_REGISTER = "_passkey_register"  # a passkey ceremony's state (its challenge)
 PASSKEY_AUTHENTICATE = "_passkey_authenticate"
+# A registration whose first factor is a passkey, held until the passkey is made: no account before.
+PASSKEY_SIGN_UP = "_passkey_sign_up"
 # Django's set_expiry(): seconds of inactivity (0: at browser close, the
 # cookie's business) or an ISO moment. It may shorten a session, never lengthen it.
 REQUESTED_EXPIRY = "_session_expiry"

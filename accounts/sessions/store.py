@@ -65,6 +65,7 @@ SEALED_KEYS = frozenset(
         INTERNAL_RESET_SESSION_TOKEN,
         session_policy.PASSKEY_REGISTER,
         session_policy.PASSKEY_AUTHENTICATE,
+        session_policy.PASSKEY_SIGN_UP,
         session_policy.RESUME,
         session_policy.MFA_PENDING,
     }

@@ -11,7 +11,7 @@ from django.urls import reverse
 register = template.Library()
 
 
-def script_config(request, purpose: str | None) -> dict:
+def script_config(request, purpose: str | None, registration: str = "register") -> dict:
     """The configuration django-otp-webauthn's script reads from the page (embedded with json_script)."""
     ceremony = {"beginAuthenticationUrl": "", "completeAuthenticationUrl": ""}
     if purpose is not None:
@@ -21,8 +21,8 @@ def script_config(request, purpose: str | None) -> dict:
         }
     return {
         **ceremony,
-        "beginRegistrationUrl": reverse("accounts:passkey_register_begin"),
-        "completeRegistrationUrl": reverse("accounts:passkey_register_complete"),
+        "beginRegistrationUrl": reverse(f"accounts:passkey_{registration}_begin"),
+        "completeRegistrationUrl": reverse(f"accounts:passkey_{registration}_complete"),
         # No passkey autofill: it would start a ceremony (and a session) for every visitor of the page.
         "autocompleteLoginFieldSelector": None,
         "nextFieldSelector": "input[name='next']",
@@ -31,6 +31,9 @@ def script_config(request, purpose: str | None) -> dict:
 
 
 @register.inclusion_tag("accounts/includes/passkey_scripts.html", takes_context=True)
-def passkey_scripts(context, script: str, purpose: str | None = None) -> dict:
-    """The library's `script` ("auth" or "register"); `purpose` names the ceremony its button starts."""
-    return {"script": script, "config": script_config(context["request"], purpose)}
+def passkey_scripts(context, script: str, purpose: str | None = None, registration: str = "register") -> dict:
+    """The library's `script` ("auth" or "register"); `purpose` or `registration` names the ceremony its button starts.
+
+    `registration`: "register" adds a passkey to the signed-in account, "sign_up" makes a new account's.
+    """
+    return {"script": script, "config": script_config(context["request"], purpose, registration)}

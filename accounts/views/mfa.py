@@ -14,6 +14,11 @@ MSG_MFA_LOST = (
     "Without MFA, anyone who learns your password can sign in as you: the code from your "
     "phone is no longer asked for, and your recovery codes stop working."
 )
+# An account whose first factor is a passkey: turning the app off never touches its passkeys.
+MSG_MFA_LOST_NO_PASSWORD = (
+    "Your passkeys keep signing you in, but the code from your phone is no longer asked for after a "
+    "password you set, and your recovery codes stop working."
+)
 
 
 def _codes_page(request, codes, *, turned_on=False):
@@ -95,7 +100,8 @@ def mfa_disable(request):
         mfa.mfa_disable(request=request)
         messages.success(request, "Two-factor authentication is off.")
         return redirect("accounts:account")
-    return render(request, "accounts/mfa_disable.html", {"lost": MSG_MFA_LOST})
+    lost = MSG_MFA_LOST if request.user.has_usable_password() else MSG_MFA_LOST_NO_PASSWORD
+    return render(request, "accounts/mfa_disable.html", {"lost": lost})
 
 
 @login_required
@@ -125,8 +131,14 @@ def passkey_remove(request, pk):
     device = passkeys.passkeys_of(request.user).filter(pk=pk).first()
     if device is None:
         raise Http404("No such passkey.")
-    if request.method == "POST":
-        passkeys.passkey_remove(request=request, pk=pk)
-        messages.success(request, f"Passkey “{device.name}” removed: it no longer signs you in.")
-        return redirect("accounts:mfa")
+    try:
+        if request.method == "POST":
+            passkeys.passkey_remove(request=request, pk=pk)
+            messages.success(request, f"Passkey “{device.name}” removed: it no longer signs you in.")
+            return redirect("accounts:mfa")
+        if not passkeys.passkey_removable(request.user):
+            raise passkeys.LastWayIn(passkeys.MSG_LAST_WAY_IN)
+    except passkeys.LastWayIn as refused:
+        messages.error(request, str(refused))
+        return _security_page(request, status=409)
     return render(request, "accounts/passkey_remove.html", {"passkey": device})

@@ -16,7 +16,7 @@ from django.views.decorators.cache import never_cache
 from django_otp_webauthn import exceptions
 from django_otp_webauthn.views import BaseWebAuthnView
 
-from accounts.flows import passkeys, sign_in
+from accounts.flows import account, passkeys, sign_in
 from accounts.flows.reauth import held_on_the_page
 from accounts.views import welcome
 from shopdemo.redirects import safe_next
@@ -92,6 +92,31 @@ class RegisterComplete(RegisterBegin):
         self.signed_in_only()
         device = passkeys.passkey_add(request=request, data=request.data)
         return JsonResponse({"id": device.pk, "name": device.name})
+
+
+class SignUpBegin(PasskeyView):
+    """The registration page's "Create account with a passkey": the passkey of an account made only with it."""
+
+    purpose = "sign_up"
+
+    def record(self, error):
+        account.account_register_refused(request=self.request, error=error)
+
+    def post(self, request):
+        return JsonResponse(account.account_register_passkey_begin(request=request))
+
+
+class SignUpComplete(SignUpBegin):
+    def post(self, request):
+        report = account.account_register_passkey(request=request, data=request.data)
+        welcome(request, report, MSG_SIGNED_UP.format(username=request.user.get_username()))
+        return self.done("")  # the page goes on to its `next` (static/js/passkeys.js)
+
+
+MSG_SIGNED_UP = (
+    "Welcome, {username}: your account is ready, and your passkey signs you in. "
+    "Your account page can add a password and recovery codes."
+)
 
 
 class SignInBegin(PasskeyView):

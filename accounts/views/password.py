@@ -11,7 +11,7 @@ from django.utils.decorators import method_decorator
 
 from accounts.decorators import no_referrer, reauth_required
 from accounts.flows import password as password_flow
-from accounts.forms import PasswordChangeForm
+from accounts.forms import PasswordChangeForm, SetPasswordForm
 
 MSG_BAD_LINK = (
     "This reset link does not work: it has expired, has been used already, or was not copied whole. "
@@ -62,9 +62,13 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
 
 @method_decorator([login_required, reauth_required(fresh=True)], name="dispatch")
 class PasswordChangeView(auth_views.PasswordChangeView):
-    form_class = PasswordChangeForm
+    """Change the password; an account that has none (its first factor is a passkey) sets one, Django's way."""
+
     template_name = "accounts/password_change.html"
     success_url = reverse_lazy("accounts:sessions")
+
+    def get_form_class(self):
+        return PasswordChangeForm if self.request.user.has_usable_password() else SetPasswordForm
 
     def get_form_kwargs(self):
         return {**super().get_form_kwargs(), "request": self.request}
@@ -78,8 +82,9 @@ class PasswordChangeView(auth_views.PasswordChangeView):
         response = super().form_valid(form)
         keep = form.cleaned_data["keep_other_sessions"]
         ended = password_flow.password_changed(request=self.request, keep_other_sessions=keep)
+        done = "Password changed." if isinstance(form, PasswordChangeForm) else "Password set."
         if keep:
-            messages.success(self.request, "Password changed. Your other devices stay signed in.")
+            messages.success(self.request, f"{done} Your other devices stay signed in.")
         else:
-            messages.success(self.request, f"Password changed. Signed out {ended} other session{pluralize(ended)}.")
+            messages.success(self.request, f"{done} Signed out {ended} other session{pluralize(ended)}.")
         return response

@@ -12,12 +12,27 @@
     });
   }
 
+  // Registration page: the second button only where the browser can make passkeys (else the password path alone).
+  const signUpButton = document.querySelector("[data-passkey-sign-up-button]");
+  if (signUpButton && typeof window.PublicKeyCredential === "function") signUpButton.hidden = false;
+
+  // The passkey step of a registration: once the passkey is made, the account exists and is signed in.
+  const signUp = document.querySelector("[data-passkey-sign-up]");
+  if (signUp) {
+    document.addEventListener("otp_webauthn.register_complete", () => window.location.assign(signUp.dataset.next));
+  }
+
   // Adding a passkey that the server refused: the library's script says only that it
   // could not be verified; the server's answer says why (another site, expired: try again).
   const status = document.getElementById("passkey-register-status-message");
   if (status) {
     document.addEventListener("otp_webauthn.register_failed", async (event) => {
       const response = event.detail && event.detail.response;
+      if (!response && signUp) {
+        // Cancelled or refused by the browser: say what it means for the account.
+        status.textContent = "No passkey was made, so no account was created. Try again, or use a password instead.";
+        return;
+      }
       if (!response || response.bodyUsed) return; // no answer, or one the library already showed
       let detail = "";
       try {

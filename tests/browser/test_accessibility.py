@@ -94,6 +94,11 @@ def _guest_pages(page: Page, base: str, shop):
     yield "register"
     page.get_by_role("button", name="Register").click()
     yield "register, errors"
+    page.get_by_label("Username").fill("newcomer")
+    page.get_by_label("Email").fill("newcomer@example.com")
+    page.get_by_role("button", name="Create account with a passkey").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Create your passkey")
+    yield "register, passkey step"
     page.goto(f"{base}/accounts/password/reset/")
     yield "password reset"
 

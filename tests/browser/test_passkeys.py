@@ -273,3 +273,69 @@ def test_a_removed_passkey_no_longer_signs_in(page, base, authenticator, problem
     page.goto(f"{base}/orders/")
     expect(page).to_have_url(re.compile(rf"^{re.escape(base)}/accounts/login/"))
     assert problems == []
+
+
+def order_as_guest(page: Page, base: str, email: str) -> str:
+    """Add a mug and check out as a guest with `email`; return the order's number (its page is open)."""
+    mug = ProductFactory(name="Basalt Mug", slug="basalt-mug", price=Decimal("12.50"), stock=20)
+    page.goto(f"{base}/products/{mug.slug}/")
+    page.get_by_test_id(f"add-{mug.slug}").click()
+    expect(page.get_by_test_id("cart-badge")).to_have_text("1")
+    page.goto(f"{base}/checkout/")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Delivery address").fill("1 Quay Street")
+    page.get_by_test_id("place-guest-order").click()
+    expect(page).to_have_url(re.compile(rf"^{re.escape(base)}/orders/[A-Z0-9]+/$"))
+    return page.url.rstrip("/").rsplit("/", 1)[1]
+
+
+def test_a_guest_makes_the_account_from_the_order_page_with_a_passkey_and_no_password(
+    page, base, authenticator, problems
+):
+    number = order_as_guest(page, base, "gwen@example.com")
+    page.get_by_test_id("create-account").click()
+    expect(page.get_by_label("Email")).to_have_value("gwen@example.com")
+    page.get_by_label("Username").fill("gwen")
+    page.get_by_role("button", name="Create account with a passkey").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Create your passkey")
+    assert not UserFactory._meta.model.objects.filter(username="gwen").exists()  # nothing before the passkey
+    page.get_by_role("button", name="Create your passkey").click()
+
+    # Signed in, on the order list (the order page's `next`), the order the account's own.
+    expect(page).to_have_url(f"{base}/orders/")
+    expect(page.get_by_test_id("auth-state")).to_have_text("Signed in as gwen")
+    expect(page.get_by_role("status").first).to_contain_text("your passkey signs you in")
+    expect(page.get_by_role("main")).to_contain_text(number)
+    [held] = credentials(authenticator)
+    assert held["isResidentCredential"] and held["rpId"] == "localhost"
+    user = UserFactory._meta.model.objects.get(username="gwen")
+    assert not user.has_usable_password() and WebAuthnCredential.objects.filter(user=user).exists()
+    page.goto(f"{base}/accounts/")
+    expect(page.get_by_test_id("password-state")).to_contain_text("None: your account signs in with a passkey.")
+    expect(page.get_by_role("link", name="Set a password")).to_be_visible()
+
+    # Later: the passkey alone signs in, with no username typed.
+    sign_out(page)
+    passkey_sign_in(page, base, next_path="/orders/")
+    expect(page.get_by_test_id("auth-state")).to_have_text("Signed in as gwen")
+    assert problems == []
+
+
+def test_a_cancelled_passkey_makes_no_account_and_says_so(page, base, authenticator, problems):
+    # The authenticator does not confirm its user (a cancelled fingerprint prompt): the browser gives no passkey.
+    authenticator["cdp"].send(
+        "WebAuthn.setUserVerified", {"authenticatorId": authenticator["id"], "isUserVerified": False}
+    )
+    page.goto(f"{base}/accounts/register/")
+    page.get_by_label("Username").fill("gwen")
+    page.get_by_label("Email").fill("gwen@example.com")
+    page.get_by_role("button", name="Create account with a passkey").click()
+    page.get_by_role("button", name="Create your passkey").click()
+    expect(page.get_by_test_id("passkey-status")).to_have_text(
+        "No passkey was made, so no account was created. Try again, or use a password instead."
+    )
+    assert not UserFactory._meta.model.objects.filter(username="gwen").exists()
+    page.get_by_test_id("use-password").click()
+    expect(page.get_by_label("Email")).to_have_value("gwen@example.com")
+    expect(page.get_by_label("Password", exact=True)).to_be_visible()
+    assert problems == []
