@@ -201,3 +201,25 @@ class TestTheChecksCatch:
     def test_settings_reads_are_found(self):
         found = SETTING_READ.findall('X = env.int("SESSION_IDLE_TIMEOUT", default=1)\nY = env("DEBUG")')
         assert found == ["SESSION_IDLE_TIMEOUT", "DEBUG"]
+
+
+THREAT_MODEL = ROOT / "docs" / "threat-model.md"
+ATTACKS = ROOT / "tests" / "attacks"
+
+
+def threat_rows() -> list[list[str]]:
+    """The threat model's table rows, as cells (the header and the rule left out)."""
+    lines = THREAT_MODEL.read_text().splitlines()
+    table = [line for line in lines if line.startswith("| ")][2:]
+    return [[cell.strip() for cell in line.strip().strip("|").split(" | ")] for line in table]
+
+
+def test_every_threat_has_an_attack_module_and_every_attack_module_a_threat():
+    named = set()
+    for row in threat_rows():
+        modules = re.findall(r"`(tests/attacks/test_\w+\.py)`", row[-1])
+        assert modules, f"no attack test for the threat {row[0]!r}"
+        named.update(modules)
+    present = {f"tests/attacks/{path.name}" for path in ATTACKS.glob("test_*.py")}
+    assert named <= present, f"named but missing: {sorted(named - present)}"
+    assert present <= named, f"in tests/attacks/ but no threat names it: {sorted(present - named)}"
