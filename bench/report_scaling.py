@@ -179,7 +179,8 @@ def mail_report(queued, checkout):
         md_row(
             "commit to receipt, 50 mails/s one by one, p50 / p99",
             f"{ms(worker['delay_p50'])} / {ms(worker['delay_p99'])}",
-            f"{worker['trickle_sent']} of {worker['trickle']} mails; an idle worker polls once a second",
+            f"{worker['trickle_sent']} of {worker['trickle']} mails within 60 s; an idle worker polls once a second; "
+            f"the queue's rows at the end by status: {worker['left']}",
         ),
     ]
     return "\n" + "\n".join(lines) + "\n"
