@@ -74,7 +74,7 @@ def scenarios(shop, base, ids):
 
     # Guest checkout: every POST a fresh guest session with a 1-line cart (one use each),
     # then the order page of one guest who placed an order.
-    count = max(500, 150 * SECONDS)
+    count = max(500, 400 * SECONDS)  # one use each: more than the fastest run here (250/s) can spend
     log(f"creating {count} guest sessions with 1-line carts")
     token = guests[0]["csrftoken"]
     checkouts = [
@@ -117,7 +117,7 @@ def scenarios(shop, base, ids):
 def merge_sign_ins(server, token, label):
     """wrk sign-ins of bench_merge, each from a fresh guest session holding a 20-line cart."""
     # Password hashing makes a sign-in cost ~0.05-0.5 s of CPU: 30 per second of run is plenty.
-    count = max(200, 30 * SECONDS)
+    count = max(200, 60 * SECONDS)  # one use each: more than the fastest run here (45/s) can spend
     log(f"creating {count} guest sessions with 20-line carts")
     body = f"username=bench_merge&password={requests.utils.quote(PASSWORD)}"
     merges = [post("/accounts/login/", {"csrftoken": token, **jar}, body) for jar in helper("seed", "guests", count)]
