@@ -47,12 +47,18 @@ def other_site():
     server.shutdown()
 
 
+# The shopper arriving from a mail or a search is often on a phone.
+SCREENS = pytest.mark.parametrize("width", [1280, 360], ids=["desktop", "phone"])
+
+
 def follow(page: Page, other_site, url: str, text: str) -> None:
     page.goto(other_site(f'<a href="{html.escape(url)}">{text}</a>'))
     page.get_by_role("link", name=text).click()
 
 
-def test_a_guest_following_a_link_finds_the_cart_at_once(page: Page, live_server, other_site):
+@SCREENS
+def test_a_guest_following_a_link_finds_the_cart_at_once(page: Page, live_server, other_site, width):
+    page.set_viewport_size({"width": width, "height": 740})
     mug = ProductFactory(name="Basalt Mug", slug="basalt-mug", price=Decimal("12.50"))
     page.goto(f"{live_server.url}/products/{mug.slug}/")
     page.get_by_role("button", name="Add to cart").first.click()
@@ -63,7 +69,9 @@ def test_a_guest_following_a_link_finds_the_cart_at_once(page: Page, live_server
     expect(page.get_by_test_id(f"line-{mug.slug}")).to_contain_text("Basalt Mug")
 
 
-def test_a_customer_following_the_order_mail_sees_the_order_at_once(page: Page, live_server, other_site):
+@SCREENS
+def test_a_customer_following_the_order_mail_sees_the_order_at_once(page: Page, live_server, other_site, width):
+    page.set_viewport_size({"width": width, "height": 740})
     user = UserFactory(username="erin")
     order = OrderFactory(user=user, number="MAIL00001")
     page.goto(f"{live_server.url}/accounts/login/")
